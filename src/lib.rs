@@ -1,0 +1,13 @@
+//! wechat-mp-exporter: a Prometheus exporter for WeChat Official Account datacube analytics.
+//!
+//! Data flows one way: `schedule` decides what to fetch when, `wechat` asks WeChat, `reports`
+//! holds what it said, `metrics` maps that to an immutable pre-encoded exposition, and the HTTP
+//! server only copies bytes.
+
+pub mod clock;
+pub mod config;
+pub mod metrics;
+pub mod reports;
+pub mod schedule;
+pub mod simulator;
+pub mod wechat;

@@ -1,0 +1,1 @@
+//! Maps typed reports to metric families, keeps the pre-encoded exposition (to be written).

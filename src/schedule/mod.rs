@@ -1,0 +1,1 @@
+//! Decides what to fetch when, following WeChat's T+1 publication (to be written).

@@ -1,0 +1,1 @@
+//! A deterministic simulator of the WeChat datacube and token API (to be written).

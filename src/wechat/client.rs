@@ -1,0 +1,1 @@
+//! The datacube HTTP client (to be written).

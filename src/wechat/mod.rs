@@ -1,0 +1,14 @@
+//! The WeChat datacube API client: endpoints, China dates, typed reports, errcodes and token sources.
+//!
+//! This module knows nothing of Prometheus; it could be published alone as a datacube SDK.
+
+pub mod client;
+pub mod date;
+pub mod endpoint;
+pub mod error;
+pub mod report;
+pub mod token;
+
+pub use date::DateRange;
+pub use endpoint::{Endpoint, Period, ReportGroup};
+pub use report::{Parsed, Report};

@@ -1,0 +1,1 @@
+//! Access-token sources and the token cache (to be written).
