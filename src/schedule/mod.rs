@@ -1,1 +1,11 @@
-//! Decides what to fetch when, following WeChat's T+1 publication (to be written).
+//! Decides what to fetch when, following WeChat's T+1 publication (DESIGN §4).
+//!
+//! `plan` is the pure decision logic for one account (which requests are due at an instant, and what
+//! an answer means); `poller` runs the due requests through a [`Fetch`] and publishes what it learned.
+//! Neither knows anything of HTTP serving or Prometheus text.
+
+mod plan;
+mod poller;
+
+pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose};
+pub use poller::{AccountPoller, Fetch, PollRound, Scheduler};

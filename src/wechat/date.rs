@@ -44,8 +44,14 @@ pub fn add_days(date: Date, days: i64) -> Date {
 
 /// Days from `a` to `b` (`b - a`).
 pub fn days_between(a: Date, b: Date) -> i64 {
-    (b.to_zoned(TimeZone::UTC).expect("utc").timestamp().as_second()
-        - a.to_zoned(TimeZone::UTC).expect("utc").timestamp().as_second())
+    (b.to_zoned(TimeZone::UTC)
+        .expect("utc")
+        .timestamp()
+        .as_second()
+        - a.to_zoned(TimeZone::UTC)
+            .expect("utc")
+            .timestamp()
+            .as_second())
         / 86_400
 }
 
@@ -75,7 +81,10 @@ impl DateRange {
 
     /// A single day.
     pub fn day(date: Date) -> Self {
-        Self { begin: date, end: date }
+        Self {
+            begin: date,
+            end: date,
+        }
     }
 
     /// Number of days in the range, inclusive.
@@ -141,7 +150,10 @@ mod tests {
 
     #[test]
     fn midnight_is_utc8() {
-        assert_eq!(china_midnight(date(2026, 11, 24)), ts("2026-11-23T16:00:00Z"));
+        assert_eq!(
+            china_midnight(date(2026, 11, 24)),
+            ts("2026-11-23T16:00:00Z")
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub enum ReportGroup {
 }
 
 impl ReportGroup {
-    pub const ALL: [ReportGroup; 4] = [Self::Users, Self::Articles, Self::Messages, Self::Callbacks];
+    pub const ALL: [ReportGroup; 4] =
+        [Self::Users, Self::Articles, Self::Messages, Self::Callbacks];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -210,7 +211,11 @@ impl Endpoint {
 
     /// The first day WeChat keeps data for.
     pub fn earliest_date(self) -> Date {
-        if self.is_published_content() { date(2025, 11, 1) } else { date(2014, 12, 1) }
+        if self.is_published_content() {
+            date(2025, 11, 1)
+        } else {
+            date(2014, 12, 1)
+        }
     }
 }
 
@@ -239,7 +244,10 @@ mod tests {
         let mut names: Vec<_> = Endpoint::ALL.iter().map(|e| e.name()).collect();
         for e in Endpoint::ALL {
             assert_eq!(e.name().parse::<Endpoint>().unwrap(), e);
-            assert!(e.path().starts_with("/datacube/get"), "{e} is not under /datacube/");
+            assert!(
+                e.path().starts_with("/datacube/get"),
+                "{e} is not under /datacube/"
+            );
         }
         names.sort();
         names.dedup();
@@ -254,7 +262,19 @@ mod tests {
         assert_eq!(Endpoint::UserSummary.max_span_days(), 7);
         assert_eq!(Endpoint::BizSummary.max_span_days(), 30);
         assert_eq!(Endpoint::ArticleTotalDetail.max_span_days(), 1);
-        assert_eq!(Endpoint::ALL.iter().filter(|e| e.is_legacy_article()).count(), 6);
-        assert_eq!(Endpoint::ALL.iter().filter(|e| e.is_published_content()).count(), 4);
+        assert_eq!(
+            Endpoint::ALL
+                .iter()
+                .filter(|e| e.is_legacy_article())
+                .count(),
+            6
+        );
+        assert_eq!(
+            Endpoint::ALL
+                .iter()
+                .filter(|e| e.is_published_content())
+                .count(),
+            4
+        );
     }
 }

@@ -457,7 +457,10 @@ pub struct Parsed {
 macro_rules! parse_as {
     ($json:expr, $variant:ident) => {{
         let body: ListBody<_> = serde_json::from_slice($json)?;
-        Parsed { report: Report::$variant(body.list), is_delay: body.is_delay }
+        Parsed {
+            report: Report::$variant(body.list),
+            is_delay: body.is_delay,
+        }
     }};
 }
 
@@ -552,7 +555,9 @@ impl Report {
 
     /// An empty report of `endpoint`.
     pub fn empty(endpoint: Endpoint) -> Report {
-        Report::parse(endpoint, br#"{"list":[]}"#).expect("empty list parses").report
+        Report::parse(endpoint, br#"{"list":[]}"#)
+            .expect("empty list parses")
+            .report
     }
 
     /// Number of rows.
@@ -582,16 +587,27 @@ mod tests {
     #[test]
     fn every_documented_example_parses_into_its_own_variant() {
         for endpoint in Endpoint::ALL {
-            let parsed = Report::parse(endpoint, &example(endpoint)).unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+            let parsed = Report::parse(endpoint, &example(endpoint))
+                .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
             assert_eq!(parsed.report.endpoint(), endpoint);
             assert!(!parsed.report.is_empty(), "{endpoint} example has rows");
-            assert_eq!(parsed.is_delay.is_some(), endpoint.is_published_content(), "{endpoint} is_delay");
+            assert_eq!(
+                parsed.is_delay.is_some(),
+                endpoint.is_published_content(),
+                "{endpoint} is_delay"
+            );
         }
     }
 
     #[test]
     fn documented_values_land_in_the_right_fields() {
-        let Report::InterfaceSummary(rows) = Report::parse(Endpoint::InterfaceSummary, &example(Endpoint::InterfaceSummary)).unwrap().report else {
+        let Report::InterfaceSummary(rows) = Report::parse(
+            Endpoint::InterfaceSummary,
+            &example(Endpoint::InterfaceSummary),
+        )
+        .unwrap()
+        .report
+        else {
             panic!("variant")
         };
         assert_eq!(rows[0].ref_date, Some(date(2014, 12, 7)));
@@ -600,7 +616,11 @@ mod tests {
         assert_eq!(rows[0].total_time_cost, Some(14_994_291));
         assert_eq!(rows[0].max_time_cost, Some(5044));
 
-        let Report::ArticleTotal(rows) = Report::parse(Endpoint::ArticleTotal, &example(Endpoint::ArticleTotal)).unwrap().report else {
+        let Report::ArticleTotal(rows) =
+            Report::parse(Endpoint::ArticleTotal, &example(Endpoint::ArticleTotal))
+                .unwrap()
+                .report
+        else {
             panic!("variant")
         };
         let d = &rows[0].details[0];
@@ -609,9 +629,18 @@ mod tests {
         assert_eq!(d.counters.int_page_read_count, Some(25_615));
         assert_eq!(d.int_page_from_friends_read_user, Some(15_428));
         assert_eq!(d.feed_share_from_other_cnt, Some(775));
-        assert_eq!(d.int_page_from_kanyikan_read_user, None, "absent fields stay None");
+        assert_eq!(
+            d.int_page_from_kanyikan_read_user, None,
+            "absent fields stay None"
+        );
 
-        let Report::ArticleTotalDetail(rows) = Report::parse(Endpoint::ArticleTotalDetail, &example(Endpoint::ArticleTotalDetail)).unwrap().report else {
+        let Report::ArticleTotalDetail(rows) = Report::parse(
+            Endpoint::ArticleTotalDetail,
+            &example(Endpoint::ArticleTotalDetail),
+        )
+        .unwrap()
+        .report
+        else {
             panic!("variant")
         };
         let s = &rows[0].detail_list[0];
@@ -621,20 +650,36 @@ mod tests {
         assert_eq!(s.read_jump_position[1].position, Some(2));
         assert_eq!(s.read_user_source[0].scene_desc.as_deref(), Some("全部"));
 
-        let Report::UserShare(rows) = Report::parse(Endpoint::UserShare, &example(Endpoint::UserShare)).unwrap().report else {
+        let Report::UserShare(rows) =
+            Report::parse(Endpoint::UserShare, &example(Endpoint::UserShare))
+                .unwrap()
+                .report
+        else {
             panic!("variant")
         };
-        assert_eq!(rows.iter().map(|r| r.share_scene).collect::<Vec<_>>(), vec![Some(1), Some(5)]);
+        assert_eq!(
+            rows.iter().map(|r| r.share_scene).collect::<Vec<_>>(),
+            vec![Some(1), Some(5)]
+        );
     }
 
     #[test]
     fn parsing_is_tolerant() {
         let body = br#"{"list":[{"ref_date":"2026-01-02","cumulate_user":5,"brand_new_field":{"x":1}},{}],"extra":true}"#;
-        let Report::UserCumulate(rows) = Report::parse(Endpoint::UserCumulate, body).unwrap().report else { panic!() };
+        let Report::UserCumulate(rows) =
+            Report::parse(Endpoint::UserCumulate, body).unwrap().report
+        else {
+            panic!()
+        };
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].cumulate_user, Some(5));
         assert_eq!(rows[1], UserCumulateRow::default());
-        assert!(Report::parse(Endpoint::UserCumulate, br#"{}"#).unwrap().report.is_empty());
+        assert!(
+            Report::parse(Endpoint::UserCumulate, br#"{}"#)
+                .unwrap()
+                .report
+                .is_empty()
+        );
         assert!(Report::parse(Endpoint::UserCumulate, br#"{"list":[{"cumulate_user":"#).is_err());
     }
 
@@ -643,7 +688,11 @@ mod tests {
         for endpoint in Endpoint::ALL {
             let parsed = Report::parse(endpoint, &example(endpoint)).unwrap();
             let body = serde_json::to_vec(&parsed.report.to_body(parsed.is_delay)).unwrap();
-            assert_eq!(Report::parse(endpoint, &body).unwrap(), parsed, "{endpoint}");
+            assert_eq!(
+                Report::parse(endpoint, &body).unwrap(),
+                parsed,
+                "{endpoint}"
+            );
         }
     }
 }

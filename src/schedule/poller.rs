@@ -1,0 +1,203 @@
+//! Runs the plan: asks WeChat for what is due, applies the answers, publishes the latest data.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt};
+use jiff::Timestamp;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{AccountPlan, Job, Outcome};
+use crate::clock::SharedClock;
+use crate::metrics::Store;
+use crate::reports::AccountStatus;
+use crate::wechat::client::Client;
+use crate::wechat::error::Error;
+use crate::wechat::{DateRange, Endpoint, Parsed};
+
+/// Something that answers datacube requests: the real client, or a fake in unit tests.
+pub trait Fetch: Send + Sync {
+    fn fetch(&self, endpoint: Endpoint, range: DateRange) -> BoxFuture<'_, Result<Parsed, Error>>;
+}
+
+impl Fetch for Client {
+    fn fetch(&self, endpoint: Endpoint, range: DateRange) -> BoxFuture<'_, Result<Parsed, Error>> {
+        Box::pin(self.fetch_range(endpoint, range))
+    }
+}
+
+/// What one poll round of one account did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollRound {
+    pub requests: usize,
+    pub failures: usize,
+}
+
+/// One account: its plan, its client, its health.
+pub struct AccountPoller {
+    pub name: String,
+    plan: AccountPlan,
+    fetch: Arc<dyn Fetch>,
+    status: AccountStatus,
+}
+
+impl AccountPoller {
+    pub fn new(name: impl Into<String>, plan: AccountPlan, fetch: Arc<dyn Fetch>) -> Self {
+        Self {
+            name: name.into(),
+            plan,
+            fetch,
+            status: AccountStatus::default(),
+        }
+    }
+
+    pub fn plan(&self) -> &AccountPlan {
+        &self.plan
+    }
+
+    pub fn status(&self) -> &AccountStatus {
+        &self.status
+    }
+
+    /// Makes every request due at `clock.now()`, repeating while answers make more due (the probe
+    /// succeeding unlocks the day). `limit` bounds requests in flight across all accounts.
+    pub async fn poll(
+        &mut self,
+        clock: &SharedClock,
+        limit: &Semaphore,
+        width: usize,
+    ) -> PollRound {
+        let started = Instant::now();
+        let mut round = PollRound::default();
+        loop {
+            let now = clock.now();
+            let jobs = self.plan.due(now);
+            if jobs.is_empty() {
+                break;
+            }
+            let fetch = &self.fetch;
+            let answers: Vec<(Job, Result<Parsed, Error>)> = stream::iter(jobs)
+                .map(|job| async move {
+                    // The semaphore is never closed, so acquire cannot fail.
+                    let _permit = limit.acquire().await.expect("semaphore open");
+                    (job, fetch.fetch(job.endpoint, job.range).await)
+                })
+                .buffer_unordered(width.max(1))
+                .collect()
+                .await;
+            let now = clock.now();
+            for (job, answer) in answers {
+                round.requests += 1;
+                if let Err(err) = &answer {
+                    tracing::warn!(account = %self.name, api = job.endpoint.name(), range = %job.range, error = %err, "datacube request failed");
+                }
+                if self.plan.apply(job, answer, now) == Outcome::Failed {
+                    round.failures += 1;
+                }
+            }
+        }
+        if round.requests > 0 {
+            self.status.up = round.failures == 0;
+            self.status.last_poll_seconds = Some(started.elapsed().as_secs_f64());
+            self.status.last_poll_end = Some(clock.now().as_second());
+        }
+        self.plan.fill_status(&mut self.status, clock.now());
+        round
+    }
+}
+
+/// All accounts, polled on the T+1 plan, publishing into the metric store.
+pub struct Scheduler {
+    accounts: Vec<AccountPoller>,
+    store: Arc<Store>,
+    clock: SharedClock,
+    limit: Arc<Semaphore>,
+    width: usize,
+    max_articles: usize,
+}
+
+impl Scheduler {
+    pub fn new(
+        accounts: Vec<AccountPoller>,
+        store: Arc<Store>,
+        clock: SharedClock,
+        concurrency: usize,
+        max_articles: usize,
+    ) -> Self {
+        // Publish every account at once, so /metrics shows wechat_mp_up 0 before the first answer.
+        for a in &accounts {
+            store.update_account(&a.name, &a.plan.reports(), &a.status, max_articles);
+        }
+        Self {
+            accounts,
+            store,
+            clock,
+            limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            width: concurrency.max(1),
+            max_articles,
+        }
+    }
+
+    pub fn accounts(&self) -> &[AccountPoller] {
+        &self.accounts
+    }
+
+    /// Polls every account once (concurrently) and publishes each one's data as it finishes.
+    pub async fn tick(&mut self) -> PollRound {
+        let (clock, limit, store, max) =
+            (&self.clock, &*self.limit, &self.store, self.max_articles);
+        let width = self.width;
+        let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| async move {
+            let round = a.poll(clock, limit, width).await;
+            if round.requests > 0 {
+                store.update_account(&a.name, &a.plan.reports(), &a.status, max);
+            }
+            round
+        }))
+        .await;
+        rounds
+            .into_iter()
+            .fold(PollRound::default(), |acc, r| PollRound {
+                requests: acc.requests + r.requests,
+                failures: acc.failures + r.failures,
+            })
+    }
+
+    /// The earliest instant any account has something to do.
+    pub fn next_wakeup(&self) -> Timestamp {
+        let now = self.clock.now();
+        self.accounts
+            .iter()
+            .map(|a| a.plan.next_wakeup(now))
+            .min()
+            .unwrap_or(now + jiff::SignedDuration::from_hours(1))
+    }
+
+    /// Polls until `shutdown` is cancelled, sleeping until the next wakeup between rounds.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            let round = self.tick().await;
+            if round.requests > 0 {
+                tracing::info!(
+                    requests = round.requests,
+                    failures = round.failures,
+                    "poll round finished"
+                );
+            }
+            let wait = self.next_wakeup().duration_since(self.clock.now());
+            // Never sleep more than an hour at once, so a wall-clock jump is noticed.
+            let wait = wait.clamp(
+                jiff::SignedDuration::from_secs(1),
+                jiff::SignedDuration::from_hours(1),
+            );
+            let wait =
+                std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
