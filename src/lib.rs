@@ -4,10 +4,15 @@
 //! holds what it said, `metrics` maps that to an immutable pre-encoded exposition, and the HTTP
 //! server only copies bytes.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
+pub mod http;
 pub mod metrics;
 pub mod reports;
 pub mod schedule;
 pub mod simulator;
+pub mod status;
 pub mod wechat;

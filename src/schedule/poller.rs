@@ -13,6 +13,7 @@ use super::plan::{AccountPlan, Job, Outcome};
 use crate::clock::SharedClock;
 use crate::metrics::Store;
 use crate::reports::AccountStatus;
+use crate::status::{AccountView, StatusBoard};
 use crate::wechat::client::Client;
 use crate::wechat::error::Error;
 use crate::wechat::{DateRange, Endpoint, Parsed};
@@ -59,6 +60,11 @@ impl AccountPoller {
 
     pub fn status(&self) -> &AccountStatus {
         &self.status
+    }
+
+    /// The landing page's view of this account.
+    pub fn view(&self) -> AccountView {
+        AccountView::new(&self.name, &self.plan.reports(), &self.status)
     }
 
     /// Makes every request due at `clock.now()`, repeating while answers make more due (the probe
@@ -112,6 +118,7 @@ impl AccountPoller {
 pub struct Scheduler {
     accounts: Vec<AccountPoller>,
     store: Arc<Store>,
+    board: Arc<StatusBoard>,
     clock: SharedClock,
     limit: Arc<Semaphore>,
     width: usize,
@@ -122,6 +129,7 @@ impl Scheduler {
     pub fn new(
         accounts: Vec<AccountPoller>,
         store: Arc<Store>,
+        board: Arc<StatusBoard>,
         clock: SharedClock,
         concurrency: usize,
         max_articles: usize,
@@ -130,9 +138,11 @@ impl Scheduler {
         for a in &accounts {
             store.update_account(&a.name, &a.plan.reports(), &a.status, max_articles);
         }
+        board.publish(accounts.iter().map(AccountPoller::view).collect());
         Self {
             accounts,
             store,
+            board,
             clock,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
             width: concurrency.max(1),
@@ -157,6 +167,7 @@ impl Scheduler {
             round
         }))
         .await;
+        self.board.publish(self.accounts.iter().map(AccountPoller::view).collect());
         rounds
             .into_iter()
             .fold(PollRound::default(), |acc, r| PollRound {

@@ -1,0 +1,247 @@
+//! The command line: Prometheus-style dotted flags, each with an environment variable, and the
+//! subcommands `serve` (default), `demo`, `simulate` and `check-config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use jiff::civil::Time;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{Exporter, VERSION};
+use crate::clock;
+use crate::config::Config;
+use crate::demo::Demo;
+use crate::logging::{self, LogFormat, LogLevel};
+use crate::simulator::{SimConfig, Simulator};
+use crate::web_config::{self, WebConfig};
+
+/// Prometheus exporter for WeChat Official Account datacube analytics.
+#[derive(Debug, Parser)]
+#[command(name = "wechat-mp-exporter", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the exporter (the default).
+    Serve(ServeArgs),
+    /// Run the simulator and the exporter for three demo accounts on 127.0.0.1; no config, no account.
+    Demo(DemoArgs),
+    /// Run the simulated WeChat API alone.
+    Simulate(SimulateArgs),
+    /// Validate the config file: exit 0, or print every problem with its key and exit 1.
+    CheckConfig(CheckConfigArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", env = "WECHAT_MP_EXPORTER_LOG_LEVEL", value_enum, default_value = "info", global = true)]
+    pub level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", env = "WECHAT_MP_EXPORTER_LOG_FORMAT", value_enum, default_value = "logfmt", global = true)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Path to the TOML configuration file.
+    #[arg(long = "config.file", env = "WECHAT_MP_EXPORTER_CONFIG_FILE", default_value = "wechat-mp-exporter.toml")]
+    pub config_file: PathBuf,
+    /// Addresses on which to expose metrics and the web interface (repeatable).
+    #[arg(long = "web.listen-address", env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS", default_value = "0.0.0.0:9864", value_delimiter = ',')]
+    pub listen: Vec<SocketAddr>,
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", env = "WECHAT_MP_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics")]
+    pub telemetry_path: String,
+    /// Path to an exporter-toolkit web configuration file (TLS and basic auth).
+    #[arg(long = "web.config.file", env = "WECHAT_MP_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address of the demo exporter.
+    #[arg(long = "web.listen-address", env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS", default_value = "127.0.0.1:9864")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Address of the simulated WeChat API.
+    #[arg(long = "listen", env = "WECHAT_MP_SIMULATOR_LISTEN", default_value = "127.0.0.1:9865")]
+    pub listen: SocketAddr,
+    /// UTC+8 time of day after which "yesterday" is published (HH:MM).
+    #[arg(long = "publish-at", env = "WECHAT_MP_SIMULATOR_PUBLISH_AT", default_value = "09:00", value_parser = parse_time)]
+    pub publish_at: Time,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckConfigArgs {
+    /// Path to the TOML configuration file.
+    #[arg(long = "config.file", env = "WECHAT_MP_EXPORTER_CONFIG_FILE", default_value = "wechat-mp-exporter.toml")]
+    pub config_file: PathBuf,
+}
+
+fn parse_time(s: &str) -> Result<Time, String> {
+    Time::strptime("%H:%M", s).map_err(|e| format!("expected HH:MM: {e}"))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig(args)) => check_config(&args),
+        command => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async move {
+                match command {
+                    Some(Command::Serve(args)) => serve(args).await,
+                    None => serve(cli.serve).await,
+                    Some(Command::Demo(args)) => demo(args).await,
+                    Some(Command::Simulate(args)) => simulate(args).await,
+                    Some(Command::CheckConfig(_)) => unreachable!("handled above"),
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "exiting");
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check_config(args: &CheckConfigArgs) -> ExitCode {
+    match Config::load(&args.config_file) {
+        Ok(config) => {
+            println!(
+                "{}: OK ({} account{})",
+                args.config_file.display(),
+                config.accounts.len(),
+                if config.accounts.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{}: {} problem(s):\n{errors}", args.config_file.display(), errors.0.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log.level, args.log.format);
+    let config = Config::load(&args.config_file).map_err(|errors| {
+        anyhow::anyhow!("{}: {} problem(s):\n{errors}", args.config_file.display(), errors.0.len())
+    })?;
+    let web = match &args.web_config_file {
+        Some(path) => Some(Arc::new(WebConfig::load(path).with_context(|| format!("web config {}", path.display()))?)),
+        None => None,
+    };
+    let exporter = Exporter::new(&config, clock::system())?;
+    let router = web_config::apply(exporter.router(&args.telemetry_path), web.as_deref());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signals(shutdown.clone()));
+    let mut servers = tokio::task::JoinSet::new();
+    for addr in &args.listen {
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(address = %listener.local_addr()?, version = VERSION, accounts = config.accounts.len(), "listening");
+        let stop = shutdown.clone().cancelled_owned();
+        servers.spawn(web_config::serve(listener, router.clone(), web.clone(), stop));
+    }
+    let scheduler = tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    while let Some(result) = servers.join_next().await {
+        if let Ok(Err(e)) = result {
+            shutdown.cancel();
+            return Err(e).context("web server failed");
+        }
+    }
+    let _ = scheduler.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    logging::init(args.log.level, args.log.format);
+    let demo = Demo::start(args.listen, clock::system()).await?;
+    let exporter = demo.exporter_addr;
+    println!("WeChat MP exporter demo: {} simulated accounts ({})", demo.account_names.len(), demo.account_names.join(", "));
+    println!("  metrics:            http://{exporter}/metrics");
+    println!("  landing page:       http://{exporter}/");
+    println!("  simulated WeChat:   http://{}/_sim/calls", demo.simulator_addr);
+    println!("Press Ctrl-C to stop.");
+    let shutdown = demo.shutdown.clone();
+    wait_for_signals(shutdown).await;
+    demo.stop().await;
+    Ok(())
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    logging::init(args.log.level, args.log.format);
+    let mut config = SimConfig::demo();
+    config.publish_at = args.publish_at;
+    let simulator = Simulator::new(config.clone(), clock::system());
+    let addr = simulator.spawn(args.listen).await?;
+    println!("Simulated WeChat API on http://{addr} (publishes yesterday after {} UTC+8)", args.publish_at);
+    for account in &config.accounts {
+        println!("  app_id {}  app_secret {}", account.app_id, account.app_secret);
+    }
+    let shutdown = CancellationToken::new();
+    wait_for_signals(shutdown).await;
+    Ok(())
+}
+
+/// Cancels `shutdown` on the first SIGINT/SIGTERM (graceful: in-flight requests finish); a second
+/// signal exits at once.
+async fn wait_for_signals(shutdown: CancellationToken) {
+    signal().await;
+    tracing::info!("shutting down; a second signal exits at once");
+    shutdown.cancel();
+    tokio::spawn(async {
+        signal().await;
+        std::process::exit(130);
+    });
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,132 @@
+//! The HTTP surface: `/metrics` (pre-encoded bytes), the landing page, `/-/healthy`, `/-/ready`.
+//!
+//! Handlers only read what the scheduler already published; a scrape never waits on WeChat.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::metrics::{self, Store};
+use crate::status::StatusBoard;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub board: Arc<StatusBoard>,
+    pub telemetry_path: String,
+}
+
+/// The exporter's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(&state.telemetry_path.clone(), get(metrics_handler))
+        .route("/", get(landing))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .with_state(state)
+}
+
+/// OpenMetrics for scrapers that ask for it (Prometheus does), the classic 0.0.4 text otherwise:
+/// `promtool check metrics` and older tools only understand the latter.
+async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let exposition = state.store.exposition();
+    let wants_openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let (body, content_type) = if wants_openmetrics {
+        (exposition.openmetrics.clone(), metrics::OPENMETRICS_CONTENT_TYPE)
+    } else {
+        (exposition.text.clone(), metrics::TEXT_CONTENT_TYPE)
+    };
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+}
+
+async fn healthy() -> &'static str {
+    "Healthy.\n"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.board.is_ready() {
+        return (StatusCode::OK, "Ready.\n").into_response();
+    }
+    let waiting: Vec<String> = state
+        .board
+        .accounts()
+        .iter()
+        .filter(|a| !a.is_ready())
+        .map(|a| a.name.clone())
+        .collect();
+    let body = if waiting.is_empty() {
+        "Not ready: no accounts yet.\n".to_string()
+    } else {
+        format!("Not ready: waiting for the first data of {}.\n", waiting.join(", "))
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+}
+
+async fn landing(State(state): State<AppState>) -> Html<String> {
+    let mut page = String::with_capacity(4096);
+    let path = escape(&state.telemetry_path);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>WeChat MP Exporter</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}}\
+         .down{{color:#b00}}.up{{color:#070}}</style></head><body>\
+         <h1>WeChat MP Exporter</h1><p>Version {version}. Values are the latest complete day (UTC+8) \
+         of the WeChat datacube reports.</p>\
+         <ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li>\
+         <li><a href=\"/-/ready\">Readiness</a></li></ul>",
+        version = escape(env!("CARGO_PKG_VERSION")),
+    );
+    for account in state.board.accounts().iter() {
+        let (class, word) = match (account.polled, account.up) {
+            (false, _) => ("", "not polled yet"),
+            (true, true) => ("up", "up"),
+            (true, false) => ("down", "down"),
+        };
+        let _ = write!(
+            page,
+            "<h2>{}</h2><p class=\"{class}\">{word}</p><table><tr><th>report</th><th>data date</th><th>last error</th></tr>",
+            escape(&account.name)
+        );
+        let mut endpoints: Vec<_> = account
+            .data_dates
+            .keys()
+            .chain(account.last_errors.keys())
+            .chain(account.unavailable.keys())
+            .copied()
+            .collect();
+        endpoints.sort();
+        endpoints.dedup();
+        for e in endpoints {
+            let date = account.data_dates.get(&e).map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            let mut error = account.last_errors.get(&e).cloned().unwrap_or_default();
+            if let Some(reason) = account.unavailable.get(&e) {
+                error = format!("[stopped: {reason}] {error}");
+            }
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e.name(),
+                escape(&date),
+                escape(&error)
+            );
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("</body></html>");
+    Html(page)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
