@@ -12,9 +12,9 @@ use crate::http::{self, AppState};
 use crate::metrics::Store;
 use crate::schedule::{AccountPlan, AccountPoller, PlanSettings, Scheduler};
 use crate::status::StatusBoard;
+use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings, http_client};
 use crate::wechat::token::{TokenCache, TokenSource};
-use crate::wechat::Endpoint;
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -45,8 +45,8 @@ impl Exporter {
         let mut pollers = Vec::with_capacity(config.accounts.len());
         for account in &config.accounts {
             let observer = store.self_metrics().observer(&account.name);
-            let source = token_source(account)
-                .with_context(|| format!("account {:?}", account.name))?;
+            let source =
+                token_source(account).with_context(|| format!("account {:?}", account.name))?;
             let tokens = Arc::new(TokenCache::new(
                 source,
                 http.clone(),
@@ -54,10 +54,22 @@ impl Exporter {
                 clock.clone(),
                 observer.clone(),
             ));
-            let client = Client::new(http.clone(), settings.clone(), tokens, clock.clone(), observer);
-            let endpoints = Endpoint::ALL.into_iter().filter(|e| account.reports.contains(&e.group()));
+            let client = Client::new(
+                http.clone(),
+                settings.clone(),
+                tokens,
+                clock.clone(),
+                observer,
+            );
+            let endpoints = Endpoint::ALL
+                .into_iter()
+                .filter(|e| account.reports.contains(&e.group()));
             let plan = AccountPlan::new(plan_settings.clone(), endpoints);
-            pollers.push(AccountPoller::new(account.name.clone(), plan, Arc::new(client)));
+            pollers.push(AccountPoller::new(
+                account.name.clone(),
+                plan,
+                Arc::new(client),
+            ));
         }
         let scheduler = Scheduler::new(
             pollers,
@@ -67,7 +79,11 @@ impl Exporter {
             config.wechat.concurrency,
             config.metrics.max_articles_per_account,
         );
-        Ok(Self { store, board, scheduler })
+        Ok(Self {
+            store,
+            board,
+            scheduler,
+        })
     }
 
     /// The HTTP routes over this exporter's store and status.
@@ -88,8 +104,14 @@ fn token_source(account: &AccountConfig) -> anyhow::Result<TokenSource> {
             .context("app_secret is required for the stable and classic token sources")
     };
     Ok(match &account.token {
-        TokenSourceConfig::Stable => TokenSource::Stable { app_id: account.app_id.clone(), secret: secret()? },
-        TokenSourceConfig::Classic => TokenSource::Classic { app_id: account.app_id.clone(), secret: secret()? },
+        TokenSourceConfig::Stable => TokenSource::Stable {
+            app_id: account.app_id.clone(),
+            secret: secret()?,
+        },
+        TokenSourceConfig::Classic => TokenSource::Classic {
+            app_id: account.app_id.clone(),
+            secret: secret()?,
+        },
         TokenSourceConfig::File(path) => TokenSource::File(path.clone()),
         TokenSourceConfig::Url(url) => TokenSource::Url(url.clone()),
     })

@@ -22,7 +22,11 @@ use crate::web_config::{self, WebConfig};
 
 /// Prometheus exporter for WeChat Official Account datacube analytics.
 #[derive(Debug, Parser)]
-#[command(name = "wechat-mp-exporter", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "wechat-mp-exporter",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -45,23 +49,48 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
     /// Only log messages with the given severity or above.
-    #[arg(long = "log.level", env = "WECHAT_MP_EXPORTER_LOG_LEVEL", value_enum, default_value = "info", global = true)]
+    #[arg(
+        long = "log.level",
+        env = "WECHAT_MP_EXPORTER_LOG_LEVEL",
+        value_enum,
+        default_value = "info",
+        global = true
+    )]
     pub level: LogLevel,
     /// Output format of log messages.
-    #[arg(long = "log.format", env = "WECHAT_MP_EXPORTER_LOG_FORMAT", value_enum, default_value = "logfmt", global = true)]
+    #[arg(
+        long = "log.format",
+        env = "WECHAT_MP_EXPORTER_LOG_FORMAT",
+        value_enum,
+        default_value = "logfmt",
+        global = true
+    )]
     pub format: LogFormat,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Path to the TOML configuration file.
-    #[arg(long = "config.file", env = "WECHAT_MP_EXPORTER_CONFIG_FILE", default_value = "wechat-mp-exporter.toml")]
+    #[arg(
+        long = "config.file",
+        env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
+        default_value = "wechat-mp-exporter.toml"
+    )]
     pub config_file: PathBuf,
     /// Addresses on which to expose metrics and the web interface (repeatable).
-    #[arg(long = "web.listen-address", env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS", default_value = "0.0.0.0:9864", value_delimiter = ',')]
+    #[arg(
+        long = "web.listen-address",
+        env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = "0.0.0.0:9864",
+        value_delimiter = ','
+    )]
     pub listen: Vec<SocketAddr>,
     /// Path under which to expose metrics.
-    #[arg(long = "web.telemetry-path", env = "WECHAT_MP_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics")]
+    #[arg(
+        long = "web.telemetry-path",
+        env = "WECHAT_MP_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
     pub telemetry_path: String,
     /// Path to an exporter-toolkit web configuration file (TLS and basic auth).
     #[arg(long = "web.config.file", env = "WECHAT_MP_EXPORTER_WEB_CONFIG_FILE")]
@@ -73,7 +102,11 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Address of the demo exporter.
-    #[arg(long = "web.listen-address", env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS", default_value = "127.0.0.1:9864")]
+    #[arg(
+        long = "web.listen-address",
+        env = "WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = "127.0.0.1:9864"
+    )]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub log: LogArgs,
@@ -82,7 +115,11 @@ pub struct DemoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Address of the simulated WeChat API.
-    #[arg(long = "listen", env = "WECHAT_MP_SIMULATOR_LISTEN", default_value = "127.0.0.1:9865")]
+    #[arg(
+        long = "listen",
+        env = "WECHAT_MP_SIMULATOR_LISTEN",
+        default_value = "127.0.0.1:9865"
+    )]
     pub listen: SocketAddr,
     /// UTC+8 time of day after which "yesterday" is published (HH:MM).
     #[arg(long = "publish-at", env = "WECHAT_MP_SIMULATOR_PUBLISH_AT", default_value = "09:00", value_parser = parse_time)]
@@ -94,7 +131,11 @@ pub struct SimulateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CheckConfigArgs {
     /// Path to the TOML configuration file.
-    #[arg(long = "config.file", env = "WECHAT_MP_EXPORTER_CONFIG_FILE", default_value = "wechat-mp-exporter.toml")]
+    #[arg(
+        long = "config.file",
+        env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
+        default_value = "wechat-mp-exporter.toml"
+    )]
     pub config_file: PathBuf,
 }
 
@@ -108,7 +149,10 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig(args)) => check_config(&args),
         command => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("cannot start the async runtime: {e}");
@@ -148,7 +192,11 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(errors) => {
-            eprintln!("{}: {} problem(s):\n{errors}", args.config_file.display(), errors.0.len());
+            eprintln!(
+                "{}: {} problem(s):\n{errors}",
+                args.config_file.display(),
+                errors.0.len()
+            );
             ExitCode::FAILURE
         }
     }
@@ -157,10 +205,16 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log.level, args.log.format);
     let config = Config::load(&args.config_file).map_err(|errors| {
-        anyhow::anyhow!("{}: {} problem(s):\n{errors}", args.config_file.display(), errors.0.len())
+        anyhow::anyhow!(
+            "{}: {} problem(s):\n{errors}",
+            args.config_file.display(),
+            errors.0.len()
+        )
     })?;
     let web = match &args.web_config_file {
-        Some(path) => Some(Arc::new(WebConfig::load(path).with_context(|| format!("web config {}", path.display()))?)),
+        Some(path) => Some(Arc::new(
+            WebConfig::load(path).with_context(|| format!("web config {}", path.display()))?,
+        )),
         None => None,
     };
     let exporter = Exporter::new(&config, clock::system())?;
@@ -169,10 +223,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(wait_for_signals(shutdown.clone()));
     let mut servers = tokio::task::JoinSet::new();
     for addr in &args.listen {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(address = %listener.local_addr()?, version = VERSION, accounts = config.accounts.len(), "listening");
         let stop = shutdown.clone().cancelled_owned();
-        servers.spawn(web_config::serve(listener, router.clone(), web.clone(), stop));
+        servers.spawn(web_config::serve(
+            listener,
+            router.clone(),
+            web.clone(),
+            stop,
+        ));
     }
     let scheduler = tokio::spawn(exporter.scheduler.run(shutdown.clone()));
     while let Some(result) = servers.join_next().await {
@@ -190,10 +251,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     logging::init(args.log.level, args.log.format);
     let demo = Demo::start(args.listen, clock::system()).await?;
     let exporter = demo.exporter_addr;
-    println!("WeChat MP exporter demo: {} simulated accounts ({})", demo.account_names.len(), demo.account_names.join(", "));
+    println!(
+        "WeChat MP exporter demo: {} simulated accounts ({})",
+        demo.account_names.len(),
+        demo.account_names.join(", ")
+    );
     println!("  metrics:            http://{exporter}/metrics");
     println!("  landing page:       http://{exporter}/");
-    println!("  simulated WeChat:   http://{}/_sim/calls", demo.simulator_addr);
+    println!(
+        "  simulated WeChat:   http://{}/_sim/calls",
+        demo.simulator_addr
+    );
     println!("Press Ctrl-C to stop.");
     let shutdown = demo.shutdown.clone();
     wait_for_signals(shutdown).await;
@@ -207,9 +275,15 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     config.publish_at = args.publish_at;
     let simulator = Simulator::new(config.clone(), clock::system());
     let addr = simulator.spawn(args.listen).await?;
-    println!("Simulated WeChat API on http://{addr} (publishes yesterday after {} UTC+8)", args.publish_at);
+    println!(
+        "Simulated WeChat API on http://{addr} (publishes yesterday after {} UTC+8)",
+        args.publish_at
+    );
     for account in &config.accounts {
-        println!("  app_id {}  app_secret {}", account.app_id, account.app_secret);
+        println!(
+            "  app_id {}  app_secret {}",
+            account.app_id, account.app_secret
+        );
     }
     let shutdown = CancellationToken::new();
     wait_for_signals(shutdown).await;
@@ -231,10 +305,11 @@ async fn wait_for_signals(shutdown: CancellationToken) {
 async fn signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

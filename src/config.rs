@@ -87,3 +87,34 @@ pub struct AccountConfig {
     /// `reports`: default all four groups.
     pub reports: BTreeSet<ReportGroup>,
 }
+
+/// One problem in a config file: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key path, e.g. `account[1].app_id`.
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "  {}: {} ({})", e.key, e.problem, e.fix)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads and validates `path`; every problem is reported at once.
+    pub fn load(_path: &std::path::Path) -> Result<Config, ConfigErrors> {
+        todo!("config loading")
+    }
+}

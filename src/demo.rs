@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::Exporter;
 use crate::clock::SharedClock;
-use crate::config::{AccountConfig, Config, MetricsSettings, ScheduleSettings, TokenSourceConfig, WeChatSettings};
+use crate::config::{
+    AccountConfig, Config, MetricsSettings, ScheduleSettings, TokenSourceConfig, WeChatSettings,
+};
 use crate::simulator::{SimConfig, Simulator};
 use crate::wechat::ReportGroup;
 
@@ -51,7 +53,9 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
             empty_is_zero_after: Time::constant(12, 0, 0, 0),
             error_retry_interval: Duration::from_secs(3600),
         },
-        metrics: MetricsSettings { max_articles_per_account: 200 },
+        metrics: MetricsSettings {
+            max_articles_per_account: 200,
+        },
         accounts: sim
             .accounts
             .iter()
@@ -72,7 +76,9 @@ impl Demo {
     pub async fn start(listen: SocketAddr, clock: SharedClock) -> anyhow::Result<Demo> {
         let sim_config = demo_sim_config();
         let simulator = Simulator::new(sim_config.clone(), clock.clone());
-        let simulator_addr = simulator.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let simulator_addr = simulator
+            .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await?;
         let base_url = url::Url::parse(&format!("http://{simulator_addr}"))?;
         let config = config_for_simulator(base_url, &sim_config);
         let account_names = config.accounts.iter().map(|a| a.name.clone()).collect();
@@ -84,12 +90,22 @@ impl Demo {
         let serve_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
             let stop = serve_shutdown.cancelled_owned();
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::error!(error = %e, "demo exporter server failed");
             }
         });
         let poller = tokio::spawn(exporter.scheduler.run(shutdown.clone()));
-        Ok(Demo { simulator, simulator_addr, exporter_addr, account_names, shutdown, tasks: vec![server, poller] })
+        Ok(Demo {
+            simulator,
+            simulator_addr,
+            exporter_addr,
+            account_names,
+            shutdown,
+            tasks: vec![server, poller],
+        })
     }
 
     /// Stops both servers and waits for them.

@@ -42,11 +42,18 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
     let (body, content_type) = if wants_openmetrics {
-        (exposition.openmetrics.clone(), metrics::OPENMETRICS_CONTENT_TYPE)
+        (
+            exposition.openmetrics.clone(),
+            metrics::OPENMETRICS_CONTENT_TYPE,
+        )
     } else {
         (exposition.text.clone(), metrics::TEXT_CONTENT_TYPE)
     };
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
 }
 
 async fn healthy() -> &'static str {
@@ -67,7 +74,10 @@ async fn ready(State(state): State<AppState>) -> Response {
     let body = if waiting.is_empty() {
         "Not ready: no accounts yet.\n".to_string()
     } else {
-        format!("Not ready: waiting for the first data of {}.\n", waiting.join(", "))
+        format!(
+            "Not ready: waiting for the first data of {}.\n",
+            waiting.join(", ")
+        )
     };
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
@@ -108,7 +118,11 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
         endpoints.sort();
         endpoints.dedup();
         for e in endpoints {
-            let date = account.data_dates.get(&e).map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            let date = account
+                .data_dates
+                .get(&e)
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into());
             let mut error = account.last_errors.get(&e).cloned().unwrap_or_default();
             if let Some(reason) = account.unavailable.get(&e) {
                 error = format!("[stopped: {reason}] {error}");
@@ -128,5 +142,8 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -167,7 +167,8 @@ impl Scheduler {
             round
         }))
         .await;
-        self.board.publish(self.accounts.iter().map(AccountPoller::view).collect());
+        self.board
+            .publish(self.accounts.iter().map(AccountPoller::view).collect());
         rounds
             .into_iter()
             .fold(PollRound::default(), |acc, r| PollRound {
