@@ -50,7 +50,9 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
         schedule: ScheduleSettings {
             publish_after: sim.publish_at,
             retry_interval: Duration::from_secs(30 * 60),
-            empty_is_zero_after: Time::constant(12, 0, 0, 0),
+            // The simulator publishes a day completely or not at all, so an empty answer on a
+            // published day means nothing happened.
+            empty_is_zero_after: sim.publish_at,
             error_retry_interval: Duration::from_secs(3600),
         },
         metrics: MetricsSettings {
