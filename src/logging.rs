@@ -5,6 +5,7 @@ use std::fmt::{self, Write as _};
 use clap::ValueEnum;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
@@ -52,8 +53,10 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let level: Level = level.into();
+    // Libraries log through `log` too; route them here so nothing bypasses the filter.
+    let _ = tracing_log::LogTracer::init();
     let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter(level))
         .with_writer(writer);
     match format {
         LogFormat::Json => {
@@ -63,6 +66,30 @@ where
             tracing::subscriber::set_global_default(builder.event_format(Logfmt).finish())
         }
     }
+}
+
+/// The filter for `level`. The HTTP stack is capped at info whatever the level: at debug and trace
+/// reqwest and hyper print request URLs, and WeChat puts the access token in the URL's query.
+fn filter(level: Level) -> EnvFilter {
+    let mut filter = EnvFilter::new(level.as_str().to_ascii_lowercase());
+    for quiet in [
+        "reqwest",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "rustls",
+        "tower",
+        "tower_http",
+    ] {
+        let directive = format!(
+            "{quiet}={}",
+            level.min(Level::INFO).as_str().to_ascii_lowercase()
+        );
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
 }
 
 /// `time=... level=info source=module msg="..." key=value`, as promslog writes it.
@@ -133,6 +160,18 @@ fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::quote;
+
+    #[test]
+    fn the_http_stack_never_logs_below_info() {
+        let f = super::filter(tracing::Level::TRACE).to_string();
+        assert!(f.ends_with(",trace"), "{f}");
+        assert!(
+            f.contains("reqwest=info") && f.contains("hyper_util=info"),
+            "{f}"
+        );
+        let f = super::filter(tracing::Level::WARN).to_string();
+        assert!(f.contains("reqwest=warn"), "{f}");
+    }
 
     #[test]
     fn logfmt_quotes_only_when_needed() {

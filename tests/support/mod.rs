@@ -1,0 +1,180 @@
+//! Helpers shared by the end-to-end tests: scraping, parsing the text exposition, locating promtool,
+//! wiring an exporter to an in-process simulator.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::civil::Time;
+use wechat_mp_exporter::app::Exporter;
+use wechat_mp_exporter::clock::SharedClock;
+use wechat_mp_exporter::config::Config;
+use wechat_mp_exporter::demo::config_for_simulator;
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
+
+/// One sample of the classic text exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
+/// Parses the classic Prometheus text format (0.0.4), unescaping label values.
+pub fn parse_text(body: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for line in body.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name_end, mut labels) = match line.find('{') {
+            Some(open) => (open, BTreeMap::new()),
+            None => (line.find(' ').expect("a sample line has a value"), BTreeMap::new()),
+        };
+        let name = line[..name_end].to_string();
+        let mut rest = &line[name_end..];
+        if rest.starts_with('{') {
+            rest = &rest[1..];
+            loop {
+                if let Some(r) = rest.strip_prefix('}') {
+                    rest = r;
+                    break;
+                }
+                let eq = rest.find('=').expect("label=value");
+                let key = rest[..eq].trim_start_matches(',').to_string();
+                let mut chars = rest[eq + 1..].char_indices();
+                assert_eq!(chars.next().map(|c| c.1), Some('"'), "label value opens with a quote: {line}");
+                let mut value = String::new();
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => match chars.next().map(|c| c.1) {
+                            Some('n') => value.push('\n'),
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            other => panic!("bad escape {other:?} in {line}"),
+                        },
+                        '"' => {
+                            end = Some(eq + 1 + i + 1);
+                            break;
+                        }
+                        c => value.push(c),
+                    }
+                }
+                labels.insert(key, value);
+                rest = &rest[end.expect("label value closes")..];
+                rest = rest.strip_prefix(',').unwrap_or(rest);
+            }
+        }
+        let value = rest.trim().split(' ').next().expect("a value");
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|e| panic!("bad value {v:?} in {line}: {e}")),
+        };
+        samples.push(Sample { name, labels, value });
+    }
+    samples
+}
+
+/// Samples of `name` for `account`.
+pub fn of<'a>(samples: &'a [Sample], name: &str, account: &str) -> Vec<&'a Sample> {
+    samples
+        .iter()
+        .filter(|s| s.name == name && s.label("account") == Some(account))
+        .collect()
+}
+
+/// The single sample of `name` for `account` whose labels include `labels`.
+pub fn value(samples: &[Sample], name: &str, account: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<_> = of(samples, name, account)
+        .into_iter()
+        .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?} matches {} samples", found.len());
+    found.first().map(|s| s.value)
+}
+
+/// GETs `url`; returns status, content type and body.
+pub async fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {
+    let client = reqwest::Client::new();
+    let mut request = client.get(url);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, content_type, response.text().await.expect("a text body"))
+}
+
+/// Waits (bounded) until `url` answers 200; this guards against hangs, it does not measure speed.
+pub async fn wait_until_ok(url: &str) {
+    for _ in 0..600 {
+        if let Ok(r) = reqwest::get(url).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not become ready within a minute");
+}
+
+/// Debian's promtool, or `PROMTOOL`. CI installs it; locally a test without it says so and fails.
+pub fn promtool() -> PathBuf {
+    let path = std::env::var_os("PROMTOOL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"));
+    assert!(path.exists(), "promtool not found at {} (apt-get install prometheus, or set PROMTOOL)", path.display());
+    path
+}
+
+/// A simulator on 127.0.0.1 and an exporter (not yet polling) configured for all its accounts.
+pub struct Stack {
+    pub simulator: Simulator,
+    pub simulator_addr: SocketAddr,
+    pub config: Config,
+    pub exporter: Exporter,
+}
+
+pub async fn stack(sim: SimConfig, clock: SharedClock, tune: impl FnOnce(&mut Config)) -> Stack {
+    let simulator = Simulator::new(sim.clone(), clock.clone());
+    let simulator_addr = simulator.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator starts");
+    let base = url::Url::parse(&format!("http://{simulator_addr}")).unwrap();
+    let mut config = config_for_simulator(base, &sim);
+    config.wechat.retry_backoff = Duration::from_millis(1);
+    tune(&mut config);
+    let exporter = Exporter::new(&config, clock).expect("exporter builds");
+    Stack { simulator, simulator_addr, config, exporter }
+}
+
+/// SimConfig::demo() publishing at `publish_at` UTC+8.
+pub fn sim_config(publish_at: Time) -> SimConfig {
+    let mut sim = SimConfig::demo();
+    sim.publish_at = publish_at;
+    sim
+}
+
+/// Serves `exporter`'s routes on 127.0.0.1; returns the base URL.
+pub async fn serve(exporter: &Exporter) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = exporter.router("/metrics");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+pub type Shared<T> = Arc<T>;
