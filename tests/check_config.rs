@@ -1,0 +1,84 @@
+//! `wechat-mp-exporter check-config`: exit 0 on a good file, and on a broken one every bad key
+//! named with a non-zero exit.
+
+use std::process::Command;
+
+fn check(config: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .arg("check-config")
+        .arg(format!("--config.file={}", path.display()))
+        .env_remove("WECHAT_MP_EXPORTER_CONFIG_FILE")
+        .env("BRAND_APP_SECRET", "0123456789abcdef0123456789abcdef")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_good_config_passes() {
+    let (code, stdout, stderr) = check(
+        r#"
+[wechat]
+timeout = "10s"
+[schedule]
+retry_interval = "30m"
+[[account]]
+name = "brand"
+app_id = "wx0123456789abcdef"
+app_secret = "${BRAND_APP_SECRET}"
+"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK (1 account)"), "{stdout}");
+}
+
+#[test]
+fn a_broken_config_names_every_bad_key_and_fails() {
+    let (code, stdout, stderr) = check(
+        r#"
+[wechat]
+api_base_url = "ftp://example"
+timeout = "ten seconds"
+[schedule]
+retry_intervall = "30m"
+[[account]]
+name = "brand"
+app_id = "not-an-app-id"
+app_secret = "${NOT_SET_ANYWHERE}"
+token = "forced"
+reports = ["followers"]
+"#,
+    );
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    for key in [
+        "wechat.api_base_url",
+        "wechat.timeout",
+        "schedule.retry_intervall",
+        "account[0].app_id",
+        "account[0].app_secret",
+        "account[0].token",
+        "account[0].reports",
+    ] {
+        assert!(stderr.contains(&format!("  {key}: ")), "{key} not named in:\n{stderr}");
+    }
+    assert!(stderr.contains("7 problem(s)"), "{stderr}");
+    assert!(stderr.contains("NOT_SET_ANYWHERE is not set"), "{stderr}");
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .args(["check-config", "--config.file=/nonexistent/exporter.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read /nonexistent/exporter.toml"), "{stderr}");
+}
