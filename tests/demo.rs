@@ -1,0 +1,252 @@
+//! `wechat-mp-exporter demo` end to end: the simulator and the exporter in one process; every
+//! metric of DESIGN section 2 for every demo account, with the values the simulator served, and
+//! the text exposition accepted by Debian's `promtool check metrics`.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use jiff::civil::Date;
+use wechat_mp_exporter::clock;
+use wechat_mp_exporter::demo::{Demo, demo_sim_config};
+use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
+use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
+
+use support::{Sample, get, of, parse_text, promtool, value, wait_until_ok};
+
+/// DESIGN section 2: the names dashboards, alerts and outside checks rely on.
+const DESIGN_METRICS: [&str; 17] = [
+    "wechat_mp_followers",
+    "wechat_mp_followers_new",
+    "wechat_mp_followers_cancelled",
+    "wechat_mp_article_read_users",
+    "wechat_mp_article_reads",
+    "wechat_mp_article_cumulative_read_users",
+    "wechat_mp_massmsg_read_users",
+    "wechat_mp_massmsg_reads",
+    "wechat_mp_callback_requests",
+    "wechat_mp_callback_failures",
+    "wechat_mp_callback_time_cost_seconds",
+    "wechat_mp_callback_max_time_cost_seconds",
+    "wechat_mp_upstream_messages",
+    "wechat_mp_upstream_message_users",
+    "wechat_mp_data_date_seconds",
+    "wechat_mp_up",
+    "wechat_mp_api_requests_total",
+];
+
+/// The label vocabularies of DESIGN section 2 (wechat-api.md section 3), written out independently
+/// of the exporter's own tables.
+fn follower_source(code: u64) -> String {
+    let name = match code {
+        0 => "other",
+        1 => "account_search",
+        17 => "name_card",
+        30 => "qr_code",
+        35 => "number_search",
+        39 => "account_query",
+        43 => "article_menu",
+        51 => "after_payment",
+        57 => "article_account_name",
+        100 => "ads",
+        149 => "mini_program",
+        161 => "repost",
+        176 => "album",
+        200 => "channels",
+        201 => "live",
+        _ => return format!("code_{code}"),
+    };
+    name.to_string()
+}
+
+fn read_source(code: u64) -> String {
+    let name = match code {
+        99999999 => "all",
+        0 => "session",
+        1 => "friends",
+        2 => "moments",
+        3 => "tencent_weibo",
+        4 => "history",
+        5 => "other",
+        6 => "top_stories",
+        7 => "search",
+        _ => return format!("code_{code}"),
+    };
+    name.to_string()
+}
+
+fn msg_type(code: u64) -> String {
+    let name = match code {
+        1 => "text",
+        2 => "image",
+        3 => "voice",
+        4 => "video",
+        6 => "app_link",
+        _ => return format!("code_{code}"),
+    };
+    name.to_string()
+}
+
+fn date_of(samples: &[Sample], account: &str, e: Endpoint) -> Date {
+    let seconds = value(samples, "wechat_mp_data_date_seconds", account, &[("api", e.name())])
+        .unwrap_or_else(|| panic!("{account} has no data date for {}", e.name()));
+    jiff::Timestamp::from_second(seconds as i64).unwrap().to_zoned(wechat_mp_exporter::wechat::date::china()).date()
+}
+
+fn assert_value(samples: &[Sample], name: &str, account: &str, labels: &[(&str, &str)], want: f64) {
+    let got = value(samples, name, account, labels);
+    assert_eq!(got, Some(want), "{name}{{account={account:?},{labels:?}}}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
+    let started = Instant::now();
+    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system()).await.expect("demo starts");
+    let base = format!("http://{}", demo.exporter_addr);
+    wait_until_ok(&format!("{base}/-/ready")).await;
+    println!("demo ready after {:?}", started.elapsed());
+
+    let (status, content_type, body) = get(&format!("{base}/metrics"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let samples = parse_text(&body);
+    let sim_accounts = demo_sim_config().accounts;
+    assert_eq!(demo.account_names.len(), 3);
+
+    for (i, account) in demo.account_names.iter().enumerate() {
+        let app = &sim_accounts[i].app_id;
+        for name in DESIGN_METRICS {
+            assert!(!of(&samples, name, account).is_empty(), "{name} missing for {account}");
+        }
+        assert_value(&samples, "wechat_mp_up", account, &[], 1.0);
+        let report = |e: Endpoint, day: Date| demo.simulator.report(app, e, DateRange::day(day));
+
+        let day = date_of(&samples, account, Endpoint::UserCumulate);
+        let Report::UserCumulate(rows) = report(Endpoint::UserCumulate, day) else { unreachable!() };
+        assert_value(&samples, "wechat_mp_followers", account, &[], rows[0].cumulate_user.unwrap() as f64);
+
+        let day = date_of(&samples, account, Endpoint::UserSummary);
+        let Report::UserSummary(rows) = report(Endpoint::UserSummary, day) else { unreachable!() };
+        assert!(!rows.is_empty());
+        for row in &rows {
+            let source = follower_source(row.user_source.unwrap());
+            assert_value(&samples, "wechat_mp_followers_new", account, &[("source", &source)], row.new_user.unwrap() as f64);
+            assert_value(&samples, "wechat_mp_followers_cancelled", account, &[("source", &source)], row.cancel_user.unwrap() as f64);
+        }
+        assert_eq!(of(&samples, "wechat_mp_followers_new", account).len(), rows.len());
+
+        let day = date_of(&samples, account, Endpoint::InterfaceSummary);
+        let Report::InterfaceSummary(rows) = report(Endpoint::InterfaceSummary, day) else { unreachable!() };
+        let row = &rows[0];
+        assert_value(&samples, "wechat_mp_callback_requests", account, &[], row.callback_count.unwrap() as f64);
+        assert_value(&samples, "wechat_mp_callback_failures", account, &[], row.fail_count.unwrap() as f64);
+        assert_value(&samples, "wechat_mp_callback_time_cost_seconds", account, &[], row.total_time_cost.unwrap() as f64 / 1000.0);
+        assert_value(&samples, "wechat_mp_callback_max_time_cost_seconds", account, &[], row.max_time_cost.unwrap() as f64 / 1000.0);
+
+        let day = date_of(&samples, account, Endpoint::UpstreamMsg);
+        let Report::UpstreamMsg(rows) = report(Endpoint::UpstreamMsg, day) else { unreachable!() };
+        assert!(!rows.is_empty());
+        for row in &rows {
+            let t = msg_type(row.msg_type.unwrap());
+            assert_value(&samples, "wechat_mp_upstream_messages", account, &[("msg_type", &t)], row.msg_count.unwrap() as f64);
+            assert_value(&samples, "wechat_mp_upstream_message_users", account, &[("msg_type", &t)], row.msg_user.unwrap() as f64);
+        }
+
+        let day = date_of(&samples, account, Endpoint::UserRead);
+        let Report::UserRead(rows) = report(Endpoint::UserRead, day) else { unreachable!() };
+        assert!(rows.iter().any(|r| r.user_source == Some(99_999_999)), "getuserread has the all-channel row");
+        for row in &rows {
+            let source = read_source(row.user_source.unwrap());
+            assert_value(&samples, "wechat_mp_article_reads", account, &[("source", &source)], row.counters.int_page_read_count.unwrap() as f64);
+        }
+
+        let day = date_of(&samples, account, Endpoint::BizSummary);
+        let Report::BizSummary(rows) = report(Endpoint::BizSummary, day) else { unreachable!() };
+        assert_value(&samples, "wechat_mp_article_read_users", account, &[("source", "all")], rows[0].detail.read_user.unwrap() as f64);
+
+        // Per mass-sent article (getarticletotal, 7-day window): the running total at the latest stat_date.
+        let as_of = date_of(&samples, account, Endpoint::ArticleTotal);
+        let mut articles = 0;
+        for d in DateRange::new(add_days(as_of, -6), as_of).unwrap().days() {
+            let Report::ArticleTotal(rows) = report(Endpoint::ArticleTotal, d) else { unreachable!() };
+            for row in rows {
+                let latest = row.details.iter().max_by_key(|x| x.stat_date).unwrap();
+                let labels = [("msgid", row.msgid.as_deref().unwrap()), ("source", "all")];
+                let s: Vec<_> = of(&samples, "wechat_mp_massmsg_read_users", account)
+                    .into_iter()
+                    .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
+                    .collect();
+                assert_eq!(s.len(), 1, "{account} {labels:?}");
+                assert_eq!(s[0].label("title"), row.title.as_deref(), "the title survives escaping");
+                assert_eq!(s[0].value, latest.counters.int_page_read_user.unwrap() as f64);
+                assert_value(&samples, "wechat_mp_massmsg_reads", account, &labels, latest.counters.int_page_read_count.unwrap() as f64);
+                articles += 1;
+            }
+        }
+        assert!(articles > 0, "the simulator sends articles every few days");
+
+        // Per published article (getarticletotaldetail, 30-day window).
+        let as_of = date_of(&samples, account, Endpoint::ArticleTotalDetail);
+        let mut published = BTreeMap::new();
+        for d in DateRange::new(add_days(as_of, -29), as_of).unwrap().days() {
+            let Report::ArticleTotalDetail(rows) = report(Endpoint::ArticleTotalDetail, d) else { unreachable!() };
+            for row in rows {
+                let latest = row.detail_list.iter().max_by_key(|x| x.stat_date).unwrap();
+                published.insert(row.msgid.clone().unwrap(), latest.read_user.unwrap());
+            }
+        }
+        assert!(!published.is_empty());
+        for (msgid, readers) in &published {
+            assert_value(&samples, "wechat_mp_article_cumulative_read_users", account, &[("msgid", msgid), ("source", "all")], *readers as f64);
+        }
+
+        // Data dates are China midnights of a day before today.
+        for s in of(&samples, "wechat_mp_data_date_seconds", account) {
+            let d = jiff::Timestamp::from_second(s.value as i64).unwrap();
+            let day = d.to_zoned(wechat_mp_exporter::wechat::date::china()).date();
+            assert_eq!(china_midnight(day), d, "{:?}", s.labels);
+        }
+    }
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
+    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system()).await.expect("demo starts");
+    let base = format!("http://{}", demo.exporter_addr);
+    wait_until_ok(&format!("{base}/-/ready")).await;
+
+    let (status, content_type, body) =
+        get(&format!("{base}/metrics"), Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert!(body.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+
+    let (_, _, text) = get(&format!("{base}/metrics"), Some("text/plain")).await;
+    let mut child = Command::new(promtool())
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool check metrics failed:\n{report}");
+    assert_eq!(report, "", "promtool check metrics reported problems");
+
+    let (status, _, page) = get(&format!("{base}/"), None).await;
+    assert_eq!(status, 200);
+    for name in &demo.account_names {
+        assert!(page.contains(name.as_str()), "the landing page lists {name}");
+    }
+    assert!(page.contains("getusersummary"), "the landing page lists reports");
+    let (status, _, healthy) = get(&format!("{base}/-/healthy"), None).await;
+    assert_eq!((status, healthy.as_str()), (200, "Healthy.\n"));
+    demo.stop().await;
+}

@@ -1,0 +1,226 @@
+//! The T+1 schedule against the simulator on an injected clock: a simulated week costs exactly the
+//! minimum calls, not-ready days are retried, 45009 and 47009 stop exactly what they should.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::civil::{Date, Time, date, time};
+use jiff::Timestamp;
+use wechat_mp_exporter::clock::ManualClock;
+use wechat_mp_exporter::config::Config;
+use wechat_mp_exporter::schedule::Scheduler;
+use wechat_mp_exporter::simulator::Simulator;
+use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight, month_start, week_start};
+use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
+
+use support::{Stack, parse_text, sim_config, stack, value};
+
+/// The simulator publishes yesterday at 09:00 UTC+8; the exporter starts looking at 08:00 and retries
+/// every 30 minutes, so each day costs three readiness probes (08:00, 08:30, 09:00).
+fn tune(c: &mut Config) {
+    c.schedule.publish_after = time(8, 0, 0, 0);
+    c.schedule.retry_interval = std::time::Duration::from_secs(30 * 60);
+    // The simulator publishes a day whole, so an empty answer once the probe succeeded means zero.
+    c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
+    c.schedule.error_retry_interval = std::time::Duration::from_secs(3600);
+}
+
+fn at(d: Date, h: i8, m: i8) -> Timestamp {
+    china_at(d, time(h, m, 0, 0))
+}
+
+async fn start(now: Timestamp) -> (Stack, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(now));
+    let stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), tune).await;
+    (stack, clock)
+}
+
+/// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
+async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestamp) -> usize {
+    let mut rounds = 0;
+    loop {
+        scheduler.tick().await;
+        rounds += 1;
+        assert!(rounds < 10_000, "the scheduler keeps waking up");
+        let next = scheduler.next_wakeup();
+        if next > end {
+            clock.set(end);
+            return rounds;
+        }
+        clock.set(next);
+    }
+}
+
+fn calls(sim: &Simulator, app_id: &str) -> BTreeMap<Endpoint, u64> {
+    Endpoint::ALL.into_iter().map(|e| (e, sim.calls_to(app_id, e.name()))).collect()
+}
+
+fn week_label(target: Date) -> Date {
+    add_days(week_start(add_days(target, 1)), -7)
+}
+
+fn month_label(target: Date) -> Date {
+    month_start(add_days(month_start(add_days(target, 1)), -1))
+}
+
+/// The T+1 minimum for `days` days after a first poll of `first_target`, derived from the rules
+/// (DESIGN 4.2, 4.3) and the simulator's own record of which days had articles.
+fn t1_minimum(sim: &Simulator, app_id: &str, first_target: Date, days: i64) -> BTreeMap<Endpoint, u64> {
+    let targets: Vec<Date> = (0..=days).map(|k| add_days(first_target, k)).collect();
+    let mut expected = BTreeMap::new();
+    for e in Endpoint::ALL {
+        let n = match (e, e.rolling_window_days()) {
+            // One probe on the first poll (already published), then 08:00, 08:30 and 09:00 daily.
+            (Endpoint::UserCumulate, _) => 1 + 3 * days as u64,
+            (_, Some(window)) => {
+                let had_articles = |d: Date| match e {
+                    Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
+                    _ => sim.has_publish(app_id, d),
+                };
+                let first_day = |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
+                // First poll: every date of the window. Then each day: the new date, plus every
+                // earlier date of the window that had articles (their totals still change).
+                let t0 = targets[0];
+                let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
+                for &t in &targets[1..] {
+                    let earlier = DateRange::new(first_day(t), add_days(t, -1));
+                    n += 1 + earlier.map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
+                }
+                n
+            }
+            _ => match e.period() {
+                Period::Day => targets.len() as u64,
+                Period::Week => targets.iter().map(|&t| week_label(t)).collect::<std::collections::BTreeSet<_>>().len() as u64,
+                Period::Month => targets.iter().map(|&t| month_label(t)).collect::<std::collections::BTreeSet<_>>().len() as u64,
+            },
+        };
+        expected.insert(e, n);
+    }
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_week_costs_exactly_the_t1_minimum() {
+    // Monday 2 November 2026, 10:00 UTC+8: yesterday (Sunday 1 November) is already published.
+    let start_day = date(2026, 11, 2);
+    let (mut stack, clock) = start(at(start_day, 10, 0)).await;
+    let days = 7;
+    let end = at(add_days(start_day, days), 10, 0);
+    let rounds = run_until(&mut stack.exporter.scheduler, &clock, end).await;
+
+    let mut total = 0;
+    for account in &stack.config.accounts {
+        let got = calls(&stack.simulator, &account.app_id);
+        let want = t1_minimum(&stack.simulator, &account.app_id, add_days(start_day, -1), days);
+        assert_eq!(got, want, "calls per endpoint for {}", account.name);
+        total += got.values().sum::<u64>();
+    }
+    // A fixed 5-minute poller would make 21 endpoints x 12/h x 24 h x 7 days per account.
+    println!("simulated week: {total} datacube calls for 3 accounts in {rounds} scheduler rounds (fixed 5-minute polling: {})", 3 * 21 * 12 * 24 * 7);
+
+    // The exposed values describe the last complete day.
+    let body = stack.exporter.store.exposition().text.clone();
+    let samples = parse_text(std::str::from_utf8(&body).unwrap());
+    let last = add_days(start_day, days - 1);
+    for account in &stack.config.accounts {
+        let date = value(&samples, "wechat_mp_data_date_seconds", &account.name, &[("api", "getusersummary")]);
+        assert_eq!(date, Some(china_midnight(last).as_second() as f64), "{}", account.name);
+        assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(1.0));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_not_yet_published_is_probed_until_it_is() {
+    let day = date(2026, 11, 3);
+    let (mut stack, clock) = start(at(day, 8, 0)).await;
+    let app = stack.config.accounts[0].app_id.clone();
+    let sched = &mut stack.exporter.scheduler;
+
+    // 08:00: only the probe; it finds yesterday empty (published at 09:00) and nothing else is asked.
+    sched.tick().await;
+    let total = |sim: &Simulator| calls(sim, &app).values().sum::<u64>();
+    assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 1);
+    assert_eq!(total(&stack.simulator), 1);
+    assert_eq!(sched.next_wakeup(), at(day, 8, 30));
+
+    clock.set(at(day, 8, 30));
+    sched.tick().await;
+    assert_eq!(total(&stack.simulator), 2, "still only probes at 08:30");
+    assert_eq!(sched.next_wakeup(), at(day, 9, 0));
+
+    clock.set(at(day, 9, 0));
+    sched.tick().await;
+    assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 3);
+    for e in Endpoint::ALL {
+        assert!(stack.simulator.calls_to(&app, e.name()) >= 1, "{} asked once published", e.name());
+    }
+    let body = stack.exporter.store.exposition().text.clone();
+    let samples = parse_text(std::str::from_utf8(&body).unwrap());
+    let yesterday = add_days(day, -1);
+    let name = &stack.config.accounts[0].name;
+    assert_eq!(
+        value(&samples, "wechat_mp_data_date_seconds", name, &[("api", "getinterfacesummary")]),
+        Some(china_midnight(yesterday).as_second() as f64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_exhausted_stops_that_api_until_the_next_china_day() {
+    let day = date(2026, 11, 3);
+    let (mut stack, clock) = start(at(day, 10, 0)).await;
+    let account = stack.config.accounts[0].clone();
+    stack.simulator.faults().fail("getusersummary", 45009, None);
+    let sched = &mut stack.exporter.scheduler;
+
+    sched.tick().await;
+    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 1, "45009 is not retried");
+    let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
+    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getusersummary"), ("reason", "quota")]), Some(1.0));
+    assert_eq!(value(&samples, "wechat_mp_api_requests_total", &account.name, &[("api", "getusersummary"), ("errcode", "45009")]), Some(1.0));
+    assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(0.0));
+    // Other reports carry on.
+    assert!(value(&samples, "wechat_mp_followers", &account.name, &[]).is_some());
+
+    // The rest of the China day: no call to that API, however often the scheduler wakes.
+    run_until(sched, &clock, at(day, 23, 59)).await;
+    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 1);
+
+    // The quota resets at 00:00 UTC+8: the missing day is fetched at once, the next one once published.
+    stack.simulator.faults().clear();
+    run_until(sched, &clock, at(add_days(day, 1), 0, 30)).await;
+    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 2);
+    run_until(sched, &clock, at(add_days(day, 1), 10, 0)).await;
+    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 3);
+    let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
+    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getusersummary"), ("reason", "quota")]), None);
+    assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_legacy_article_endpoints_give_way_to_the_published_content_ones() {
+    let day = date(2026, 11, 3);
+    let (mut stack, clock) = start(at(day, 10, 0)).await;
+    let account = stack.config.accounts[0].clone();
+    stack.simulator.faults().set_legacy_articles_offline(true);
+    let sched = &mut stack.exporter.scheduler;
+
+    sched.tick().await;
+    let first = calls(&stack.simulator, &account.app_id);
+    run_until(sched, &clock, at(add_days(day, 2), 10, 0)).await;
+    let later = calls(&stack.simulator, &account.app_id);
+    for e in Endpoint::ALL {
+        if e.is_legacy_article() {
+            assert!(first[&e] >= 1, "{} was tried", e.name());
+            assert_eq!(later[&e], first[&e], "{} is not called again after 47009", e.name());
+        } else if e.period() == Period::Day && e.rolling_window_days().is_none() && e != Endpoint::UserCumulate {
+            assert_eq!(later[&e], first[&e] + 2, "{} carries on daily", e.name());
+        }
+    }
+    let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
+    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getuserread"), ("reason", "offline")]), Some(1.0));
+    assert!(value(&samples, "wechat_mp_article_read_users", &account.name, &[("source", "all")]).is_some(), "getbizsummary carries the reads");
+    assert!(support::of(&samples, "wechat_mp_article_reads", &account.name).is_empty(), "no stale legacy series");
+    assert!(!support::of(&samples, "wechat_mp_article_cumulative_read_users", &account.name).is_empty());
+}
