@@ -130,7 +130,10 @@ impl Client {
                 // A token endpoint's own errcodes (40001 there means a wrong secret) are not a
                 // rejected token: only transient failures are retried.
                 Err(e) => {
-                    if self.may_retry(&e, &mut transient_retries, endpoint, range).await {
+                    if self
+                        .may_retry(&e, &mut transient_retries, endpoint, range)
+                        .await
+                    {
                         continue;
                     }
                     return Err(e);
@@ -152,7 +155,10 @@ impl Client {
                 );
                 continue;
             }
-            if !self.may_retry(&err, &mut transient_retries, endpoint, range).await {
+            if !self
+                .may_retry(&err, &mut transient_retries, endpoint, range)
+                .await
+            {
                 return Err(err);
             }
         }
@@ -392,7 +398,11 @@ mod tests {
         let bodies = fake.stable_bodies();
         assert!(!bodies.is_empty());
         for body in bodies {
-            assert_eq!(body["force_refresh"], serde_json::Value::Bool(false), "{body}");
+            assert_eq!(
+                body["force_refresh"],
+                serde_json::Value::Bool(false),
+                "{body}"
+            );
         }
     }
 
@@ -410,8 +420,14 @@ mod tests {
         assert_eq!(calls[0].begin, "2026-11-18");
         assert_eq!(calls[0].end, "2026-11-24");
         assert_eq!(calls[0].token.as_deref(), Some(TOKEN));
-        assert_eq!(calls[0].user_agent, format!("wechat-mp-exporter/{}", env!("CARGO_PKG_VERSION")));
-        assert_eq!(s.recorder.api_calls(), vec![("getusercumulate".into(), "0".into())]);
+        assert_eq!(
+            calls[0].user_agent,
+            format!("wechat-mp-exporter/{}", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(
+            s.recorder.api_calls(),
+            vec![("getusercumulate".into(), "0".into())]
+        );
         assert_eq!(fake.stable_token_calls(), 1);
     }
 
@@ -544,6 +560,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn token_endpoint_errors_are_not_mistaken_for_a_rejected_token() {
+        // 40001 from stable_token means a wrong secret: asking again cannot help.
+        let fake = Fake::start().await;
+        fake.set_token_reply(Some(
+            serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"}),
+        ));
+        let s = setup(&fake);
+        let err = s
+            .client
+            .fetch(Endpoint::UserCumulate, day(yesterday()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Api { api, errcode: 40001, .. } if api == "stable_token"),
+            "{err:?}"
+        );
+        assert_eq!(fake.stable_token_calls(), 1);
+        assert_eq!(fake.data_calls().len(), 0);
+        assert_eq!(
+            s.recorder.token_fetches(),
+            vec![("stable".into(), "40001".into())]
+        );
+        assert!(s.recorder.api_calls().is_empty());
+
+        // A busy token endpoint (-1) shares the transient retries: 1 + 3 attempts.
+        let fake = Fake::start().await;
+        fake.set_token_reply(Some(
+            serde_json::json!({"errcode": -1, "errmsg": "system busy"}),
+        ));
+        let s = setup(&fake);
+        let err = s
+            .client
+            .fetch(Endpoint::UserCumulate, day(yesterday()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.errcode(), Some(-1));
+        assert_eq!(fake.stable_token_calls(), 4);
+        assert_eq!(fake.data_calls().len(), 0);
+    }
+
+    #[tokio::test]
     async fn a_4xx_status_is_permanent_and_not_retried() {
         let fake = Fake::start().await;
         fake.set_default_reply(Reply::Status(404));
@@ -593,7 +650,11 @@ mod tests {
             );
         }
         let range = DateRange::new(add_days(end, -39), end).unwrap();
-        let parsed = s.client.fetch_range(Endpoint::UserCumulate, range).await.unwrap();
+        let parsed = s
+            .client
+            .fetch_range(Endpoint::UserCumulate, range)
+            .await
+            .unwrap();
         assert_eq!(ref_dates(&parsed), range.days().collect::<Vec<_>>());
         assert_eq!(fake.stable_token_calls(), 1, "one token for all of it");
     }
@@ -604,7 +665,11 @@ mod tests {
         fake.push_data_replies([Reply::Rows, Reply::Delayed]);
         let s = setup(&fake);
         let range = DateRange::new(add_days(yesterday(), -1), yesterday()).unwrap();
-        let parsed = s.client.fetch_range(Endpoint::ArticleRead, range).await.unwrap();
+        let parsed = s
+            .client
+            .fetch_range(Endpoint::ArticleRead, range)
+            .await
+            .unwrap();
         assert_eq!(fake.data_calls().len(), 2);
         assert_eq!(parsed.is_delay, Some(true));
         assert_eq!(parsed.report.len(), 2);
@@ -690,7 +755,10 @@ mod tests {
             .fetch(Endpoint::UserCumulate, day(yesterday()))
             .await
             .unwrap();
-        assert_eq!(fake.data_calls()[0].path, "/prefix/datacube/getusercumulate");
+        assert_eq!(
+            fake.data_calls()[0].path,
+            "/prefix/datacube/getusercumulate"
+        );
     }
 
     #[tokio::test]
@@ -703,7 +771,12 @@ mod tests {
         let fake = Fake::start().await;
         let closed = fake.closed_port_url();
         let s = setup_with(&fake, stable(), closed.clone(), 0);
-        errors.push(s.client.fetch(Endpoint::UserCumulate, one_day).await.unwrap_err());
+        errors.push(
+            s.client
+                .fetch(Endpoint::UserCumulate, one_day)
+                .await
+                .unwrap_err(),
+        );
         let classic = TokenSource::Classic {
             app_id: "wx-app".into(),
             secret: SecretString::from(APP_SECRET),
@@ -718,9 +791,8 @@ mod tests {
         );
         errors.push(tokens.get().await.unwrap_err());
         assert!(
-            errors
-                .iter()
-                .all(|e| matches!(e, Error::Transport { .. }) && e.to_string().contains("connection failed")),
+            errors.iter().all(|e| matches!(e, Error::Transport { .. })
+                && e.to_string().contains("connection failed")),
             "{errors:?}"
         );
 
@@ -733,7 +805,12 @@ mod tests {
             let fake = Fake::start().await;
             fake.set_default_reply(reply);
             let s = setup_with(&fake, stable(), fake.base_url(), 0);
-            errors.push(s.client.fetch(Endpoint::UserCumulate, one_day).await.unwrap_err());
+            errors.push(
+                s.client
+                    .fetch(Endpoint::UserCumulate, one_day)
+                    .await
+                    .unwrap_err(),
+            );
         }
 
         // The token endpoint refusing the secret, on both WeChat token sources.
@@ -749,7 +826,11 @@ mod tests {
                 serde_json::json!({"errcode": 40125, "errmsg": "invalid appsecret rid: 6a-1"}),
             ));
             let s = setup_with(&fake, source, fake.base_url(), 0);
-            let err = s.client.fetch(Endpoint::UserCumulate, one_day).await.unwrap_err();
+            let err = s
+                .client
+                .fetch(Endpoint::UserCumulate, one_day)
+                .await
+                .unwrap_err();
             assert_eq!(err.errcode(), Some(40125));
             assert_eq!(fake.data_calls().len(), 0);
             errors.push(err);
@@ -786,12 +867,16 @@ mod tests {
     fn api_urls_keep_the_base_path() {
         let base = Url::parse("http://127.0.0.1:1/").unwrap();
         assert_eq!(
-            api_url(&base, "/datacube/getusersummary", "x").unwrap().as_str(),
+            api_url(&base, "/datacube/getusersummary", "x")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:1/datacube/getusersummary"
         );
         let base = Url::parse("https://proxy.example/wx/").unwrap();
         assert_eq!(
-            api_url(&base, "/cgi-bin/stable_token", "x").unwrap().as_str(),
+            api_url(&base, "/cgi-bin/stable_token", "x")
+                .unwrap()
+                .as_str(),
             "https://proxy.example/wx/cgi-bin/stable_token"
         );
     }

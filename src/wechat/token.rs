@@ -188,9 +188,19 @@ impl TokenCache {
         *self.lock_cached() = Some(token.clone());
         if let TokenSource::File(_) = self.source {
             // Re-read every minute: debug, not info.
-            tracing::debug!(source = kind, expires_in, cached_secs = keep, "access token read");
+            tracing::debug!(
+                source = kind,
+                expires_in,
+                cached_secs = keep,
+                "access token read"
+            );
         } else {
-            tracing::info!(source = kind, expires_in, cached_secs = keep, "access token fetched");
+            tracing::info!(
+                source = kind,
+                expires_in,
+                cached_secs = keep,
+                "access token fetched"
+            );
         }
         token
     }
@@ -256,10 +266,7 @@ impl TokenCache {
 /// Sends a request to a WeChat token endpoint and reads `{"access_token","expires_in"}` or
 /// `{"errcode","errmsg"}` (HTTP 200 either way).
 async fn wechat_token(api: &str, request: reqwest::RequestBuilder) -> Result<Fetched, Error> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Error::transport(api, e))?;
+    let response = request.send().await.map_err(|e| Error::transport(api, e))?;
     let status = response.status();
     if !status.is_success() {
         return Err(Error::Http {
@@ -393,7 +400,11 @@ mod tests {
         }
     }
 
-    fn new_cache(source: TokenSource, fake: &Fake, clock: &ManualClock) -> (TokenCache, Arc<Recorder>) {
+    fn new_cache(
+        source: TokenSource,
+        fake: &Fake,
+        clock: &ManualClock,
+    ) -> (TokenCache, Arc<Recorder>) {
         let recorder = Arc::new(Recorder::default());
         let cache = TokenCache::new(
             source,
@@ -423,7 +434,10 @@ mod tests {
             assert_eq!(token.value.expose_secret(), "TOKEN-SECRET-123");
         }
         assert_eq!(fake.stable_token_calls(), 1);
-        assert_eq!(recorder.token_fetches(), vec![("stable".into(), "0".into())]);
+        assert_eq!(
+            recorder.token_fetches(),
+            vec![("stable".into(), "0".into())]
+        );
         let bodies = fake.stable_bodies();
         assert_eq!(bodies.len(), 1);
         assert_eq!(bodies[0]["force_refresh"], Value::Bool(false));
@@ -550,7 +564,11 @@ mod tests {
             cache.get().await.unwrap().value.expose_secret(),
             "FILE-TOKEN-1"
         );
-        std::fs::write(&path, r#"{"access_token":"FILE-TOKEN-2","expires_in":7200}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"access_token":"FILE-TOKEN-2","expires_in":7200}"#,
+        )
+        .unwrap();
         clock.advance(SignedDuration::from_secs(59));
         let still = cache.get().await.unwrap();
         assert_eq!(still.value.expose_secret(), "FILE-TOKEN-1", "within 60 s");

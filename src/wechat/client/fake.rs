@@ -271,10 +271,10 @@ async fn datacube(
     match reply {
         Reply::Rows => rows(false),
         Reply::Delayed => rows(true),
-        Reply::Errcode(code) => axum::Json(
-            json!({"errcode": code, "errmsg": format!("fake error {code} rid: 0-0-0")}),
-        )
-        .into_response(),
+        Reply::Errcode(code) => {
+            axum::Json(json!({"errcode": code, "errmsg": format!("fake error {code} rid: 0-0-0")}))
+                .into_response()
+        }
         Reply::Status(status) => StatusCode::from_u16(status).unwrap().into_response(),
         Reply::Raw(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
     }
