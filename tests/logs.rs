@@ -38,14 +38,21 @@ impl<'a> MakeWriter<'a> for Capture {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     let capture = Capture::default();
-    logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone()).expect("the only subscriber in this test binary");
+    logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone())
+        .expect("the only subscriber in this test binary");
 
     let day = date(2026, 11, 3);
     let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
-    let mut stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), |_| {}).await;
+    let mut stack = stack(
+        sim_config(Time::constant(9, 0, 0, 0)),
+        clock.clone(),
+        |_| {},
+    )
+    .await;
     let sim = stack.simulator.clone();
     let accounts = stack.config.accounts.clone();
-    sim.faults().fail_account(&accounts[0].app_id, "stable_token", 40125, Some(1));
+    sim.faults()
+        .fail_account(&accounts[0].app_id, "stable_token", 40125, Some(1));
     sim.faults().http_status("getusersummary", 502, Some(2));
     sim.faults().malformed("getuserread", Some(1));
     sim.faults().fail("getupstreammsg", 40164, Some(1));
@@ -61,16 +68,44 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     let (_, _, landing) = get(&format!("{base}/"), None).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("level=trace") || logs.contains("level=debug"), "trace-level logs were captured");
-    assert!(logs.contains("40125"), "the bad-secret error was logged:\n{logs}");
-    assert!(landing.contains("40125"), "the landing page shows the last error in words");
+    assert!(
+        logs.contains("level=trace") || logs.contains("level=debug"),
+        "trace-level logs were captured"
+    );
+    assert!(
+        logs.contains("40125"),
+        "the bad-secret error was logged:\n{logs}"
+    );
+    assert!(
+        landing.contains("40125"),
+        "the landing page shows the last error in words"
+    );
     let tokens = sim.issued_tokens();
-    assert!(tokens.len() >= 3, "tokens were issued and replaced: {}", tokens.len());
-    let secrets = sim_config(Time::midnight()).accounts.into_iter().map(|a| a.app_secret);
+    assert!(
+        tokens.len() >= 3,
+        "tokens were issued and replaced: {}",
+        tokens.len()
+    );
+    let secrets = sim_config(Time::midnight())
+        .accounts
+        .into_iter()
+        .map(|a| a.app_secret);
     for secret in secrets.chain(tokens) {
-        assert!(!logs.contains(&secret), "a secret or token reached the logs");
-        assert!(!metrics.contains(&secret), "a secret or token reached /metrics");
-        assert!(!landing.contains(&secret), "a secret or token reached the landing page");
+        assert!(
+            !logs.contains(&secret),
+            "a secret or token reached the logs"
+        );
+        assert!(
+            !metrics.contains(&secret),
+            "a secret or token reached /metrics"
+        );
+        assert!(
+            !landing.contains(&secret),
+            "a secret or token reached the landing page"
+        );
     }
-    assert!(!logs.contains("access_token="), "a URL with its token reached the logs");
+    assert!(
+        !logs.contains("access_token="),
+        "a URL with its token reached the logs"
+    );
 }
