@@ -51,10 +51,16 @@ macro_rules! when {
         "latest complete month (UTC+8)"
     };
     (sent) => {
-        "running total since sending, latest stat_date"
+        "running total since sending, as of the latest stat_date"
     };
     (published) => {
-        "running total since publishing, latest stat_date"
+        "running total since publishing, as of the latest stat_date"
+    };
+    (published_rate) => {
+        "since publishing, as of the latest stat_date"
+    };
+    (article) => {
+        "one series per article still tracked"
     };
 }
 
@@ -389,7 +395,7 @@ static CATALOGUE: &[MetricInfo] = &[
         "getarticletotal",
         "details.int_page_read_user / int_page_from_{source}_read_user",
         sent,
-        "Distinct page readers of a mass-sent article by read channel (source all = int_page_read_user)"
+        "Distinct page readers of a mass-sent article by read channel, source all = int_page_read_user"
     ),
     g!(
         "Articles (legacy endpoints)",
@@ -398,7 +404,7 @@ static CATALOGUE: &[MetricInfo] = &[
         "getarticletotal",
         "details.int_page_read_count / int_page_from_{source}_read_count",
         sent,
-        "Page views of a mass-sent article by read channel (source all = int_page_read_count)"
+        "Page views of a mass-sent article by read channel, source all = int_page_read_count"
     ),
     g!(
         "Articles (legacy endpoints)",
@@ -487,7 +493,7 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title"],
         "getarticletotal",
         "ref_date",
-        sent,
+        article,
         "Unix time of 00:00 UTC+8 of the day the article was mass-sent"
     ),
     // ---- published content
@@ -498,7 +504,7 @@ static CATALOGUE: &[MetricInfo] = &[
         "getbizsummary",
         "detail.read_user / read_user_source",
         day,
-        "Distinct readers of published content by read channel (source all = read_user)"
+        "Distinct readers of published content by read channel, source all = read_user"
     ),
     g!(
         "Published content",
@@ -570,7 +576,7 @@ static CATALOGUE: &[MetricInfo] = &[
         "getarticleread",
         "detail.read_user / read_user_source",
         day,
-        "Distinct readers of a published article on the day by read channel (source all = read_user)"
+        "Distinct readers of a published article on the day by read channel, source all = read_user"
     ),
     g!(
         "Published content",
@@ -588,7 +594,7 @@ static CATALOGUE: &[MetricInfo] = &[
         "getarticletotaldetail",
         "detail_list.read_user / read_user_source",
         published,
-        "Distinct readers of a published article by read channel (source all = read_user)"
+        "Distinct readers of a published article by read channel, source all = read_user"
     ),
     g!(
         "Published content",
@@ -659,8 +665,8 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title"],
         "getarticletotaldetail",
         "detail_list.read_delivery_rate",
-        published,
-        "Delivery read rate of a published article (0-1)"
+        published_rate,
+        "Delivery read rate of a published article, 0-1"
     ),
     g!(
         "Published content",
@@ -668,8 +674,8 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title"],
         "getarticletotaldetail",
         "detail_list.read_finish_rate",
-        published,
-        "Share of readers who finished a published article (0-1)"
+        published_rate,
+        "Share of readers who finished a published article, 0-1"
     ),
     g!(
         "Published content",
@@ -677,7 +683,7 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title"],
         "getarticletotaldetail",
         "detail_list.read_avg_activetime * 60",
-        published,
+        published_rate,
         "Average active reading time of a published article, in seconds"
     ),
     g!(
@@ -686,8 +692,8 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title", "position"],
         "getarticletotaldetail",
         "detail_list.read_jump_position.rate",
-        published,
-        "Share of readers who left at that part of a published article (position in percent of its length)"
+        published_rate,
+        "Share of readers who left at that part of a published article; position is in percent of its length"
     ),
     g!(
         "Published content",
@@ -695,7 +701,7 @@ static CATALOGUE: &[MetricInfo] = &[
         ["msgid", "title", "publish_type"],
         "getarticletotaldetail",
         "ref_date / publish_type",
-        published,
+        article,
         "Unix time of 00:00 UTC+8 of the day the article was published"
     ),
     // ---- messages

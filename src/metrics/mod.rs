@@ -127,12 +127,12 @@ fn msgid_key(msgid: &str) -> (u64, u64, &str) {
 
 /// One row per article (the latest `date` wins), newest first by `date` then msgid, cut to
 /// `max`. Returns the kept rows and how many articles were cut.
-pub(crate) fn newest_articles<'r, T>(
-    rows: &'r [T],
+pub(crate) fn newest_articles<T>(
+    rows: &[T],
     msgid: impl Fn(&T) -> &str,
     date: impl Fn(&T) -> Option<Date>,
     max: usize,
-) -> (Vec<&'r T>, usize) {
+) -> (Vec<&T>, usize) {
     let mut by_id: BTreeMap<&str, &T> = BTreeMap::new();
     for row in rows {
         let id = msgid(row);

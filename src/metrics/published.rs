@@ -17,7 +17,7 @@ fn read_sources(
     sources: &[ReadUserSource],
 ) {
     let mut put = |source: &str, value: Option<u64>| {
-        let mut ls: Vec<(&'static str, &str)> = l.iter().copied().collect();
+        let mut ls: Vec<(&'static str, &str)> = l.to_vec();
         ls.push(("source", source));
         out.put(name, &ls, value);
     };

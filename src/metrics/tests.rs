@@ -726,6 +726,19 @@ fn promtool_finds_nothing_to_complain_about() {
         return;
     };
     let (_, _, text) = realistic_store();
+    // The lint must be able to fail: a counter without `_total` is reported.
+    let (ok, said) = promtool_check(&promtool, "# HELP foo x\n# TYPE foo counter\nfoo 1\n");
+    assert!(
+        !ok && said.contains("_total"),
+        "promtool did not lint: {said}"
+    );
+    let (ok, said) = promtool_check(&promtool, &text);
+    assert!(ok, "promtool failed: {said}");
+    assert_eq!(said, "", "promtool complained");
+}
+
+/// Runs `promtool check metrics` on `body`: (exit 0, stdout + stderr).
+fn promtool_check(promtool: &std::path::Path, body: &str) -> (bool, String) {
     let mut child = std::process::Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -736,7 +749,7 @@ fn promtool_finds_nothing_to_complain_about() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.write_all(body.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
     let said = format!(
@@ -744,8 +757,7 @@ fn promtool_finds_nothing_to_complain_about() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "promtool failed: {said}");
-    assert_eq!(said, "", "promtool complained");
+    (out.status.success(), said)
 }
 
 /// Every family the mapping can emit is in the catalogue, and every catalogue entry is emitted
