@@ -69,7 +69,7 @@ pub struct Sample {
 }
 
 /// Collects one account's samples; every sample gets `account` as its first label.
-pub struct Out<'a> {
+pub(crate) struct Out<'a> {
     account: &'a str,
     pub samples: Vec<Sample>,
 }
@@ -154,7 +154,7 @@ pub(crate) fn newest_articles<T>(
     (kept, dropped)
 }
 
-/// Every sample of one account's reports and status (pure: no I/O, no clock).
+/// Every sample of one account's reports and status, no label set twice (pure: no I/O, no clock).
 pub fn map_account(
     account: &str,
     reports: &AccountReports,
@@ -168,10 +168,15 @@ pub fn map_account(
     messages::map(&mut out, reports);
     callbacks::map(&mut out, reports);
     self_metrics::map_status(&mut out, reports, status);
+    // The first sample of a label set wins (e.g. `read_user` over the 全部 entry of the same number).
+    let mut seen: HashSet<(&'static str, Vec<(&'static str, String)>)> = HashSet::new();
     out.samples
+        .into_iter()
+        .filter(|s| seen.insert((s.name, s.labels.clone())))
+        .collect()
 }
 
-/// One account's samples by family, duplicates removed (the first sample of a label set wins).
+/// One account's samples by family.
 #[derive(Debug, Default)]
 struct Snapshot {
     families: BTreeMap<&'static str, Vec<Sample>>,
@@ -180,11 +185,8 @@ struct Snapshot {
 impl Snapshot {
     fn new(samples: Vec<Sample>) -> Self {
         let mut families: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
-        let mut seen: HashSet<(&'static str, Vec<(&'static str, String)>)> = HashSet::new();
         for s in samples {
-            if seen.insert((s.name, s.labels.clone())) {
-                families.entry(s.name).or_default().push(s);
-            }
+            families.entry(s.name).or_default().push(s);
         }
         Self { families }
     }

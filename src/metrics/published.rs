@@ -8,7 +8,7 @@ use crate::wechat::report::{ReadUserSource, TotalDetailStat};
 use crate::wechat::{Endpoint, Report};
 
 /// `read_user` as source "all", then each `read_user_source` entry (its own 全部 entry is the
-/// same number and loses to `read_user` in the snapshot's duplicate check).
+/// same number and loses to `read_user` in `map_account`'s duplicate check).
 fn read_sources(
     out: &mut Out,
     name: &'static str,
