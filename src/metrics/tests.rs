@@ -712,16 +712,7 @@ fn check_label_block(block: &str, line: &str) {
 
 #[test]
 fn promtool_finds_nothing_to_complain_about() {
-    let promtool = std::path::Path::new("/usr/bin/promtool");
-    let promtool = if promtool.exists() {
-        promtool.to_path_buf()
-    } else if let Some(p) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("promtool"))
-            .find(|p| p.exists())
-    }) {
-        p
-    } else {
+    let Some(promtool) = promtool() else {
         println!("NOTICE: promtool not installed; skipping the lint of the text exposition");
         return;
     };
@@ -758,6 +749,60 @@ fn promtool_check(promtool: &std::path::Path, body: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), said)
+}
+
+/// Prometheus's own OpenMetrics parser (promtool's backfill reader) accepts the body. It wants
+/// a timestamp on every sample, so a copy gets one; the served body has none.
+#[test]
+fn prometheus_parses_the_openmetrics_body() {
+    let Some(promtool) = promtool() else {
+        println!("NOTICE: promtool not installed; skipping the OpenMetrics parse by Prometheus");
+        return;
+    };
+    let (_, om, _) = realistic_store();
+    let mut stamped = String::new();
+    let mut samples = 0;
+    for line in om.lines() {
+        stamped.push_str(line);
+        if !line.starts_with('#') {
+            stamped.push_str(" 1700000000");
+            samples += 1;
+        }
+        stamped.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("metrics.om");
+    std::fs::write(&input, stamped).unwrap();
+    let out = std::process::Command::new(promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&input)
+        .arg(dir.path().join("blocks"))
+        .output()
+        .expect("promtool starts");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "promtool rejected the OpenMetrics body: {said}"
+    );
+    // The block table's NUM SERIES column: every sample line became its own series.
+    let series: usize = said
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(6))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected promtool output: {said}"));
+    assert_eq!(series, samples);
+}
+
+fn promtool() -> Option<PathBuf> {
+    let fixed = PathBuf::from("/usr/bin/promtool");
+    if fixed.exists() {
+        return Some(fixed);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("promtool"))
+        .find(|p| p.exists())
 }
 
 /// Every family the mapping can emit is in the catalogue, and every catalogue entry is emitted
