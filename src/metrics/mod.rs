@@ -10,6 +10,7 @@ mod callbacks;
 mod catalogue;
 mod labels;
 mod messages;
+mod process;
 mod published;
 mod self_metrics;
 mod text;
@@ -26,6 +27,7 @@ use jiff::civil::Date;
 use crate::reports::{AccountReports, AccountStatus};
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
+pub use process::{ProcessStats, with_process_metrics};
 pub use self_metrics::SelfMetrics;
 
 /// `Content-Type` of the OpenMetrics exposition.
