@@ -43,7 +43,9 @@ impl BasicAuth {
             }
             // Checked now so a typo fails at start instead of locking the user out silently.
             if bcrypt::HashParts::from_str(hash.expose_secret()).is_err() {
-                bail!("user {user:?}: the password is not a bcrypt hash (make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)");
+                bail!(
+                    "user {user:?}: the password is not a bcrypt hash (make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"
+                );
             }
         }
         let Some(decoy) = users.values().next().cloned() else {
@@ -158,7 +160,11 @@ mod tests {
 
     fn auth_with(user: &str, password: &str) -> BasicAuth {
         let hash = bcrypt::hash(password, 4).unwrap();
-        BasicAuth::new(BTreeMap::from([(user.to_string(), SecretString::from(hash))])).unwrap()
+        BasicAuth::new(BTreeMap::from([(
+            user.to_string(),
+            SecretString::from(hash),
+        )]))
+        .unwrap()
     }
 
     fn basic(value: &str) -> HeaderMap {

@@ -27,8 +27,7 @@ impl Headers {
     pub(super) fn from_raw(raw: BTreeMap<String, String>) -> anyhow::Result<Headers> {
         let mut out = Vec::with_capacity(raw.len());
         for (name, value) in raw {
-            let Some((canonical, allowed_values)) = ALLOWED.iter().find(|(n, _)| *n == name)
-            else {
+            let Some((canonical, allowed_values)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
                 let names: Vec<&str> = ALLOWED.iter().map(|(n, _)| *n).collect();
                 bail!(
                     "header {name:?} cannot be configured; allowed: {}",
@@ -56,6 +55,11 @@ impl Headers {
 
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    #[cfg(test)]
+    pub(super) fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(n, _)| n.as_str()).collect()
     }
 }
 

@@ -57,8 +57,8 @@ impl RateLimiter {
     pub(super) fn try_acquire(&self, now: Instant) -> bool {
         let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(updated) = bucket.updated {
-            let earned = now.saturating_duration_since(updated).as_secs_f64()
-                / self.interval.as_secs_f64();
+            let earned =
+                now.saturating_duration_since(updated).as_secs_f64() / self.interval.as_secs_f64();
             bucket.tokens = (bucket.tokens + earned).min(f64::from(self.burst));
         }
         bucket.updated = Some(now);

@@ -174,7 +174,11 @@ impl Settings {
                 );
             }
         }
-        if raw.client_allowed_sans.as_ref().is_some_and(|v| !v.is_empty()) {
+        if raw
+            .client_allowed_sans
+            .as_ref()
+            .is_some_and(|v| !v.is_empty())
+        {
             bail!("client_allowed_sans is not supported");
         }
         let cert = PemSource::pick("cert", raw.cert, "cert_file", raw.cert_file, base)?;
@@ -204,7 +208,9 @@ impl Settings {
                 );
             }
             (ClientAuth::NoClientCert, None) => {}
-            (_, None) => bail!("client_auth_type {client_auth:?} needs client_ca_file (or client_ca)"),
+            (_, None) => {
+                bail!("client_auth_type {client_auth:?} needs client_ca_file (or client_ca)")
+            }
             (_, Some(_)) => {}
         }
 
@@ -261,7 +267,9 @@ impl Settings {
     }
 
     fn has_files(&self) -> bool {
-        self.cert.is_file() || self.key.is_file() || self.client_ca.as_ref().is_some_and(PemSource::is_file)
+        self.cert.is_file()
+            || self.key.is_file()
+            || self.client_ca.as_ref().is_some_and(PemSource::is_file)
     }
 
     fn build(&self, material: &Material) -> anyhow::Result<ServerConfig> {
@@ -272,11 +280,12 @@ impl Settings {
             // The parser's detail may quote key bytes: keep it out.
             _ => anyhow!("{}: not a valid PEM private key", self.key),
         })?;
-        let versions: Vec<&'static SupportedProtocolVersion> = [TlsVersion::Tls12, TlsVersion::Tls13]
-            .into_iter()
-            .filter(|v| (self.min..=self.max).contains(v))
-            .map(TlsVersion::rustls)
-            .collect();
+        let versions: Vec<&'static SupportedProtocolVersion> =
+            [TlsVersion::Tls12, TlsVersion::Tls13]
+                .into_iter()
+                .filter(|v| (self.min..=self.max).contains(v))
+                .map(TlsVersion::rustls)
+                .collect();
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
             .context("TLS versions")?;
@@ -302,7 +311,11 @@ impl Settings {
             _ => builder.with_no_client_auth(),
         };
         let mut config = builder.with_single_cert(certs, key).map_err(|e| {
-            anyhow!("{} and {} do not form a usable pair: {e}", self.cert, self.key)
+            anyhow!(
+                "{} and {} do not form a usable pair: {e}",
+                self.cert,
+                self.key
+            )
         })?;
         config.alpn_protocols = if self.http2 {
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -366,7 +379,9 @@ pub(super) struct Tls {
 
 impl fmt::Debug for Tls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tls").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Tls")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -411,7 +426,10 @@ impl Tls {
                 Ok(true)
             }
             Err(e) => {
-                self.fingerprints.lock().unwrap_or_else(|p| p.into_inner()).failed = Some(fingerprint);
+                self.fingerprints
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .failed = Some(fingerprint);
                 Err(e)
             }
         }
@@ -437,7 +455,10 @@ pub(super) async fn watch(tls: Arc<Tls>, stop: CancellationToken) {
             Ok(Ok(true)) => tracing::info!("TLS certificate reloaded"),
             Ok(Ok(false)) => {}
             Ok(Err(e)) => {
-                tracing::warn!(error = format!("{e:#}"), "TLS certificate reload failed; keeping the previous one")
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "TLS certificate reload failed; keeping the previous one"
+                )
             }
             Err(e) => tracing::warn!(error = %e, "TLS certificate reload task failed"),
         }
