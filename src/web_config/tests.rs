@@ -689,3 +689,56 @@ async fn shutdown_lets_in_flight_requests_finish_and_stops_accepting() {
         "the listener is closed after shutdown"
     );
 }
+
+#[tokio::test]
+async fn the_documented_example_loads_and_its_password_works() {
+    let doc = include_str!("../../docs/web-config.md");
+    let yaml = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/web-config.md has a yaml example");
+    let dir = tempfile::tempdir().unwrap();
+    let cert = server_cert();
+    std::fs::write(dir.path().join("exporter.crt"), &cert.cert_pem).unwrap();
+    std::fs::write(dir.path().join("exporter.key"), &cert.key_pem).unwrap();
+    std::fs::write(dir.path().join("web.yml"), yaml).unwrap();
+    let web = Arc::new(WebConfig::load(&dir.path().join("web.yml")).unwrap());
+    assert!(web.tls_enabled() && web.basic_auth_enabled() && web.http2());
+
+    let server = start(app(), Some(web)).await;
+    let resp = https_client(&cert.cert_pem)
+        .build()
+        .unwrap()
+        .get(format!("https://{}/", server.addr))
+        .basic_auth("prometheus", Some("change-me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_watcher_reloads_changed_files_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    write_cert(dir.path(), &server_cert());
+    let web = tls_config(dir.path(), "");
+    let tls = web.tls.clone().unwrap();
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn(tls::watch(tls.clone(), stop.clone()));
+    write_cert(dir.path(), &server_cert());
+    assert!(!tls.serves_current_files());
+    // Paused clock: each sleep jumps ahead. The check itself runs on a blocking thread, so allow
+    // a few intervals for it to land.
+    for _ in 0..100 {
+        tokio::time::sleep(CERT_RELOAD_INTERVAL).await;
+        if tls.serves_current_files() {
+            break;
+        }
+    }
+    assert!(tls.serves_current_files(), "watcher did not reload");
+    stop.cancel();
+    watcher.await.unwrap();
+}

@@ -436,6 +436,20 @@ impl Tls {
     }
 }
 
+#[cfg(test)]
+impl Tls {
+    /// Whether the served config was built from what the files hold now.
+    pub(super) fn serves_current_files(&self) -> bool {
+        let now = self.settings.read().map(|m| m.fingerprint()).ok();
+        let active = self
+            .fingerprints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active;
+        now == Some(active)
+    }
+}
+
 /// Checks the TLS files every [`CERT_RELOAD_INTERVAL`] until `stop`. One watcher per `Tls` even
 /// when several listeners share it.
 pub(super) async fn watch(tls: Arc<Tls>, stop: CancellationToken) {
