@@ -144,7 +144,9 @@ pub(super) async fn require_basic_auth(
         if auth.check(&user, password).await {
             return next.run(request).await;
         }
-        tracing::debug!(user = %user, path = %request.uri().path(), "basic auth: wrong user or password");
+        // Not the name itself: people do type passwords into the user field.
+        let known_user = auth.users.contains_key(&user);
+        tracing::debug!(known_user, path = %request.uri().path(), "basic auth: wrong user or password");
     }
     (
         StatusCode::UNAUTHORIZED,

@@ -28,8 +28,6 @@ use serde::de::IgnoredAny;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use tls::{ClientAuth, TlsVersion};
-
 /// How long in-flight requests may run on after shutdown is asked for.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 

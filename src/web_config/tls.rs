@@ -24,7 +24,7 @@ use super::{CERT_RELOAD_INTERVAL, RawTls};
 /// `client_auth_type`: the toolkit's names for Go's `tls.ClientAuthType`. Only the policies
 /// that verify a presented certificate are supported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
+pub(super) enum ClientAuth {
     /// `NoClientCert` (default): no certificate asked for.
     NoClientCert,
     /// `VerifyClientCertIfGiven`: a certificate is optional, but verified against the CA if sent.
@@ -53,7 +53,7 @@ impl ClientAuth {
 
 /// `min_version` / `max_version`. rustls speaks TLS 1.2 and 1.3 only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
+pub(super) enum TlsVersion {
     Tls12,
     Tls13,
 }
