@@ -901,7 +901,7 @@ fn article_share(app_id: &str, day: Date) -> Vec<ArticleShareRow> {
         .into_iter()
         .filter_map(|(a, d)| {
             let inc = pub_increment(&a, d);
-            (inc.share > 0).then(|| ArticleShareRow {
+            (inc.share > 0).then_some(ArticleShareRow {
                 ref_date: Some(day),
                 msgid: Some(a.msgid),
                 detail: ArticleShareDetail {
