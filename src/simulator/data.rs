@@ -82,9 +82,17 @@ fn days_from(a: Date, b: Date) -> i64 {
     b.since(a).map(|s| i64::from(s.get_days())).unwrap_or(0)
 }
 
-/// Size tier of an account: 0 small (~5k followers), 1 medium (~80k), 2 large (~1.2M).
+/// The demo accounts, smallest first.
+pub(crate) const DEMO_APP_IDS: [&str; 3] =
+    ["wxdemo0000000001", "wxdemo0000000002", "wxdemo0000000003"];
+
+/// Size tier of an account: 0 small (~5k followers), 1 medium (~80k), 2 large (~1.2M). The demo
+/// accounts get one of each; any other app_id gets a tier from its hash.
 pub(crate) fn tier(app_id: &str) -> u64 {
-    rng(app_id, "profile", ANCHOR).below(3)
+    match DEMO_APP_IDS.iter().position(|id| *id == app_id) {
+        Some(i) => i as u64,
+        None => rng(app_id, "tier", ANCHOR).below(3),
+    }
 }
 
 /// The account's constants.
@@ -98,7 +106,7 @@ struct Profile {
 
 fn profile(app_id: &str) -> Profile {
     let mut r = rng(app_id, "profile", ANCHOR);
-    let base = [5_000.0, 80_000.0, 1_200_000.0][r.below(3) as usize];
+    let base = [5_000.0, 80_000.0, 1_200_000.0][tier(app_id) as usize];
     Profile {
         base: base * r.range(0.85, 1.15),
         growth: r.range(0.0003, 0.0008),

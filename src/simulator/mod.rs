@@ -73,25 +73,18 @@ impl SimConfig {
     /// Three demo accounts, publishing at 09:00 UTC+8: a small (~5k followers), a medium (~80k)
     /// and a large (~1.2M) one, so dashboards look real.
     pub fn demo() -> Self {
-        let mut accounts: Vec<SimAccount> = Vec::new();
-        let mut n = 0u64;
-        for tier in 0..3 {
-            // The size follows from the app_id, so pick the first numbered ids of each size.
-            let app_id = loop {
-                n += 1;
-                let id = format!("wxdemo{n:010}");
-                if data::tier(&id) == tier {
-                    break id;
-                }
-            };
-            let epoch = jiff::civil::date(2025, 1, 1);
-            let app_secret = format!(
-                "{:016x}{:016x}",
-                data::seed(&app_id, "secret-a", epoch),
-                data::seed(&app_id, "secret-b", epoch)
-            );
-            accounts.push(SimAccount { app_id, app_secret });
-        }
+        let epoch = jiff::civil::date(2025, 1, 1);
+        let accounts = data::DEMO_APP_IDS
+            .iter()
+            .map(|app_id| SimAccount {
+                app_id: app_id.to_string(),
+                app_secret: format!(
+                    "{:016x}{:016x}",
+                    data::seed(app_id, "secret-a", epoch),
+                    data::seed(app_id, "secret-b", epoch)
+                ),
+            })
+            .collect();
         SimConfig {
             accounts,
             publish_at: Time::constant(9, 0, 0, 0),

@@ -206,6 +206,8 @@ fn demo_accounts_look_like_wechat() {
         assert_eq!(a.app_secret.len(), 32);
         assert!(a.app_secret.chars().all(|c| c.is_ascii_hexdigit()));
     }
+    assert_eq!(c.accounts[0].app_id, "wxdemo0000000001");
+    assert_eq!(c.accounts[2].app_id, "wxdemo0000000003");
     assert_ne!(c.accounts[0].app_secret, c.accounts[1].app_secret);
     assert_eq!(c.accounts, SimConfig::demo().accounts);
 }
