@@ -109,7 +109,7 @@ fn profile(app_id: &str) -> Profile {
     let base = [5_000.0, 80_000.0, 1_200_000.0][tier(app_id) as usize];
     Profile {
         base: base * r.range(0.85, 1.15),
-        growth: r.range(0.0003, 0.0008),
+        growth: r.range(0.0004, 0.001),
     }
 }
 
@@ -609,8 +609,8 @@ fn user_summary(app_id: &str, day: Date) -> Vec<UserSummaryRow> {
         0.75
     };
     let growth = profile(app_id).growth;
-    let new_total = (t * (growth + 0.0022) * weekday * bump * r.range(0.7, 1.3)).round() as u64;
-    let cancel_total = (t * 0.0022 * r.range(0.7, 1.3)).round() as u64;
+    let new_total = (t * (growth + 0.0022) * weekday * bump * r.range(0.85, 1.15)).round() as u64;
+    let cancel_total = (t * 0.0022 * r.range(0.85, 1.15)).round() as u64;
     let sources: Vec<(u64, f64)> = FOLLOW_SOURCES
         .iter()
         .copied()
