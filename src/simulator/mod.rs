@@ -317,6 +317,16 @@ impl Simulator {
         &self.inner.faults
     }
 
+    /// The accounts, publication hour and token lifetime it was started with.
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.config
+    }
+
+    /// The latest China day published now (by the injected clock).
+    pub fn last_published_day(&self) -> Date {
+        last_published(self.inner.clock.now(), self.inner.config.publish_at)
+    }
+
     /// Requests to `/cgi-bin/stable_token` (any mode, any outcome).
     pub fn stable_token_requests(&self) -> u64 {
         self.inner.stable_requests.load(Ordering::SeqCst)

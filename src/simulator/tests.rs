@@ -239,8 +239,10 @@ async fn yesterday_is_published_at_publish_at() {
         json!({"list": []})
     );
 
+    assert_eq!(rig.sim.last_published_day(), date(2026, 11, 22));
     // 09:01 UTC+8: it is.
     rig.clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(rig.sim.last_published_day(), date(2026, 11, 23));
     let (_, body) = rig.fetch(Endpoint::UserCumulate, &token, two_days).await;
     let parsed = Report::parse(Endpoint::UserCumulate, &body).unwrap().report;
     assert_eq!(parsed.len(), 2);
@@ -665,4 +667,29 @@ async fn article_rows_exist_exactly_on_send_and_publish_days() {
             .report;
         assert_eq!(!rows.is_empty(), rig.sim.has_publish(&app, day), "{day}");
     }
+}
+
+#[test]
+fn publication_follows_the_utc8_clock() {
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let nine = Time::constant(9, 0, 0, 0);
+    // 08:59:59 and 09:00:00 UTC+8 on the 24th.
+    assert_eq!(
+        last_published(at("2026-11-24T00:59:59Z"), nine),
+        date(2026, 11, 22)
+    );
+    assert_eq!(
+        last_published(at("2026-11-24T01:00:00Z"), nine),
+        date(2026, 11, 23)
+    );
+    // 23:59 UTC+8 on the 24th is still the 24th in China, whatever UTC says.
+    assert_eq!(
+        last_published(at("2026-11-24T15:59:00Z"), nine),
+        date(2026, 11, 23)
+    );
+    // Publishing at midnight: yesterday is always out.
+    assert_eq!(
+        last_published(at("2026-11-23T16:00:00Z"), Time::midnight()),
+        date(2026, 11, 23)
+    );
 }
