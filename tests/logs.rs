@@ -58,12 +58,17 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     sim.faults().fail("getupstreammsg", 40164, Some(1));
 
     stack.exporter.scheduler.tick().await;
+    let base = serve(&stack.exporter).await;
+    let (_, _, first_landing) = get(&format!("{base}/"), None).await;
+    assert!(
+        first_landing.contains("40125"),
+        "the landing page shows the last error in words:\n{first_landing}"
+    );
     sim.faults().revoke_tokens();
     sim.faults().fail("getinterfacesummary", 40001, Some(3));
     clock.set(china_at(add_days(day, 1), time(10, 0, 0, 0)));
     stack.exporter.scheduler.tick().await;
 
-    let base = serve(&stack.exporter).await;
     let (_, _, metrics) = get(&format!("{base}/metrics"), None).await;
     let (_, _, landing) = get(&format!("{base}/"), None).await;
 

@@ -327,6 +327,11 @@ impl Simulator {
         last_published(self.inner.clock.now(), self.inner.config.publish_at)
     }
 
+    /// Every access token issued so far (remembered ones), for tests proving none leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.tokens().tokens.all()
+    }
+
     /// Requests to `/cgi-bin/stable_token` (any mode, any outcome).
     pub fn stable_token_requests(&self) -> u64 {
         self.inner.stable_requests.load(Ordering::SeqCst)

@@ -176,6 +176,11 @@ impl Tokens {
     }
 
     /// Every issued token stops working; the next token call issues new ones.
+    /// Every token still remembered (tests check none of them leaks).
+    pub(crate) fn all(&self) -> Vec<String> {
+        self.issued.keys().cloned().collect()
+    }
+
     pub(crate) fn revoke_all(&mut self) {
         for t in self.issued.values_mut() {
             t.revoked = true;
