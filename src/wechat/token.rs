@@ -128,7 +128,7 @@ impl TokenCache {
             Ok(_) => self.observer.token_fetch(kind, "0"),
             Err(e) => {
                 self.observer.token_fetch(kind, &e.label());
-                tracing::warn!(source = kind, error = %e, "access token fetch failed");
+                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
             }
         }
         let fetched = result?;
@@ -145,7 +145,7 @@ impl TokenCache {
         if same {
             *cached = None;
             tracing::debug!(
-                source = self.source.kind(),
+                token_source = self.source.kind(),
                 "access token rejected; dropped from the cache"
             );
         }
@@ -189,14 +189,14 @@ impl TokenCache {
         if let TokenSource::File(_) = self.source {
             // Re-read every minute: debug, not info.
             tracing::debug!(
-                source = kind,
+                token_source = kind,
                 expires_in,
                 cached_secs = keep,
                 "access token read"
             );
         } else {
             tracing::info!(
-                source = kind,
+                token_source = kind,
                 expires_in,
                 cached_secs = keep,
                 "access token fetched"
