@@ -42,13 +42,12 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
     let (body, content_type) = if wants_openmetrics {
-        (
-            exposition.openmetrics.clone(),
-            metrics::OPENMETRICS_CONTENT_TYPE,
-        )
+        (&exposition.openmetrics, metrics::OPENMETRICS_CONTENT_TYPE)
     } else {
-        (exposition.text.clone(), metrics::TEXT_CONTENT_TYPE)
+        (&exposition.text, metrics::TEXT_CONTENT_TYPE)
     };
+    // The process block is a few hundred bytes read from /proc; the rest is pre-encoded.
+    let body = metrics::with_process_metrics(body, wants_openmetrics);
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         body,
