@@ -66,7 +66,10 @@ reports = ["followers"]
         "account[0].token",
         "account[0].reports",
     ] {
-        assert!(stderr.contains(&format!("  {key}: ")), "{key} not named in:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("  {key}: ")),
+            "{key} not named in:\n{stderr}"
+        );
     }
     assert!(stderr.contains("7 problem(s)"), "{stderr}");
     assert!(stderr.contains("NOT_SET_ANYWHERE is not set"), "{stderr}");
@@ -80,5 +83,8 @@ fn a_missing_file_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot read /nonexistent/exporter.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read /nonexistent/exporter.toml"),
+        "{stderr}"
+    );
 }

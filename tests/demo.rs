@@ -92,9 +92,17 @@ fn msg_type(code: u64) -> String {
 }
 
 fn date_of(samples: &[Sample], account: &str, e: Endpoint) -> Date {
-    let seconds = value(samples, "wechat_mp_data_date_seconds", account, &[("api", e.name())])
-        .unwrap_or_else(|| panic!("{account} has no data date for {}", e.name()));
-    jiff::Timestamp::from_second(seconds as i64).unwrap().to_zoned(wechat_mp_exporter::wechat::date::china()).date()
+    let seconds = value(
+        samples,
+        "wechat_mp_data_date_seconds",
+        account,
+        &[("api", e.name())],
+    )
+    .unwrap_or_else(|| panic!("{account} has no data date for {}", e.name()));
+    jiff::Timestamp::from_second(seconds as i64)
+        .unwrap()
+        .to_zoned(wechat_mp_exporter::wechat::date::china())
+        .date()
 }
 
 fn assert_value(samples: &[Sample], name: &str, account: &str, labels: &[(&str, &str)], want: f64) {
@@ -105,7 +113,9 @@ fn assert_value(samples: &[Sample], name: &str, account: &str, labels: &[(&str, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
     let started = Instant::now();
-    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system()).await.expect("demo starts");
+    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system())
+        .await
+        .expect("demo starts");
     let base = format!("http://{}", demo.exporter_addr);
     wait_until_ok(&format!("{base}/-/ready")).await;
     println!("demo ready after {:?}", started.elapsed());
@@ -120,59 +130,148 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
     for (i, account) in demo.account_names.iter().enumerate() {
         let app = &sim_accounts[i].app_id;
         for name in DESIGN_METRICS {
-            assert!(!of(&samples, name, account).is_empty(), "{name} missing for {account}");
+            assert!(
+                !of(&samples, name, account).is_empty(),
+                "{name} missing for {account}"
+            );
         }
         assert_value(&samples, "wechat_mp_up", account, &[], 1.0);
         let report = |e: Endpoint, day: Date| demo.simulator.report(app, e, DateRange::day(day));
 
         let day = date_of(&samples, account, Endpoint::UserCumulate);
-        let Report::UserCumulate(rows) = report(Endpoint::UserCumulate, day) else { unreachable!() };
-        assert_value(&samples, "wechat_mp_followers", account, &[], rows[0].cumulate_user.unwrap() as f64);
+        let Report::UserCumulate(rows) = report(Endpoint::UserCumulate, day) else {
+            unreachable!()
+        };
+        assert_value(
+            &samples,
+            "wechat_mp_followers",
+            account,
+            &[],
+            rows[0].cumulate_user.unwrap() as f64,
+        );
 
         let day = date_of(&samples, account, Endpoint::UserSummary);
-        let Report::UserSummary(rows) = report(Endpoint::UserSummary, day) else { unreachable!() };
+        let Report::UserSummary(rows) = report(Endpoint::UserSummary, day) else {
+            unreachable!()
+        };
         assert!(!rows.is_empty());
         for row in &rows {
             let source = follower_source(row.user_source.unwrap());
-            assert_value(&samples, "wechat_mp_followers_new", account, &[("source", &source)], row.new_user.unwrap() as f64);
-            assert_value(&samples, "wechat_mp_followers_cancelled", account, &[("source", &source)], row.cancel_user.unwrap() as f64);
+            assert_value(
+                &samples,
+                "wechat_mp_followers_new",
+                account,
+                &[("source", &source)],
+                row.new_user.unwrap() as f64,
+            );
+            assert_value(
+                &samples,
+                "wechat_mp_followers_cancelled",
+                account,
+                &[("source", &source)],
+                row.cancel_user.unwrap() as f64,
+            );
         }
-        assert_eq!(of(&samples, "wechat_mp_followers_new", account).len(), rows.len());
+        assert_eq!(
+            of(&samples, "wechat_mp_followers_new", account).len(),
+            rows.len()
+        );
 
         let day = date_of(&samples, account, Endpoint::InterfaceSummary);
-        let Report::InterfaceSummary(rows) = report(Endpoint::InterfaceSummary, day) else { unreachable!() };
+        let Report::InterfaceSummary(rows) = report(Endpoint::InterfaceSummary, day) else {
+            unreachable!()
+        };
         let row = &rows[0];
-        assert_value(&samples, "wechat_mp_callback_requests", account, &[], row.callback_count.unwrap() as f64);
-        assert_value(&samples, "wechat_mp_callback_failures", account, &[], row.fail_count.unwrap() as f64);
-        assert_value(&samples, "wechat_mp_callback_time_cost_seconds", account, &[], row.total_time_cost.unwrap() as f64 / 1000.0);
-        assert_value(&samples, "wechat_mp_callback_max_time_cost_seconds", account, &[], row.max_time_cost.unwrap() as f64 / 1000.0);
+        assert_value(
+            &samples,
+            "wechat_mp_callback_requests",
+            account,
+            &[],
+            row.callback_count.unwrap() as f64,
+        );
+        assert_value(
+            &samples,
+            "wechat_mp_callback_failures",
+            account,
+            &[],
+            row.fail_count.unwrap() as f64,
+        );
+        assert_value(
+            &samples,
+            "wechat_mp_callback_time_cost_seconds",
+            account,
+            &[],
+            row.total_time_cost.unwrap() as f64 / 1000.0,
+        );
+        assert_value(
+            &samples,
+            "wechat_mp_callback_max_time_cost_seconds",
+            account,
+            &[],
+            row.max_time_cost.unwrap() as f64 / 1000.0,
+        );
 
         let day = date_of(&samples, account, Endpoint::UpstreamMsg);
-        let Report::UpstreamMsg(rows) = report(Endpoint::UpstreamMsg, day) else { unreachable!() };
+        let Report::UpstreamMsg(rows) = report(Endpoint::UpstreamMsg, day) else {
+            unreachable!()
+        };
         assert!(!rows.is_empty());
         for row in &rows {
             let t = msg_type(row.msg_type.unwrap());
-            assert_value(&samples, "wechat_mp_upstream_messages", account, &[("msg_type", &t)], row.msg_count.unwrap() as f64);
-            assert_value(&samples, "wechat_mp_upstream_message_users", account, &[("msg_type", &t)], row.msg_user.unwrap() as f64);
+            assert_value(
+                &samples,
+                "wechat_mp_upstream_messages",
+                account,
+                &[("msg_type", &t)],
+                row.msg_count.unwrap() as f64,
+            );
+            assert_value(
+                &samples,
+                "wechat_mp_upstream_message_users",
+                account,
+                &[("msg_type", &t)],
+                row.msg_user.unwrap() as f64,
+            );
         }
 
         let day = date_of(&samples, account, Endpoint::UserRead);
-        let Report::UserRead(rows) = report(Endpoint::UserRead, day) else { unreachable!() };
-        assert!(rows.iter().any(|r| r.user_source == Some(99_999_999)), "getuserread has the all-channel row");
+        let Report::UserRead(rows) = report(Endpoint::UserRead, day) else {
+            unreachable!()
+        };
+        assert!(
+            rows.iter().any(|r| r.user_source == Some(99_999_999)),
+            "getuserread has the all-channel row"
+        );
         for row in &rows {
             let source = read_source(row.user_source.unwrap());
-            assert_value(&samples, "wechat_mp_article_reads", account, &[("source", &source)], row.counters.int_page_read_count.unwrap() as f64);
+            assert_value(
+                &samples,
+                "wechat_mp_article_reads",
+                account,
+                &[("source", &source)],
+                row.counters.int_page_read_count.unwrap() as f64,
+            );
         }
 
         let day = date_of(&samples, account, Endpoint::BizSummary);
-        let Report::BizSummary(rows) = report(Endpoint::BizSummary, day) else { unreachable!() };
-        assert_value(&samples, "wechat_mp_article_read_users", account, &[("source", "all")], rows[0].detail.read_user.unwrap() as f64);
+        let Report::BizSummary(rows) = report(Endpoint::BizSummary, day) else {
+            unreachable!()
+        };
+        assert_value(
+            &samples,
+            "wechat_mp_article_read_users",
+            account,
+            &[("source", "all")],
+            rows[0].detail.read_user.unwrap() as f64,
+        );
 
         // Per mass-sent article (getarticletotal, 7-day window): the running total at the latest stat_date.
         let as_of = date_of(&samples, account, Endpoint::ArticleTotal);
         let mut articles = 0;
         for d in DateRange::new(add_days(as_of, -6), as_of).unwrap().days() {
-            let Report::ArticleTotal(rows) = report(Endpoint::ArticleTotal, d) else { unreachable!() };
+            let Report::ArticleTotal(rows) = report(Endpoint::ArticleTotal, d) else {
+                unreachable!()
+            };
             for row in rows {
                 let latest = row.details.iter().max_by_key(|x| x.stat_date).unwrap();
                 let labels = [("msgid", row.msgid.as_deref().unwrap()), ("source", "all")];
@@ -181,9 +280,22 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
                     .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
                     .collect();
                 assert_eq!(s.len(), 1, "{account} {labels:?}");
-                assert_eq!(s[0].label("title"), row.title.as_deref(), "the title survives escaping");
-                assert_eq!(s[0].value, latest.counters.int_page_read_user.unwrap() as f64);
-                assert_value(&samples, "wechat_mp_massmsg_reads", account, &labels, latest.counters.int_page_read_count.unwrap() as f64);
+                assert_eq!(
+                    s[0].label("title"),
+                    row.title.as_deref(),
+                    "the title survives escaping"
+                );
+                assert_eq!(
+                    s[0].value,
+                    latest.counters.int_page_read_user.unwrap() as f64
+                );
+                assert_value(
+                    &samples,
+                    "wechat_mp_massmsg_reads",
+                    account,
+                    &labels,
+                    latest.counters.int_page_read_count.unwrap() as f64,
+                );
                 articles += 1;
             }
         }
@@ -193,7 +305,9 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
         let as_of = date_of(&samples, account, Endpoint::ArticleTotalDetail);
         let mut published = BTreeMap::new();
         for d in DateRange::new(add_days(as_of, -29), as_of).unwrap().days() {
-            let Report::ArticleTotalDetail(rows) = report(Endpoint::ArticleTotalDetail, d) else { unreachable!() };
+            let Report::ArticleTotalDetail(rows) = report(Endpoint::ArticleTotalDetail, d) else {
+                unreachable!()
+            };
             for row in rows {
                 let latest = row.detail_list.iter().max_by_key(|x| x.stat_date).unwrap();
                 published.insert(row.msgid.clone().unwrap(), latest.read_user.unwrap());
@@ -201,7 +315,13 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
         }
         assert!(!published.is_empty());
         for (msgid, readers) in &published {
-            assert_value(&samples, "wechat_mp_article_cumulative_read_users", account, &[("msgid", msgid), ("source", "all")], *readers as f64);
+            assert_value(
+                &samples,
+                "wechat_mp_article_cumulative_read_users",
+                account,
+                &[("msgid", msgid), ("source", "all")],
+                *readers as f64,
+            );
         }
 
         // Data dates are China midnights of a day before today.
@@ -216,14 +336,22 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
-    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system()).await.expect("demo starts");
+    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system())
+        .await
+        .expect("demo starts");
     let base = format!("http://{}", demo.exporter_addr);
     wait_until_ok(&format!("{base}/-/ready")).await;
 
-    let (status, content_type, body) =
-        get(&format!("{base}/metrics"), Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")).await;
+    let (status, content_type, body) = get(
+        &format!("{base}/metrics"),
+        Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
     assert!(body.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
 
     let (_, _, text) = get(&format!("{base}/metrics"), Some("text/plain")).await;
@@ -234,18 +362,36 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool runs");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "promtool check metrics failed:\n{report}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{report}"
+    );
     assert_eq!(report, "", "promtool check metrics reported problems");
 
     let (status, _, page) = get(&format!("{base}/"), None).await;
     assert_eq!(status, 200);
     for name in &demo.account_names {
-        assert!(page.contains(name.as_str()), "the landing page lists {name}");
+        assert!(
+            page.contains(name.as_str()),
+            "the landing page lists {name}"
+        );
     }
-    assert!(page.contains("getusersummary"), "the landing page lists reports");
+    assert!(
+        page.contains("getusersummary"),
+        "the landing page lists reports"
+    );
     let (status, _, healthy) = get(&format!("{base}/-/healthy"), None).await;
     assert_eq!((status, healthy.as_str()), (200, "Healthy.\n"));
     demo.stop().await;

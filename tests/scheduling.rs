@@ -6,13 +6,15 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use jiff::civil::{Date, Time, date, time};
 use jiff::Timestamp;
+use jiff::civil::{Date, Time, date, time};
 use wechat_mp_exporter::clock::ManualClock;
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::schedule::Scheduler;
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight, month_start, week_start};
+use wechat_mp_exporter::wechat::date::{
+    add_days, china_at, china_midnight, month_start, week_start,
+};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
 
 use support::{Stack, parse_text, sim_config, stack, value};
@@ -54,7 +56,10 @@ async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestam
 }
 
 fn calls(sim: &Simulator, app_id: &str) -> BTreeMap<Endpoint, u64> {
-    Endpoint::ALL.into_iter().map(|e| (e, sim.calls_to(app_id, e.name()))).collect()
+    Endpoint::ALL
+        .into_iter()
+        .map(|e| (e, sim.calls_to(app_id, e.name())))
+        .collect()
 }
 
 fn week_label(target: Date) -> Date {
@@ -67,7 +72,12 @@ fn month_label(target: Date) -> Date {
 
 /// The T+1 minimum for `days` days after a first poll of `first_target`, derived from the rules
 /// (DESIGN 4.2, 4.3) and the simulator's own record of which days had articles.
-fn t1_minimum(sim: &Simulator, app_id: &str, first_target: Date, days: i64) -> BTreeMap<Endpoint, u64> {
+fn t1_minimum(
+    sim: &Simulator,
+    app_id: &str,
+    first_target: Date,
+    days: i64,
+) -> BTreeMap<Endpoint, u64> {
     let targets: Vec<Date> = (0..=days).map(|k| add_days(first_target, k)).collect();
     let mut expected = BTreeMap::new();
     for e in Endpoint::ALL {
@@ -79,21 +89,31 @@ fn t1_minimum(sim: &Simulator, app_id: &str, first_target: Date, days: i64) -> B
                     Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
                     _ => sim.has_publish(app_id, d),
                 };
-                let first_day = |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
+                let first_day =
+                    |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
                 // First poll: every date of the window. Then each day: the new date, plus every
                 // earlier date of the window that had articles (their totals still change).
                 let t0 = targets[0];
                 let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
                 for &t in &targets[1..] {
                     let earlier = DateRange::new(first_day(t), add_days(t, -1));
-                    n += 1 + earlier.map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
+                    n += 1 + earlier
+                        .map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
                 }
                 n
             }
             _ => match e.period() {
                 Period::Day => targets.len() as u64,
-                Period::Week => targets.iter().map(|&t| week_label(t)).collect::<std::collections::BTreeSet<_>>().len() as u64,
-                Period::Month => targets.iter().map(|&t| month_label(t)).collect::<std::collections::BTreeSet<_>>().len() as u64,
+                Period::Week => targets
+                    .iter()
+                    .map(|&t| week_label(t))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as u64,
+                Period::Month => targets
+                    .iter()
+                    .map(|&t| month_label(t))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as u64,
             },
         };
         expected.insert(e, n);
@@ -113,21 +133,42 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
     let mut total = 0;
     for account in &stack.config.accounts {
         let got = calls(&stack.simulator, &account.app_id);
-        let want = t1_minimum(&stack.simulator, &account.app_id, add_days(start_day, -1), days);
+        let want = t1_minimum(
+            &stack.simulator,
+            &account.app_id,
+            add_days(start_day, -1),
+            days,
+        );
         assert_eq!(got, want, "calls per endpoint for {}", account.name);
         total += got.values().sum::<u64>();
     }
     // A fixed 5-minute poller would make 21 endpoints x 12/h x 24 h x 7 days per account.
-    println!("simulated week: {total} datacube calls for 3 accounts in {rounds} scheduler rounds (fixed 5-minute polling: {})", 3 * 21 * 12 * 24 * 7);
+    println!(
+        "simulated week: {total} datacube calls for 3 accounts in {rounds} scheduler rounds (fixed 5-minute polling: {})",
+        3 * 21 * 12 * 24 * 7
+    );
 
     // The exposed values describe the last complete day.
     let body = stack.exporter.store.exposition().text.clone();
     let samples = parse_text(std::str::from_utf8(&body).unwrap());
     let last = add_days(start_day, days - 1);
     for account in &stack.config.accounts {
-        let date = value(&samples, "wechat_mp_data_date_seconds", &account.name, &[("api", "getusersummary")]);
-        assert_eq!(date, Some(china_midnight(last).as_second() as f64), "{}", account.name);
-        assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(1.0));
+        let date = value(
+            &samples,
+            "wechat_mp_data_date_seconds",
+            &account.name,
+            &[("api", "getusersummary")],
+        );
+        assert_eq!(
+            date,
+            Some(china_midnight(last).as_second() as f64),
+            "{}",
+            account.name
+        );
+        assert_eq!(
+            value(&samples, "wechat_mp_up", &account.name, &[]),
+            Some(1.0)
+        );
     }
 }
 
@@ -154,14 +195,23 @@ async fn a_day_not_yet_published_is_probed_until_it_is() {
     sched.tick().await;
     assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 3);
     for e in Endpoint::ALL {
-        assert!(stack.simulator.calls_to(&app, e.name()) >= 1, "{} asked once published", e.name());
+        assert!(
+            stack.simulator.calls_to(&app, e.name()) >= 1,
+            "{} asked once published",
+            e.name()
+        );
     }
     let body = stack.exporter.store.exposition().text.clone();
     let samples = parse_text(std::str::from_utf8(&body).unwrap());
     let yesterday = add_days(day, -1);
     let name = &stack.config.accounts[0].name;
     assert_eq!(
-        value(&samples, "wechat_mp_data_date_seconds", name, &[("api", "getinterfacesummary")]),
+        value(
+            &samples,
+            "wechat_mp_data_date_seconds",
+            name,
+            &[("api", "getinterfacesummary")]
+        ),
         Some(china_midnight(yesterday).as_second() as f64)
     );
 }
@@ -175,27 +225,70 @@ async fn quota_exhausted_stops_that_api_until_the_next_china_day() {
     let sched = &mut stack.exporter.scheduler;
 
     sched.tick().await;
-    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 1, "45009 is not retried");
+    assert_eq!(
+        stack.simulator.calls_to(&account.app_id, "getusersummary"),
+        1,
+        "45009 is not retried"
+    );
     let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
-    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getusersummary"), ("reason", "quota")]), Some(1.0));
-    assert_eq!(value(&samples, "wechat_mp_api_requests_total", &account.name, &[("api", "getusersummary"), ("errcode", "45009")]), Some(1.0));
-    assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(0.0));
+    assert_eq!(
+        value(
+            &samples,
+            "wechat_mp_api_unavailable",
+            &account.name,
+            &[("api", "getusersummary"), ("reason", "quota")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "wechat_mp_api_requests_total",
+            &account.name,
+            &[("api", "getusersummary"), ("errcode", "45009")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&samples, "wechat_mp_up", &account.name, &[]),
+        Some(0.0)
+    );
     // Other reports carry on.
     assert!(value(&samples, "wechat_mp_followers", &account.name, &[]).is_some());
 
     // The rest of the China day: no call to that API, however often the scheduler wakes.
     run_until(sched, &clock, at(day, 23, 59)).await;
-    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 1);
+    assert_eq!(
+        stack.simulator.calls_to(&account.app_id, "getusersummary"),
+        1
+    );
 
     // The quota resets at 00:00 UTC+8: the missing day is fetched at once, the next one once published.
     stack.simulator.faults().clear();
     run_until(sched, &clock, at(add_days(day, 1), 0, 30)).await;
-    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 2);
+    assert_eq!(
+        stack.simulator.calls_to(&account.app_id, "getusersummary"),
+        2
+    );
     run_until(sched, &clock, at(add_days(day, 1), 10, 0)).await;
-    assert_eq!(stack.simulator.calls_to(&account.app_id, "getusersummary"), 3);
+    assert_eq!(
+        stack.simulator.calls_to(&account.app_id, "getusersummary"),
+        3
+    );
     let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
-    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getusersummary"), ("reason", "quota")]), None);
-    assert_eq!(value(&samples, "wechat_mp_up", &account.name, &[]), Some(1.0));
+    assert_eq!(
+        value(
+            &samples,
+            "wechat_mp_api_unavailable",
+            &account.name,
+            &[("api", "getusersummary"), ("reason", "quota")]
+        ),
+        None
+    );
+    assert_eq!(
+        value(&samples, "wechat_mp_up", &account.name, &[]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,14 +306,49 @@ async fn offline_legacy_article_endpoints_give_way_to_the_published_content_ones
     for e in Endpoint::ALL {
         if e.is_legacy_article() {
             assert!(first[&e] >= 1, "{} was tried", e.name());
-            assert_eq!(later[&e], first[&e], "{} is not called again after 47009", e.name());
-        } else if e.period() == Period::Day && e.rolling_window_days().is_none() && e != Endpoint::UserCumulate {
+            assert_eq!(
+                later[&e],
+                first[&e],
+                "{} is not called again after 47009",
+                e.name()
+            );
+        } else if e.period() == Period::Day
+            && e.rolling_window_days().is_none()
+            && e != Endpoint::UserCumulate
+        {
             assert_eq!(later[&e], first[&e] + 2, "{} carries on daily", e.name());
         }
     }
     let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
-    assert_eq!(value(&samples, "wechat_mp_api_unavailable", &account.name, &[("api", "getuserread"), ("reason", "offline")]), Some(1.0));
-    assert!(value(&samples, "wechat_mp_article_read_users", &account.name, &[("source", "all")]).is_some(), "getbizsummary carries the reads");
-    assert!(support::of(&samples, "wechat_mp_article_reads", &account.name).is_empty(), "no stale legacy series");
-    assert!(!support::of(&samples, "wechat_mp_article_cumulative_read_users", &account.name).is_empty());
+    assert_eq!(
+        value(
+            &samples,
+            "wechat_mp_api_unavailable",
+            &account.name,
+            &[("api", "getuserread"), ("reason", "offline")]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        value(
+            &samples,
+            "wechat_mp_article_read_users",
+            &account.name,
+            &[("source", "all")]
+        )
+        .is_some(),
+        "getbizsummary carries the reads"
+    );
+    assert!(
+        support::of(&samples, "wechat_mp_article_reads", &account.name).is_empty(),
+        "no stale legacy series"
+    );
+    assert!(
+        !support::of(
+            &samples,
+            "wechat_mp_article_cumulative_read_users",
+            &account.name
+        )
+        .is_empty()
+    );
 }

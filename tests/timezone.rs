@@ -21,7 +21,11 @@ fn yesterday_is_a_china_day_in_los_angeles() {
     // SAFETY: this is the only test in this binary and it sets TZ before any thread reads it.
     unsafe { std::env::set_var("TZ", "America/Los_Angeles") };
     let system = TimeZone::system();
-    assert_eq!(system.iana_name(), Some("America/Los_Angeles"), "the process zone took effect");
+    assert_eq!(
+        system.iana_name(),
+        Some("America/Los_Angeles"),
+        "the process zone took effect"
+    );
 
     let plan = plan();
     let cases: [(Date, (i8, i8), Date); 2] = [
@@ -33,9 +37,17 @@ fn yesterday_is_a_china_day_in_los_angeles() {
     for (day, (h, m), yesterday) in cases {
         let now = china_at(day, time(h, m, 0, 0));
         let local = now.to_zoned(system.clone());
-        assert_eq!(local.date(), date(2026, 11, 25), "the host's own date at {now}");
+        assert_eq!(
+            local.date(),
+            date(2026, 11, 25),
+            "the host's own date at {now}"
+        );
         assert_eq!(china_today(now), day);
         assert_eq!(china_yesterday(now), yesterday, "at {h:02}:{m:02} UTC+8");
-        assert_eq!(plan.target_day(now), yesterday, "the scheduler's target at {h:02}:{m:02} UTC+8");
+        assert_eq!(
+            plan.target_day(now),
+            yesterday,
+            "the scheduler's target at {h:02}:{m:02} UTC+8"
+        );
     }
 }

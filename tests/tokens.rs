@@ -26,7 +26,10 @@ impl CallObserver for Recorder {
         self.api.lock().unwrap().push((api.into(), errcode.into()));
     }
     fn token_fetch(&self, source: &str, errcode: &str) {
-        self.tokens.lock().unwrap().push((source.into(), errcode.into()));
+        self.tokens
+            .lock()
+            .unwrap()
+            .push((source.into(), errcode.into()));
     }
 }
 
@@ -43,16 +46,44 @@ async fn setup() -> Setup {
     let mut config = SimConfig::demo();
     config.publish_at = Time::midnight();
     let sim = Simulator::new(config.clone(), clock.clone());
-    let addr = sim.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let addr = sim
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
     let account = &config.accounts[0];
     let recorder = Arc::new(Recorder::default());
     let http = http_client(std::time::Duration::from_secs(10));
-    let source = TokenSource::Stable { app_id: account.app_id.clone(), secret: SecretString::from(account.app_secret.clone()) };
-    let tokens = Arc::new(TokenCache::new(source, http.clone(), base.clone(), clock.clone(), recorder.clone()));
-    let settings = ClientSettings { base_url: base, max_retries: 2, retry_backoff: std::time::Duration::from_millis(1) };
-    let client = Arc::new(Client::new(http, settings, tokens, clock.clone(), recorder.clone()));
-    Setup { sim, client, recorder, app_id: account.app_id.clone(), clock }
+    let source = TokenSource::Stable {
+        app_id: account.app_id.clone(),
+        secret: SecretString::from(account.app_secret.clone()),
+    };
+    let tokens = Arc::new(TokenCache::new(
+        source,
+        http.clone(),
+        base.clone(),
+        clock.clone(),
+        recorder.clone(),
+    ));
+    let settings = ClientSettings {
+        base_url: base,
+        max_retries: 2,
+        retry_backoff: std::time::Duration::from_millis(1),
+    };
+    let client = Arc::new(Client::new(
+        http,
+        settings,
+        tokens,
+        clock.clone(),
+        recorder.clone(),
+    ));
+    Setup {
+        sim,
+        client,
+        recorder,
+        app_id: account.app_id.clone(),
+        clock,
+    }
 }
 
 fn yesterday(clock: &SharedClock) -> DateRange {
@@ -72,28 +103,56 @@ async fn fifty_concurrent_requests_cause_one_token_fetch() {
     }
     assert_eq!(s.sim.stable_token_requests(), 1);
     assert_eq!(s.sim.calls_to(&s.app_id, "getusersummary"), 50);
-    assert_eq!(*s.recorder.tokens.lock().unwrap(), vec![("stable".to_string(), "0".to_string())]);
-    assert_eq!(s.recorder.api.lock().unwrap().iter().filter(|(_, code)| code == "0").count(), 50);
+    assert_eq!(
+        *s.recorder.tokens.lock().unwrap(),
+        vec![("stable".to_string(), "0".to_string())]
+    );
+    assert_eq!(
+        s.recorder
+            .api
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, code)| code == "0")
+            .count(),
+        50
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_is_fetched_again_once_and_the_call_retried_once() {
     let s = setup().await;
     let range = yesterday(&s.clock);
-    s.client.fetch(Endpoint::UserCumulate, range).await.expect("first call");
+    s.client
+        .fetch(Endpoint::UserCumulate, range)
+        .await
+        .expect("first call");
     assert_eq!(s.sim.stable_token_requests(), 1);
 
     // Someone invalidated the token: 40001, one normal-mode fetch, one retry, success.
     s.sim.faults().revoke_tokens();
-    let parsed = s.client.fetch(Endpoint::UserCumulate, range).await.expect("the retry succeeds");
-    assert_eq!(parsed.report, s.sim.report(&s.app_id, Endpoint::UserCumulate, range));
+    let parsed = s
+        .client
+        .fetch(Endpoint::UserCumulate, range)
+        .await
+        .expect("the retry succeeds");
+    assert_eq!(
+        parsed.report,
+        s.sim.report(&s.app_id, Endpoint::UserCumulate, range)
+    );
     assert_eq!(s.sim.calls_to(&s.app_id, "getusercumulate"), 3);
     assert_eq!(s.sim.stable_token_requests(), 2);
     assert_eq!(s.sim.force_refresh_requests(), 0);
 
     // It keeps failing: exactly one more fetch and one retry, then the error is reported.
-    s.sim.faults().fail_account(&s.app_id, "getusercumulate", 40001, None);
-    let err = s.client.fetch(Endpoint::UserCumulate, range).await.expect_err("40001 persists");
+    s.sim
+        .faults()
+        .fail_account(&s.app_id, "getusercumulate", 40001, None);
+    let err = s
+        .client
+        .fetch(Endpoint::UserCumulate, range)
+        .await
+        .expect_err("40001 persists");
     assert_eq!(err.class(), ErrorClass::Token);
     assert_eq!(err.errcode(), Some(40001));
     assert_eq!(s.sim.calls_to(&s.app_id, "getusercumulate"), 5);

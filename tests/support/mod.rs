@@ -38,7 +38,10 @@ pub fn parse_text(body: &str) -> Vec<Sample> {
         }
         let (name_end, mut labels) = match line.find('{') {
             Some(open) => (open, BTreeMap::new()),
-            None => (line.find(' ').expect("a sample line has a value"), BTreeMap::new()),
+            None => (
+                line.find(' ').expect("a sample line has a value"),
+                BTreeMap::new(),
+            ),
         };
         let name = line[..name_end].to_string();
         let mut rest = &line[name_end..];
@@ -52,7 +55,11 @@ pub fn parse_text(body: &str) -> Vec<Sample> {
                 let eq = rest.find('=').expect("label=value");
                 let key = rest[..eq].trim_start_matches(',').to_string();
                 let mut chars = rest[eq + 1..].char_indices();
-                assert_eq!(chars.next().map(|c| c.1), Some('"'), "label value opens with a quote: {line}");
+                assert_eq!(
+                    chars.next().map(|c| c.1),
+                    Some('"'),
+                    "label value opens with a quote: {line}"
+                );
                 let mut value = String::new();
                 let mut end = None;
                 while let Some((i, c)) = chars.next() {
@@ -79,9 +86,15 @@ pub fn parse_text(body: &str) -> Vec<Sample> {
         let value = match value {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().unwrap_or_else(|e| panic!("bad value {v:?} in {line}: {e}")),
+            v => v
+                .parse()
+                .unwrap_or_else(|e| panic!("bad value {v:?} in {line}: {e}")),
         };
-        samples.push(Sample { name, labels, value });
+        samples.push(Sample {
+            name,
+            labels,
+            value,
+        });
     }
     samples
 }
@@ -95,12 +108,21 @@ pub fn of<'a>(samples: &'a [Sample], name: &str, account: &str) -> Vec<&'a Sampl
 }
 
 /// The single sample of `name` for `account` whose labels include `labels`.
-pub fn value(samples: &[Sample], name: &str, account: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn value(
+    samples: &[Sample],
+    name: &str,
+    account: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     let found: Vec<_> = of(samples, name, account)
         .into_iter()
         .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
         .collect();
-    assert!(found.len() <= 1, "{name} {labels:?} matches {} samples", found.len());
+    assert!(
+        found.len() <= 1,
+        "{name} {labels:?} matches {} samples",
+        found.len()
+    );
     found.first().map(|s| s.value)
 }
 
@@ -111,7 +133,10 @@ pub async fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {
     if let Some(accept) = accept {
         request = request.header("accept", accept);
     }
-    let response = request.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -119,7 +144,11 @@ pub async fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    (status, content_type, response.text().await.expect("a text body"))
+    (
+        status,
+        content_type,
+        response.text().await.expect("a text body"),
+    )
 }
 
 /// Waits (bounded) until `url` answers 200; this guards against hangs, it does not measure speed.
@@ -137,8 +166,14 @@ pub async fn wait_until_ok(url: &str) {
 
 /// Debian's promtool, or `PROMTOOL`. CI installs it; locally a test without it says so and fails.
 pub fn promtool() -> PathBuf {
-    let path = std::env::var_os("PROMTOOL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"));
-    assert!(path.exists(), "promtool not found at {} (apt-get install prometheus, or set PROMTOOL)", path.display());
+    let path = std::env::var_os("PROMTOOL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"));
+    assert!(
+        path.exists(),
+        "promtool not found at {} (apt-get install prometheus, or set PROMTOOL)",
+        path.display()
+    );
     path
 }
 
@@ -152,13 +187,21 @@ pub struct Stack {
 
 pub async fn stack(sim: SimConfig, clock: SharedClock, tune: impl FnOnce(&mut Config)) -> Stack {
     let simulator = Simulator::new(sim.clone(), clock.clone());
-    let simulator_addr = simulator.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator starts");
+    let simulator_addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator starts");
     let base = url::Url::parse(&format!("http://{simulator_addr}")).unwrap();
     let mut config = config_for_simulator(base, &sim);
     config.wechat.retry_backoff = Duration::from_millis(1);
     tune(&mut config);
     let exporter = Exporter::new(&config, clock).expect("exporter builds");
-    Stack { simulator, simulator_addr, config, exporter }
+    Stack {
+        simulator,
+        simulator_addr,
+        config,
+        exporter,
+    }
 }
 
 /// SimConfig::demo() publishing at `publish_at` UTC+8.
