@@ -55,9 +55,8 @@ fn exposition(f: &Fixture) -> String {
             writeln!(out, "{name}{{{labels}}} {value}").unwrap();
         }
     };
-    let both = |name: &str, extra: &str, brand: f64, shop: f64| -> Vec<(String, f64)> {
+    let both = |extra: &str, brand: f64, shop: f64| -> Vec<(String, f64)> {
         let sep = if extra.is_empty() { "" } else { "," };
-        let _ = name;
         vec![
             (format!("account=\"brand\"{sep}{extra}"), brand),
             (format!("account=\"shop\"{sep}{extra}"), shop),
@@ -67,73 +66,67 @@ fn exposition(f: &Fixture) -> String {
         let refs: Vec<(&str, f64)> = rows.iter().map(|(l, v)| (l.as_str(), *v)).collect();
         family(name, kind, &refs);
     };
-    put(
-        "wechat_mp_followers",
-        "gauge",
-        both("", "", 120_000.0, 5_300.0),
-    );
-    let mut rows = both("", "source=\"qr_code\"", 80.0, 7.0);
-    rows.extend(both("", "source=\"account_search\"", 40.0, 3.0));
+    put("wechat_mp_followers", "gauge", both("", 120_000.0, 5_300.0));
+    let mut rows = both("source=\"qr_code\"", 80.0, 7.0);
+    rows.extend(both("source=\"account_search\"", 40.0, 3.0));
     put("wechat_mp_followers_new", "gauge", rows);
-    let mut rows = both("", "source=\"qr_code\"", 12.0, 1.0);
-    rows.extend(both("", "source=\"other\"", 6.0, 0.0));
+    let mut rows = both("source=\"qr_code\"", 12.0, 1.0);
+    rows.extend(both("source=\"other\"", 6.0, 0.0));
     put("wechat_mp_followers_cancelled", "gauge", rows);
     for (name, scale) in [
         ("wechat_mp_article_read_users", 1.0),
         ("wechat_mp_article_reads", 1.6),
     ] {
-        let mut rows = both("", "source=\"all\"", 900.0 * scale, 60.0 * scale);
-        rows.extend(both("", "source=\"session\"", 500.0 * scale, 30.0 * scale));
-        rows.extend(both("", "source=\"moments\"", 400.0 * scale, 30.0 * scale));
+        let mut rows = both("source=\"all\"", 900.0 * scale, 60.0 * scale);
+        rows.extend(both("source=\"session\"", 500.0 * scale, 30.0 * scale));
+        rows.extend(both("source=\"moments\"", 400.0 * scale, 30.0 * scale));
         put(name, "gauge", rows);
     }
     put(
         "wechat_mp_article_favourites",
         "gauge",
-        both("", "source=\"all\"", 31.0, 2.0),
+        both("source=\"all\"", 31.0, 2.0),
     );
     put(
         "wechat_mp_shares",
         "gauge",
-        both("", "scene=\"friends\"", 70.0, 4.0),
+        both("scene=\"friends\"", 70.0, 4.0),
     );
     put(
         "wechat_mp_share_users",
         "gauge",
-        both("", "scene=\"friends\"", 55.0, 3.0),
+        both("scene=\"friends\"", 55.0, 3.0),
     );
     put(
         "wechat_mp_published_favourite_users",
         "gauge",
-        both("", "", 25.0, 1.0),
+        both("", 25.0, 1.0),
     );
     put(
         "wechat_mp_published_share_users",
         "gauge",
-        both("", "", 48.0, 2.0),
+        both("", 48.0, 2.0),
     );
     let article = |msgid: &str, title: &str| format!("msgid=\"{msgid}\",title=\"{title}\"");
     let (a1, a2) = (
         article("2247490098_1", "Spring launch"),
         article("2247490101_1", "Café \\\"guide\\\""),
     );
-    let mut rows = both("", &format!("{a1},source=\"all\""), 2_400.0, 0.0);
-    rows.extend(both("", &format!("{a1},source=\"session\""), 1_500.0, 0.0));
-    rows.extend(both("", &format!("{a2},source=\"all\""), 800.0, 0.0));
+    let mut rows = both(&format!("{a1},source=\"all\""), 2_400.0, 0.0);
+    rows.extend(both(&format!("{a1},source=\"session\""), 1_500.0, 0.0));
+    rows.extend(both(&format!("{a2},source=\"all\""), 800.0, 0.0));
     rows.retain(|(l, _)| l.starts_with("account=\"brand\""));
     put("wechat_mp_article_cumulative_read_users", "gauge", rows);
-    let mut rows = both("", &a1, 120.0, 0.0);
-    rows.extend(both("", &a2, 30.0, 0.0));
+    let mut rows = both(&a1, 120.0, 0.0);
+    rows.extend(both(&a2, 30.0, 0.0));
     rows.retain(|(l, _)| l.starts_with("account=\"brand\""));
     put("wechat_mp_article_cumulative_share_users", "gauge", rows);
     let mut rows = both(
-        "",
         &format!("{a1},publish_type=\"publish\""),
         (day - 3 * 86400) as f64,
         0.0,
     );
     rows.extend(both(
-        "",
         &format!("{a2},publish_type=\"publish\""),
         (day - 86400) as f64,
         0.0,
@@ -147,7 +140,7 @@ fn exposition(f: &Fixture) -> String {
     put(
         "wechat_mp_massmsg_read_users",
         "gauge",
-        both("", &format!("{a1},source=\"all\""), 2_100.0, 0.0),
+        both(&format!("{a1},source=\"all\""), 2_100.0, 0.0),
     );
     let (requests, failures) = if failing {
         (1000.0, 200.0)
@@ -157,22 +150,22 @@ fn exposition(f: &Fixture) -> String {
     put(
         "wechat_mp_callback_requests",
         "gauge",
-        both("", "", requests, 150.0),
+        both("", requests, 150.0),
     );
     put(
         "wechat_mp_callback_failures",
         "gauge",
-        both("", "", failures, 0.0),
+        both("", failures, 0.0),
     );
     put(
         "wechat_mp_callback_time_cost_seconds",
         "gauge",
-        both("", "", 120.0, 12.0),
+        both("", 120.0, 12.0),
     );
     put(
         "wechat_mp_callback_max_time_cost_seconds",
         "gauge",
-        both("", "", 1.9, 0.4),
+        both("", 1.9, 0.4),
     );
     for (name, brand, shop) in [
         ("wechat_mp_hourly_callback_requests", 40.0, 6.0),
@@ -181,17 +174,17 @@ fn exposition(f: &Fixture) -> String {
         ("wechat_mp_hourly_callback_max_time_cost_seconds", 0.9, 0.2),
     ] {
         let rows = (0..24)
-            .flat_map(|h| both("", &format!("hour=\"{h}\""), brand, shop))
+            .flat_map(|h| both(&format!("hour=\"{h}\""), brand, shop))
             .collect();
         put(name, "gauge", rows);
     }
-    let mut rows = both("", "msg_type=\"text\"", 300.0, 20.0);
-    rows.extend(both("", "msg_type=\"image\"", 40.0, 2.0));
+    let mut rows = both("msg_type=\"text\"", 300.0, 20.0);
+    rows.extend(both("msg_type=\"image\"", 40.0, 2.0));
     put("wechat_mp_upstream_messages", "gauge", rows);
     put(
         "wechat_mp_upstream_message_users",
         "gauge",
-        both("", "msg_type=\"text\"", 210.0, 15.0),
+        both("msg_type=\"text\"", 210.0, 15.0),
     );
     let rows = [
         "getusercumulate",
@@ -200,15 +193,14 @@ fn exposition(f: &Fixture) -> String {
         "getinterfacesummary",
     ]
     .into_iter()
-    .flat_map(|api| both("", &format!("api=\"{api}\""), day as f64, day as f64))
+    .flat_map(|api| both(&format!("api=\"{api}\""), day as f64, day as f64))
     .collect();
     put("wechat_mp_data_date_seconds", "gauge", rows);
-    put("wechat_mp_up", "gauge", both("", "", 1.0, 1.0));
+    put("wechat_mp_up", "gauge", both("", 1.0, 1.0));
     put(
         "wechat_mp_api_requests_total",
         "counter",
         both(
-            "",
             "api=\"getusersummary\",errcode=\"0\"",
             scrape as f64,
             scrape as f64,
@@ -218,7 +210,6 @@ fn exposition(f: &Fixture) -> String {
         "wechat_mp_token_fetches_total",
         "counter",
         both(
-            "",
             "source=\"stable\",errcode=\"0\"",
             1.0 + (scrape / 10) as f64,
             1.0,
@@ -227,12 +218,12 @@ fn exposition(f: &Fixture) -> String {
     put(
         "wechat_mp_last_poll_duration_seconds",
         "gauge",
-        both("", "", 0.8, 0.3),
+        both("", 0.8, 0.3),
     );
     put(
         "wechat_mp_last_poll_timestamp_seconds",
         "gauge",
-        both("", "", (now - 30) as f64, (now - 30) as f64),
+        both("", (now - 30) as f64, (now - 30) as f64),
     );
     family(
         "wechat_mp_exporter_build_info",
@@ -286,9 +277,17 @@ fn walk(panels: &[Value], out: &mut Vec<Value>) {
     }
 }
 
-/// (where, expanded expression, is a range query) of every dashboard target, and the selectors
-/// of every label_values() variable.
-fn dashboard_queries() -> (Vec<(String, String, bool)>, Vec<(String, String)>) {
+/// One dashboard target, variables expanded.
+struct Target {
+    /// Dashboard, panel and refId, for messages.
+    at: String,
+    expr: String,
+    /// Grafana runs it as a range query (timeseries panels).
+    range: bool,
+}
+
+/// Every dashboard target, and (where, selector) of every label_values() variable.
+fn dashboard_queries() -> (Vec<Target>, Vec<(String, String)>) {
     let mut targets = Vec::new();
     let mut variables = Vec::new();
     for path in checks::files("dashboards", ".json") {
@@ -326,11 +325,11 @@ fn dashboard_queries() -> (Vec<(String, String, bool)>, Vec<(String, String)>) {
                     t["refId"].as_str().unwrap_or_default()
                 );
                 let range = t["range"].as_bool().unwrap_or(true);
-                targets.push((
+                targets.push(Target {
                     at,
-                    expand_for_query(t["expr"].as_str().unwrap_or_default()),
+                    expr: expand_for_query(t["expr"].as_str().unwrap_or_default()),
                     range,
-                ));
+                });
             }
         }
     }
@@ -355,7 +354,7 @@ async fn every_dashboard_query_and_variable_returns_data() {
     let (targets, variables) = dashboard_queries();
     assert!(targets.len() > 50, "only {} targets", targets.len());
     let mut empty = Vec::new();
-    for (at, expr, range) in &targets {
+    for Target { at, expr, range } in &targets {
         if p.query(expr).await.is_empty() {
             empty.push(format!("{at}: instant {expr}"));
         }
@@ -373,16 +372,17 @@ async fn every_dashboard_query_and_variable_returns_data() {
         "queries without data:\n{}",
         empty.join("\n")
     );
-    // A value, not just presence: the failure ratio stat of the Callbacks dashboard.
-    let (_, ratio_expr, _) = targets
+    // A value, not just presence: the failure ratio stat (an instant query) of the Callbacks
+    // dashboard, over both accounts: (3 + 0) / (1000 + 150).
+    let stat = targets
         .iter()
-        .find(|(at, _, _)| {
-            at.starts_with("wechat-mp-callbacks")
-                && at.contains("\"Failure ratio\"")
-                && !at.contains("range")
+        .find(|t| {
+            t.at.starts_with("wechat-mp-callbacks")
+                && t.at.contains("\"Failure ratio\"")
+                && !t.range
         })
-        .expect("the failure ratio panel");
-    let ratio = p.query(ratio_expr).await;
+        .expect("the failure ratio stat");
+    let ratio = p.query(&stat.expr).await;
     let value: f64 = ratio[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!((value - 3.0 / 1150.0).abs() < 1e-9, "failure ratio {value}");
 }
