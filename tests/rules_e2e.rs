@@ -4,13 +4,12 @@
 //! reaches `firing` in `/api/v1/alerts` once yesterday's callbacks fail.
 //!
 //! The scrape target is a fixture serving the exporter's metric names and label sets with values
-//! that follow the wall clock Prometheus uses, switchable to failing callbacks. It pins what the
-//! dashboards and rules need from the exporter; the same checks run against the real exporter
-//! (`demo::Demo`) once it polls the simulator.
+//! that follow the wall clock Prometheus uses, switchable to failing callbacks, so the values and
+//! alert states are exact. tests/prometheus_e2e.rs runs the same kind of checks against the real
+//! exporter polling the simulator.
 
 mod checks;
-#[path = "support/prometheus.rs"]
-mod prometheus;
+mod promserver;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -20,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use prometheus::{JOB, Prometheus};
+use promserver::{JOB, Prometheus};
 
 /// Switches of the fixture.
 #[derive(Default)]
@@ -429,7 +428,7 @@ async fn callback_failure_alert_fires_only_on_failing_callbacks() {
     assert_eq!(firing["labels"]["severity"], "warning", "{firing}");
     assert_eq!(
         firing["annotations"]["description"],
-        "Account brand: 20% of yesterday's callbacks failed (threshold 1%, at least 100 callbacks).",
+        "Account brand: 20% of yesterday's callbacks failed (threshold 1%, with at least 10 failures and 100 callbacks).",
         "{firing}"
     );
     // Only that alert, and only for that account (shop has no failures).
