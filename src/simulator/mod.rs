@@ -1,14 +1,57 @@
-//! The simulated WeChat API (CONTRACT STUB: the simulator branch replaces the bodies).
+//! The simulated WeChat API: the 21 datacube endpoints and both token endpoints, with WeChat's rules
+//! (T+1 publication at a UTC+8 hour, spans, errcodes, token expiry), deterministic data per account
+//! and day, call counting and faults injected on demand.
+//!
+//! Routes:
+//! - `POST /cgi-bin/stable_token` (JSON `{grant_type, appid, secret, force_refresh}`),
+//!   `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..`
+//! - `POST /datacube/<name>?access_token=..` (JSON `{begin_date, end_date}`); unknown names: HTTP 404.
+//! - Control (compose demos, load tests):
+//!   - `GET /_sim/calls`: `{"calls":[{"app_id":..,"api":..,"count":..}],
+//!     "stable_token_requests":n,"force_refresh_requests":n,"classic_token_requests":n}`
+//!   - `POST /_sim/reset`: zeroes every count and clears every fault.
+//!   - `POST /_sim/faults` with any of these keys (applied in this order; unknown keys are refused
+//!     with HTTP 400):
+//!     ```json
+//!     {"clear": true,
+//!      "fail": [{"api": "getusersummary", "errcode": -1, "times": 2, "app_id": "wx..."}],
+//!      "http_status": [{"api": "*", "status": 502, "times": 1}],
+//!      "malformed": [{"api": "getusercumulate", "times": 1}],
+//!      "delay": [{"api": "getbizsummary", "ms": 3000}],
+//!      "revoke_tokens": true,
+//!      "legacy_articles_offline": true,
+//!      "callback_failure_ratio": 0.05}
+//!     ```
+//!     `times` absent or null = until cleared; `app_id` absent = every account; api `"*"` = every
+//!     datacube endpoint; `"callback_failure_ratio": null` removes the override.
+
+mod data;
+mod faults;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use jiff::Timestamp;
 use jiff::civil::{Date, Time};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::clock::SharedClock;
+use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::{DateRange, Endpoint, Report};
+
+pub use faults::Faults;
+use tokens::Tokens;
 
 /// One simulated Official Account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,48 +70,657 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// Three demo accounts, publishing at 09:00 UTC+8.
+    /// Three demo accounts, publishing at 09:00 UTC+8: a small (~5k followers), a medium (~80k)
+    /// and a large (~1.2M) one, so dashboards look real.
     pub fn demo() -> Self {
-        todo!("simulator branch")
+        let epoch = jiff::civil::date(2025, 1, 1);
+        let accounts = data::DEMO_APP_IDS
+            .iter()
+            .map(|app_id| SimAccount {
+                app_id: app_id.to_string(),
+                app_secret: format!(
+                    "{:016x}{:016x}",
+                    data::seed(app_id, "secret-a", epoch),
+                    data::seed(app_id, "secret-b", epoch)
+                ),
+            })
+            .collect();
+        SimConfig {
+            accounts,
+            publish_at: Time::constant(9, 0, 0, 0),
+            token_ttl: Duration::from_secs(7200),
+        }
     }
 }
 
-/// Faults injected on demand (shared by every clone of the simulator).
-#[derive(Debug, Default)]
-pub struct Faults;
+/// The latest published China day at `now`: day D is out from (D+1) at `publish_at` UTC+8.
+pub fn last_published(now: Timestamp, publish_at: Time) -> Date {
+    let today = china_today(now);
+    if now >= china_at(today, publish_at) {
+        add_days(today, -1)
+    } else {
+        add_days(today, -2)
+    }
+}
 
+struct TokenState {
+    tokens: Tokens,
+    /// `Faults::revocations()` already applied.
+    revocations_seen: u64,
+}
+
+struct Inner {
+    config: SimConfig,
+    clock: SharedClock,
+    faults: Faults,
+    tokens: Mutex<TokenState>,
+    calls: Mutex<BTreeMap<(String, String), u64>>,
+    stable_requests: AtomicU64,
+    force_refresh_requests: AtomicU64,
+    classic_requests: AtomicU64,
+}
+
+/// The simulator; clones share all state.
 #[derive(Clone)]
-pub struct Simulator;
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No secrets, no tokens.
+        f.debug_struct("Simulator")
+            .field("accounts", &self.inner.config.accounts.len())
+            .field("publish_at", &self.inner.config.publish_at)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Counters and token tables stay usable after a panicking test thread.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const JSON: &str = "application/json; encoding=utf-8";
+
+fn errmsg(errcode: i64) -> &'static str {
+    match errcode {
+        -1 => "system error",
+        40001 => "invalid credential, access_token is invalid or not latest",
+        40002 => "invalid grant_type",
+        40013 => "invalid appid",
+        40125 => "invalid appsecret",
+        41001 => "access_token missing",
+        41002 => "appid missing",
+        41004 => "appsecret missing",
+        42001 => "access_token expired",
+        43002 => "require POST method",
+        45009 => "reach max api daily quota limit",
+        45011 => "api minute-quota reach limit  mustslower  retry next minute",
+        47001 => "data format error",
+        47009 => "api offline",
+        48001 => "api unauthorized",
+        61500 => "date format error",
+        61501 => "date range error",
+        61503 => "data not ready, please try later",
+        _ => "simulated error",
+    }
+}
+
+/// `{"errcode":N,"errmsg":"... rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}`.
+fn error_body(errcode: i64) -> Vec<u8> {
+    let rid = format!(
+        "{:08x}-{:08x}-{:08x}",
+        rand::random::<u32>(),
+        rand::random::<u32>(),
+        rand::random::<u32>()
+    );
+    serde_json::to_vec(&serde_json::json!({
+        "errcode": errcode,
+        "errmsg": format!("{} rid: {rid}", errmsg(errcode)),
+    }))
+    .unwrap_or_default()
+}
+
+fn json_response(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, JSON)], body).into_response()
+}
+
+/// A body cut in half: never valid JSON (the closing brace is always lost).
+fn truncate(mut body: Vec<u8>) -> Vec<u8> {
+    let keep = (body.len() / 2).min(body.len().saturating_sub(1));
+    body.truncate(keep);
+    body
+}
+
+/// Parses `YYYY-MM-DD` exactly (zero-padded, nothing else).
+fn parse_wechat_date(v: Option<&serde_json::Value>) -> Option<Date> {
+    let s = v?.as_str()?;
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
 
 impl Simulator {
-    pub fn new(_config: SimConfig, _clock: SharedClock) -> Self {
-        todo!("simulator branch")
+    pub fn new(config: SimConfig, clock: SharedClock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                faults: Faults::default(),
+                tokens: Mutex::new(TokenState {
+                    tokens: Tokens::default(),
+                    revocations_seen: 0,
+                }),
+                calls: Mutex::new(BTreeMap::new()),
+                stable_requests: AtomicU64::new(0),
+                force_refresh_requests: AtomicU64::new(0),
+                classic_requests: AtomicU64::new(0),
+            }),
+        }
     }
+
     pub fn router(&self) -> axum::Router {
-        todo!("simulator branch")
+        Router::new()
+            .route("/cgi-bin/stable_token", post(stable_token))
+            .route("/cgi-bin/token", get(classic_token))
+            .route("/datacube/{name}", any(datacube))
+            .route("/_sim/calls", get(control_calls))
+            .route("/_sim/reset", post(control_reset))
+            .route("/_sim/faults", post(control_faults))
+            .with_state(self.clone())
     }
-    pub async fn spawn(&self, _addr: SocketAddr) -> io::Result<SocketAddr> {
-        todo!("simulator branch")
+
+    /// Binds `addr` (port 0 = OS-chosen), serves in a tokio task, returns the bound address.
+    pub async fn spawn(&self, addr: SocketAddr) -> io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let router = self.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        });
+        Ok(bound)
     }
-    pub fn report(&self, _app_id: &str, _endpoint: Endpoint, _range: DateRange) -> Report {
-        todo!("simulator branch")
+
+    /// Exactly what the HTTP API would answer now (by the injected clock) for a valid request:
+    /// unpublished days and days before the endpoint's earliest date are omitted.
+    pub fn report(&self, app_id: &str, endpoint: Endpoint, range: DateRange) -> Report {
+        self.answer(app_id, endpoint, range, self.inner.clock.now())
+            .0
     }
+
+    fn answer(
+        &self,
+        app_id: &str,
+        endpoint: Endpoint,
+        range: DateRange,
+        now: Timestamp,
+    ) -> (Report, Option<bool>) {
+        let ctx = data::Ctx {
+            last_published: last_published(now, self.inner.config.publish_at),
+            callback_failure_ratio: self.inner.faults.callback_failure_ratio(),
+        };
+        data::answer(app_id, endpoint, range, ctx)
+    }
+
+    /// Requests per (app_id, api); api is the endpoint name, "stable_token" or "token".
     pub fn calls(&self) -> BTreeMap<(String, String), u64> {
-        todo!("simulator branch")
+        lock(&self.inner.calls).clone()
     }
-    pub fn calls_to(&self, _app_id: &str, _api: &str) -> u64 {
-        todo!("simulator branch")
+
+    pub fn calls_to(&self, app_id: &str, api: &str) -> u64 {
+        lock(&self.inner.calls)
+            .get(&(app_id.to_string(), api.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
+
+    /// Zeroes every count (calls and token requests).
     pub fn reset_calls(&self) {
-        todo!("simulator branch")
+        lock(&self.inner.calls).clear();
+        self.inner.stable_requests.store(0, Ordering::SeqCst);
+        self.inner.force_refresh_requests.store(0, Ordering::SeqCst);
+        self.inner.classic_requests.store(0, Ordering::SeqCst);
     }
-    pub fn has_mass_send(&self, _app_id: &str, _day: Date) -> bool {
-        todo!("simulator branch")
+
+    /// A mass message was sent on `day` (getarticletotal for that send date has rows once the day
+    /// is published). False before the endpoint's earliest date.
+    pub fn has_mass_send(&self, app_id: &str, day: Date) -> bool {
+        data::has_mass_send(app_id, day)
     }
-    pub fn has_publish(&self, _app_id: &str, _day: Date) -> bool {
-        todo!("simulator branch")
+
+    /// A piece was published on `day` (getarticletotaldetail for that date has rows once the day is
+    /// published). False before 2025-11-01.
+    pub fn has_publish(&self, app_id: &str, day: Date) -> bool {
+        data::has_publish(app_id, day)
     }
+
     pub fn faults(&self) -> &Faults {
-        todo!("simulator branch")
+        &self.inner.faults
+    }
+
+    /// The accounts, publication hour and token lifetime it was started with.
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.config
+    }
+
+    /// The latest China day published now (by the injected clock).
+    pub fn last_published_day(&self) -> Date {
+        last_published(self.inner.clock.now(), self.inner.config.publish_at)
+    }
+
+    /// Every access token issued so far (remembered ones), for tests proving none leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.tokens().tokens.all()
+    }
+
+    /// Requests to `/cgi-bin/stable_token` (any mode, any outcome).
+    pub fn stable_token_requests(&self) -> u64 {
+        self.inner.stable_requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests to `/cgi-bin/stable_token` with `force_refresh: true`.
+    pub fn force_refresh_requests(&self) -> u64 {
+        self.inner.force_refresh_requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests to `/cgi-bin/token`.
+    pub fn classic_token_requests(&self) -> u64 {
+        self.inner.classic_requests.load(Ordering::SeqCst)
+    }
+
+    fn count(&self, app_id: &str, api: &str) {
+        *lock(&self.inner.calls)
+            .entry((app_id.to_string(), api.to_string()))
+            .or_insert(0) += 1;
+    }
+
+    /// The token table, with any revocation requested through `Faults` applied first.
+    fn tokens(&self) -> MutexGuard<'_, TokenState> {
+        let mut t = lock(&self.inner.tokens);
+        let wanted = self.inner.faults.revocations();
+        if t.revocations_seen != wanted {
+            t.tokens.revoke_all();
+            t.revocations_seen = wanted;
+        }
+        t
+    }
+
+    fn account(&self, app_id: &str) -> Option<&SimAccount> {
+        self.inner
+            .config
+            .accounts
+            .iter()
+            .find(|a| a.app_id == app_id)
+    }
+
+    /// The label under which a token request is counted: the appid if it is a known account.
+    fn app_label(&self, app_id: Option<&str>) -> String {
+        match app_id {
+            Some(a) if self.account(a).is_some() => a.to_string(),
+            _ => "?".to_string(),
+        }
+    }
+
+    /// Checks appid/secret; Err(errcode).
+    fn credentials(&self, app_id: Option<&str>, secret: Option<&str>) -> Result<String, i64> {
+        let app_id = app_id.filter(|a| !a.is_empty()).ok_or(41002)?;
+        let secret = secret.filter(|s| !s.is_empty()).ok_or(41004)?;
+        let account = self.account(app_id).ok_or(40013)?;
+        if account.app_secret != secret {
+            return Err(40125);
+        }
+        Ok(account.app_id.clone())
+    }
+
+    /// Applies the injected faults common to every route; Some(response) ends the request.
+    async fn before(&self, decision: &faults::Decision) -> Option<Response> {
+        if let Some(d) = decision.delay {
+            tokio::time::sleep(d).await;
+        }
+        let status = decision.status?;
+        Some(
+            StatusCode::from_u16(status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response(),
+        )
+    }
+
+    fn finish(body: Vec<u8>, decision: &faults::Decision) -> Response {
+        json_response(if decision.malformed {
+            truncate(body)
+        } else {
+            body
+        })
+    }
+
+    fn datacube_body(
+        &self,
+        endpoint: Endpoint,
+        method: &Method,
+        token: Option<&str>,
+        injected: Option<i64>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, i64> {
+        if method != Method::POST {
+            return Err(43002);
+        }
+        let now = self.inner.clock.now();
+        let token = token.filter(|t| !t.is_empty()).ok_or(41001)?;
+        let app_id = self
+            .tokens()
+            .tokens
+            .check(token, now)
+            .map_err(|e| e.errcode())?;
+        if let Some(code) = injected {
+            return Err(code);
+        }
+        if endpoint.is_legacy_article() && self.inner.faults.legacy_offline() {
+            return Err(47009);
+        }
+        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let (begin, end) = (json.get("begin_date"), json.get("end_date"));
+        if begin.is_none() || end.is_none() {
+            return Err(47001);
+        }
+        let begin = parse_wechat_date(begin).ok_or(61500)?;
+        let end = parse_wechat_date(end).ok_or(61500)?;
+        let range = DateRange::new(begin, end).ok_or(61501)?;
+        if range.len_days() > i64::from(endpoint.max_span_days()) || end >= china_today(now) {
+            return Err(61501);
+        }
+        let (report, is_delay) = self.answer(&app_id, endpoint, range, now);
+        serde_json::to_vec(&report.to_body(is_delay)).map_err(|_| -1)
     }
 }
+
+async fn datacube(
+    State(sim): State<Simulator>,
+    Path(name): Path<String>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Ok(endpoint) = name.parse::<Endpoint>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let token = query_param(query.as_deref(), "access_token");
+    let app_id = token
+        .as_deref()
+        .and_then(|t| sim.tokens().tokens.owner(t).map(str::to_string))
+        .unwrap_or_else(|| "?".to_string());
+    sim.count(&app_id, endpoint.name());
+    let decision = sim.inner.faults.decide(&app_id, endpoint.name(), true);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let body = sim
+        .datacube_body(endpoint, &method, token.as_deref(), decision.errcode, &body)
+        .unwrap_or_else(|code| {
+            tracing::debug!(
+                api = endpoint.name(),
+                app_id,
+                errcode = code,
+                "simulated error"
+            );
+            error_body(code)
+        });
+    Simulator::finish(body, &decision)
+}
+
+#[derive(Deserialize)]
+struct StableTokenRequest {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    force_refresh: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: u64,
+}
+
+async fn stable_token(State(sim): State<Simulator>, body: Bytes) -> Response {
+    sim.inner.stable_requests.fetch_add(1, Ordering::SeqCst);
+    let request: Option<StableTokenRequest> = serde_json::from_slice(&body).ok();
+    let app_id = sim.app_label(request.as_ref().and_then(|r| r.appid.as_deref()));
+    let force = request
+        .as_ref()
+        .and_then(|r| r.force_refresh)
+        .unwrap_or(false);
+    if force {
+        sim.inner
+            .force_refresh_requests
+            .fetch_add(1, Ordering::SeqCst);
+    }
+    sim.count(&app_id, "stable_token");
+    let decision = sim.inner.faults.decide(&app_id, "stable_token", false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let result = (|| {
+        if let Some(code) = decision.errcode {
+            return Err(code);
+        }
+        let request = request.ok_or(47001)?;
+        if request.grant_type.as_deref() != Some("client_credential") {
+            return Err(40002);
+        }
+        let app_id = sim.credentials(request.appid.as_deref(), request.secret.as_deref())?;
+        let now = sim.inner.clock.now();
+        let ttl = sim.inner.config.token_ttl;
+        Ok(sim.tokens().tokens.stable(&app_id, force, now, ttl))
+    })();
+    let body = match result {
+        Ok((access_token, expires_in)) => serde_json::to_vec(&TokenResponse {
+            access_token,
+            expires_in,
+        })
+        .unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision)
+}
+
+async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Response {
+    sim.inner.classic_requests.fetch_add(1, Ordering::SeqCst);
+    let q = query.as_deref();
+    let (grant, appid, secret) = (
+        query_param(q, "grant_type"),
+        query_param(q, "appid"),
+        query_param(q, "secret"),
+    );
+    let app_id = sim.app_label(appid.as_deref());
+    sim.count(&app_id, "token");
+    let decision = sim.inner.faults.decide(&app_id, "token", false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let result = (|| {
+        if let Some(code) = decision.errcode {
+            return Err(code);
+        }
+        if grant.as_deref() != Some("client_credential") {
+            return Err(40002);
+        }
+        let app_id = sim.credentials(appid.as_deref(), secret.as_deref())?;
+        let now = sim.inner.clock.now();
+        let ttl = sim.inner.config.token_ttl;
+        Ok(sim.tokens().tokens.classic(&app_id, now, ttl))
+    })();
+    let body = match result {
+        Ok((access_token, expires_in)) => serde_json::to_vec(&TokenResponse {
+            access_token,
+            expires_in,
+        })
+        .unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision)
+}
+
+#[derive(Serialize)]
+struct CallCount {
+    app_id: String,
+    api: String,
+    count: u64,
+}
+
+async fn control_calls(State(sim): State<Simulator>) -> Response {
+    let calls: Vec<CallCount> = sim
+        .calls()
+        .into_iter()
+        .map(|((app_id, api), count)| CallCount { app_id, api, count })
+        .collect();
+    axum::Json(serde_json::json!({
+        "calls": calls,
+        "stable_token_requests": sim.stable_token_requests(),
+        "force_refresh_requests": sim.force_refresh_requests(),
+        "classic_token_requests": sim.classic_token_requests(),
+    }))
+    .into_response()
+}
+
+async fn control_reset(State(sim): State<Simulator>) -> Response {
+    sim.reset_calls();
+    sim.faults().clear();
+    axum::Json(serde_json::json!({"ok": true})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailSpec {
+    api: String,
+    errcode: i64,
+    #[serde(default)]
+    times: Option<u32>,
+    #[serde(default)]
+    app_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusSpec {
+    api: String,
+    status: u16,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MalformedSpec {
+    api: String,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DelaySpec {
+    api: String,
+    ms: u64,
+}
+
+/// `Some(None)` for an explicit null, `None` when the key is absent.
+fn explicit_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FaultSpec {
+    #[serde(default)]
+    clear: bool,
+    #[serde(default)]
+    fail: Vec<FailSpec>,
+    #[serde(default)]
+    http_status: Vec<StatusSpec>,
+    #[serde(default)]
+    malformed: Vec<MalformedSpec>,
+    #[serde(default)]
+    delay: Vec<DelaySpec>,
+    #[serde(default)]
+    revoke_tokens: bool,
+    #[serde(default)]
+    legacy_articles_offline: Option<bool>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    callback_failure_ratio: Option<Option<f64>>,
+}
+
+async fn control_faults(State(sim): State<Simulator>, body: Bytes) -> Response {
+    let spec: FaultSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": e.to_string()})),
+            )
+                .into_response();
+        }
+    };
+    if let Some(bad) = spec
+        .http_status
+        .iter()
+        .find(|s| StatusCode::from_u16(s.status).is_err())
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": format!("invalid HTTP status {}", bad.status)})),
+        )
+            .into_response();
+    }
+    let f = sim.faults();
+    if spec.clear {
+        f.clear();
+    }
+    for s in spec.fail {
+        match s.app_id {
+            Some(app) => f.fail_account(&app, &s.api, s.errcode, s.times),
+            None => f.fail(&s.api, s.errcode, s.times),
+        }
+    }
+    for s in spec.http_status {
+        f.http_status(&s.api, s.status, s.times);
+    }
+    for s in spec.malformed {
+        f.malformed(&s.api, s.times);
+    }
+    for s in spec.delay {
+        f.delay(&s.api, Duration::from_millis(s.ms));
+    }
+    if spec.revoke_tokens {
+        f.revoke_tokens();
+    }
+    if let Some(offline) = spec.legacy_articles_offline {
+        f.set_legacy_articles_offline(offline);
+    }
+    if let Some(ratio) = spec.callback_failure_ratio {
+        f.set_callback_failure_ratio(ratio);
+    }
+    axum::Json(serde_json::json!({"ok": true})).into_response()
+}
+
+#[cfg(test)]
+mod tests;

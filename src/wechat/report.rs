@@ -568,6 +568,62 @@ impl Report {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Appends `other`'s rows after this report's (merging the parts of a split range, fetched in
+    /// date order). A report of another endpoint is handed back untouched.
+    pub fn extend(&mut self, other: Report) -> Result<(), Report> {
+        macro_rules! same_variant {
+            ($($v:ident),+ $(,)?) => {
+                match (self, other) {
+                    $((Report::$v(rows), Report::$v(more)) => {
+                        rows.extend(more);
+                        Ok(())
+                    })+
+                    (_, other) => Err(other),
+                }
+            };
+        }
+        same_variant!(
+            UserSummary,
+            UserCumulate,
+            ArticleSummary,
+            ArticleTotal,
+            UserRead,
+            UserReadHour,
+            UserShare,
+            UserShareHour,
+            UpstreamMsg,
+            UpstreamMsgHour,
+            UpstreamMsgWeek,
+            UpstreamMsgMonth,
+            UpstreamMsgDist,
+            UpstreamMsgDistWeek,
+            UpstreamMsgDistMonth,
+            InterfaceSummary,
+            InterfaceSummaryHour,
+            ArticleRead,
+            ArticleShare,
+            BizSummary,
+            ArticleTotalDetail,
+        )
+    }
+}
+
+impl Parsed {
+    /// Appends a later part of the same range: rows in order, and `is_delay` is `Some(true)` if
+    /// any part said so (one delayed day makes the whole answer not final).
+    pub fn merge(&mut self, other: Parsed) -> Result<(), Parsed> {
+        let Parsed { report, is_delay } = other;
+        if let Err(report) = self.report.extend(report) {
+            return Err(Parsed { report, is_delay });
+        }
+        self.is_delay = match (self.is_delay, is_delay) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (None, None) => None,
+        };
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -681,6 +737,51 @@ mod tests {
                 .is_empty()
         );
         assert!(Report::parse(Endpoint::UserCumulate, br#"{"list":[{"cumulate_user":"#).is_err());
+    }
+
+    #[test]
+    fn merging_appends_rows_and_keeps_any_delay() {
+        let day = |d| UserCumulateRow {
+            ref_date: Some(d),
+            cumulate_user: Some(1),
+            user_source: None,
+        };
+        let mut a = Parsed {
+            report: Report::UserCumulate(vec![day(date(2026, 1, 1))]),
+            is_delay: Some(false),
+        };
+        let b = Parsed {
+            report: Report::UserCumulate(vec![day(date(2026, 1, 2)), day(date(2026, 1, 3))]),
+            is_delay: Some(true),
+        };
+        a.merge(b).unwrap();
+        let Report::UserCumulate(rows) = &a.report else {
+            panic!("variant")
+        };
+        assert_eq!(
+            rows.iter().map(|r| r.ref_date.unwrap()).collect::<Vec<_>>(),
+            vec![date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
+        );
+        assert_eq!(a.is_delay, Some(true));
+
+        let mut none = Parsed {
+            report: Report::empty(Endpoint::UserSummary),
+            is_delay: None,
+        };
+        let other = Parsed {
+            report: Report::empty(Endpoint::UserSummary),
+            is_delay: Some(false),
+        };
+        none.merge(other).unwrap();
+        assert_eq!(none.is_delay, Some(false));
+
+        let wrong = Parsed {
+            report: Report::empty(Endpoint::UserCumulate),
+            is_delay: None,
+        };
+        let back = none.merge(wrong).unwrap_err();
+        assert_eq!(back.report.endpoint(), Endpoint::UserCumulate);
+        assert_eq!(none.report.endpoint(), Endpoint::UserSummary);
     }
 
     #[test]

@@ -1,16 +1,31 @@
-//! Access-token sources and the per-account token cache (CONTRACT STUB: the client branch
-//! replaces the bodies; the signatures are what the rest of the crate relies on).
+//! Access-token sources (stable, classic, file, URL) and the per-account token cache.
+//!
+//! The cache fetches at most once at a time (single flight), keeps a token until shortly before it
+//! expires, and never force-refreshes: a forced refresh would log out every other server that uses
+//! the account (wechat-api.md §6.2). Token values and secrets never reach logs or errors.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use jiff::Timestamp;
-use secrecy::SecretString;
+use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 use url::Url;
 
-use super::client::CallObserver;
+use super::client::{CallObserver, api_url};
 use super::error::Error;
 use crate::clock::SharedClock;
+
+/// WeChat rotates a token 5 minutes before it expires; stop using it then.
+const EXPIRY_MARGIN_SECS: i64 = 300;
+/// Shortest time a token is cached, whatever `expires_in` says.
+const MIN_CACHE_SECS: i64 = 60;
+/// Longest `expires_in` believed: WeChat's tokens live 2 h; a bigger value is a broken source.
+const MAX_EXPIRES_IN_SECS: i64 = 86_400;
+/// WeChat's documented lifetime, assumed when a WeChat token endpoint omits `expires_in`.
+const WECHAT_EXPIRES_IN_SECS: i64 = 7_200;
+/// A token file is re-read at least this often: a central server rotates it.
+const FILE_REREAD_SECS: i64 = 60;
 
 /// A token and when the cache stops using it.
 #[derive(Clone)]
@@ -61,28 +76,632 @@ impl TokenSource {
 
 /// Caches one account's token; concurrent callers share one fetch.
 pub struct TokenCache {
-    #[allow(dead_code)]
     source: TokenSource,
+    http: reqwest::Client,
+    base_url: Url,
+    clock: SharedClock,
+    observer: Arc<dyn CallObserver>,
+    /// The current token; a plain mutex, never held across an await.
+    cached: Mutex<Option<AccessToken>>,
+    /// Held across a fetch so that concurrent callers wait for it instead of fetching too.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// What a source answered: the token and how long it says it lives (if it says).
+struct Fetched {
+    value: String,
+    expires_in: Option<i64>,
 }
 
 impl TokenCache {
     pub fn new(
         source: TokenSource,
-        _http: reqwest::Client,
-        _base_url: Url,
-        _clock: SharedClock,
-        _observer: Arc<dyn CallObserver>,
+        http: reqwest::Client,
+        base_url: Url,
+        clock: SharedClock,
+        observer: Arc<dyn CallObserver>,
     ) -> Self {
-        Self { source }
+        Self {
+            source,
+            http,
+            base_url,
+            clock,
+            observer,
+            cached: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The cached token, fetching one if there is none or it is about to expire.
     pub async fn get(&self) -> Result<AccessToken, Error> {
-        todo!("client branch")
+        if let Some(token) = self.valid_cached() {
+            return Ok(token);
+        }
+        let _flight = self.fetching.lock().await;
+        // Whoever held the lock before us may have fetched already.
+        if let Some(token) = self.valid_cached() {
+            return Ok(token);
+        }
+        let kind = self.source.kind();
+        let result = self.fetch().await;
+        match &result {
+            Ok(_) => self.observer.token_fetch(kind, "0"),
+            Err(e) => {
+                self.observer.token_fetch(kind, &e.label());
+                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+            }
+        }
+        let fetched = result?;
+        let token = self.remember(fetched);
+        Ok(token)
     }
 
     /// Drops the cached token if it is still `failed` (another caller may have replaced it).
-    pub fn invalidate(&self, _failed: &AccessToken) {
-        todo!("client branch")
+    pub fn invalidate(&self, failed: &AccessToken) {
+        let mut cached = self.lock_cached();
+        let same = cached
+            .as_ref()
+            .is_some_and(|t| t.value.expose_secret() == failed.value.expose_secret());
+        if same {
+            *cached = None;
+            tracing::debug!(
+                token_source = self.source.kind(),
+                "access token rejected; dropped from the cache"
+            );
+        }
+    }
+
+    fn lock_cached(&self) -> MutexGuard<'_, Option<AccessToken>> {
+        // A panic elsewhere cannot leave an Option half-written, so a poisoned lock is still usable.
+        self.cached.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn valid_cached(&self) -> Option<AccessToken> {
+        let now = self.clock.now();
+        self.lock_cached()
+            .as_ref()
+            .filter(|t| t.expires_at > now)
+            .cloned()
+    }
+
+    /// Caches a fetched token for `expires_in - 300 s` (at least 60 s); a file for at most 60 s.
+    fn remember(&self, fetched: Fetched) -> AccessToken {
+        let kind = self.source.kind();
+        let expires_in = fetched.expires_in.map(|s| s.clamp(0, MAX_EXPIRES_IN_SECS));
+        let default = match self.source {
+            TokenSource::Stable { .. } | TokenSource::Classic { .. } => WECHAT_EXPIRES_IN_SECS,
+            // A central service that does not say how long: ask it again soon.
+            TokenSource::File(_) | TokenSource::Url(_) => MIN_CACHE_SECS + EXPIRY_MARGIN_SECS,
+        };
+        let mut keep = (expires_in.unwrap_or(default) - EXPIRY_MARGIN_SECS).max(MIN_CACHE_SECS);
+        if let TokenSource::File(_) = self.source {
+            keep = keep.min(FILE_REREAD_SECS);
+        }
+        let now = self.clock.now();
+        let expires_at = now
+            .checked_add(SignedDuration::from_secs(keep))
+            .unwrap_or(now);
+        let token = AccessToken {
+            value: SecretString::from(fetched.value),
+            expires_at,
+        };
+        *self.lock_cached() = Some(token.clone());
+        if let TokenSource::File(_) = self.source {
+            // Re-read every minute: debug, not info.
+            tracing::debug!(
+                token_source = kind,
+                expires_in,
+                cached_secs = keep,
+                "access token read"
+            );
+        } else {
+            tracing::info!(
+                token_source = kind,
+                expires_in,
+                cached_secs = keep,
+                "access token fetched"
+            );
+        }
+        token
+    }
+
+    async fn fetch(&self) -> Result<Fetched, Error> {
+        match &self.source {
+            TokenSource::Stable { app_id, secret } => {
+                const API: &str = "stable_token";
+                let url = api_url(&self.base_url, "/cgi-bin/stable_token", API)?;
+                // Normal mode only: force_refresh would invalidate the token of every other server.
+                let body = serde_json::json!({
+                    "grant_type": "client_credential",
+                    "appid": app_id,
+                    "secret": secret.expose_secret(),
+                    "force_refresh": false,
+                });
+                let request = self.http.post(url).json(&body);
+                wechat_token(API, request).await
+            }
+            TokenSource::Classic { app_id, secret } => {
+                const API: &str = "token";
+                let mut url = api_url(&self.base_url, "/cgi-bin/token", API)?;
+                url.query_pairs_mut()
+                    .append_pair("grant_type", "client_credential")
+                    .append_pair("appid", app_id)
+                    .append_pair("secret", secret.expose_secret());
+                wechat_token(API, self.http.get(url)).await
+            }
+            TokenSource::File(path) => read_token_file(path).await,
+            TokenSource::Url(url) => self.fetch_url(url).await,
+        }
+    }
+
+    async fn fetch_url(&self, url: &Url) -> Result<Fetched, Error> {
+        let shown = redact_url(url);
+        let fail = |message: String| Error::TokenSource {
+            source_kind: "url".into(),
+            message: format!("{shown}: {message}"),
+        };
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| fail(transport_message(e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(fail(format!("HTTP status {}", status.as_u16())));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| fail(transport_message(e)))?;
+        let json: Value =
+            serde_json::from_slice(&body).map_err(|e| fail(format!("invalid JSON: {e}")))?;
+        if let Some((errcode, errmsg)) = errcode_of(&json) {
+            return Err(fail(format!("errcode {errcode} ({errmsg})")));
+        }
+        token_from_json(&json).map_err(fail)
+    }
+}
+
+/// Sends a request to a WeChat token endpoint and reads `{"access_token","expires_in"}` or
+/// `{"errcode","errmsg"}` (HTTP 200 either way).
+async fn wechat_token(api: &str, request: reqwest::RequestBuilder) -> Result<Fetched, Error> {
+    let response = request.send().await.map_err(|e| Error::transport(api, e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Error::Http {
+            api: api.into(),
+            status: status.as_u16(),
+        });
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| Error::transport(api, e))?;
+    let invalid = |message: String| Error::InvalidJson {
+        api: api.into(),
+        message,
+    };
+    let json: Value = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
+    if let Some((errcode, errmsg)) = errcode_of(&json) {
+        return Err(Error::Api {
+            api: api.into(),
+            errcode,
+            errmsg,
+        });
+    }
+    token_from_json(&json).map_err(invalid)
+}
+
+/// A file holds the bare token or `{"access_token":..,"expires_in":N}`.
+async fn read_token_file(path: &std::path::Path) -> Result<Fetched, Error> {
+    let fail = |message: String| Error::TokenSource {
+        source_kind: "file".into(),
+        message: format!("{}: {message}", path.display()),
+    };
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let text = text.trim();
+    if text.starts_with('{') {
+        // Syntax errors from serde_json name a position, never the content.
+        let json: Value =
+            serde_json::from_str(text).map_err(|e| fail(format!("invalid JSON: {e}")))?;
+        return token_from_json(&json).map_err(fail);
+    }
+    if text.is_empty() {
+        return Err(fail("the file is empty".into()));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(fail(
+            "expected the bare token or a JSON object, found several words or lines".into(),
+        ));
+    }
+    Ok(Fetched {
+        value: text.to_string(),
+        expires_in: None,
+    })
+}
+
+/// A non-zero `errcode` in a JSON body, with its `errmsg`.
+fn errcode_of(json: &Value) -> Option<(i64, String)> {
+    let errcode = json.get("errcode")?.as_i64()?;
+    (errcode != 0).then(|| {
+        let errmsg = json
+            .get("errmsg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        (errcode, errmsg)
+    })
+}
+
+/// `{"access_token": "...", "expires_in": N}`; errors never quote the body (it holds the token).
+fn token_from_json(json: &Value) -> Result<Fetched, String> {
+    let value = json
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| "no non-empty \"access_token\" string in the answer".to_string())?;
+    // Some central services send the number as a string.
+    let expires_in = match json.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(_) => None,
+    };
+    if json.get("expires_in").is_some_and(|v| !v.is_null()) && expires_in.is_none() {
+        return Err("\"expires_in\" is not a number of seconds".into());
+    }
+    Ok(Fetched {
+        value: value.trim().to_string(),
+        expires_in,
+    })
+}
+
+/// A URL fit for an error message: no user info, no query, no fragment (any may hold a key).
+fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    // Fails only for URLs that cannot have credentials, which then have none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// The text of a reqwest error with the URL removed (via `Error::transport`).
+fn transport_message(e: reqwest::Error) -> String {
+    match Error::transport("token", e) {
+        Error::Transport { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::wechat::client::fake::{Fake, Recorder};
+    use crate::wechat::client::http_client;
+    use crate::wechat::error::ErrorClass;
+    use std::time::Duration;
+
+    const APP_SECRET: &str = "APP-SECRET-456";
+
+    fn clock() -> ManualClock {
+        ManualClock::new("2026-11-25T02:00:00Z".parse().unwrap())
+    }
+
+    fn stable() -> TokenSource {
+        TokenSource::Stable {
+            app_id: "wx-app".into(),
+            secret: SecretString::from(APP_SECRET),
+        }
+    }
+
+    fn new_cache(
+        source: TokenSource,
+        fake: &Fake,
+        clock: &ManualClock,
+    ) -> (TokenCache, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let cache = TokenCache::new(
+            source,
+            http_client(Duration::from_secs(5)),
+            fake.base_url(),
+            Arc::new(clock.clone()),
+            recorder.clone(),
+        );
+        (cache, recorder)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fifty_concurrent_gets_make_one_fetch() {
+        let fake = Fake::start().await;
+        fake.set_token_delay(Duration::from_millis(50));
+        let clock = clock();
+        let (cache, recorder) = new_cache(stable(), &fake, &clock);
+        let cache = Arc::new(cache);
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.get().await })
+            })
+            .collect();
+        for task in tasks {
+            let token = task.await.unwrap().unwrap();
+            assert_eq!(token.value.expose_secret(), "TOKEN-SECRET-123");
+        }
+        assert_eq!(fake.stable_token_calls(), 1);
+        assert_eq!(
+            recorder.token_fetches(),
+            vec![("stable".into(), "0".into())]
+        );
+        let bodies = fake.stable_bodies();
+        assert_eq!(bodies.len(), 1);
+        assert_eq!(bodies[0]["force_refresh"], Value::Bool(false));
+        assert_eq!(bodies[0]["grant_type"], "client_credential");
+        assert_eq!(bodies[0]["appid"], "wx-app");
+        assert_eq!(bodies[0]["secret"], APP_SECRET);
+    }
+
+    #[tokio::test]
+    async fn cached_until_300_s_before_expiry() {
+        let fake = Fake::start().await;
+        let clock = clock();
+        let start = clock.now();
+        let (cache, _) = new_cache(stable(), &fake, &clock);
+        let first = cache.get().await.unwrap();
+        // The fake says expires_in 7200: cached for 6900 s.
+        assert_eq!(
+            first.expires_at,
+            start.checked_add(SignedDuration::from_secs(6900)).unwrap()
+        );
+        clock.advance(SignedDuration::from_secs(6899));
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 1);
+        clock.advance(SignedDuration::from_secs(2));
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 2);
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn short_lifetimes_are_cached_at_least_60_s() {
+        let fake = Fake::start().await;
+        fake.set_expires_in(200);
+        let clock = clock();
+        let start = clock.now();
+        let (cache, _) = new_cache(stable(), &fake, &clock);
+        let token = cache.get().await.unwrap();
+        assert_eq!(
+            token.expires_at,
+            start.checked_add(SignedDuration::from_secs(60)).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn invalidate_drops_only_the_same_token() {
+        let fake = Fake::start().await;
+        let clock = clock();
+        let (cache, _) = new_cache(stable(), &fake, &clock);
+        let old = cache.get().await.unwrap();
+        let stranger = AccessToken {
+            value: SecretString::from("SOMEONE-ELSE"),
+            expires_at: old.expires_at,
+        };
+        cache.invalidate(&stranger);
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 1, "another token: kept");
+        cache.invalidate(&old);
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 2, "the same token: dropped");
+        assert!(
+            fake.stable_bodies()
+                .iter()
+                .all(|b| b["force_refresh"] == Value::Bool(false))
+        );
+    }
+
+    #[tokio::test]
+    async fn classic_token_is_a_get_with_the_credentials_in_the_query() {
+        let fake = Fake::start().await;
+        let clock = clock();
+        let source = TokenSource::Classic {
+            app_id: "wx-app".into(),
+            secret: SecretString::from(APP_SECRET),
+        };
+        let (cache, recorder) = new_cache(source, &fake, &clock);
+        let token = cache.get().await.unwrap();
+        assert_eq!(token.value.expose_secret(), "TOKEN-SECRET-123");
+        let queries = fake.classic_queries();
+        assert_eq!(queries.len(), 1);
+        assert_eq!(queries[0]["grant_type"], "client_credential");
+        assert_eq!(queries[0]["appid"], "wx-app");
+        assert_eq!(queries[0]["secret"], APP_SECRET);
+        assert_eq!(fake.stable_token_calls(), 0);
+        assert_eq!(
+            recorder.token_fetches(),
+            vec![("classic".into(), "0".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_errcodes_become_api_errors() {
+        let fake = Fake::start().await;
+        fake.set_token_reply(Some(
+            serde_json::json!({"errcode": 40125, "errmsg": "invalid appsecret rid: 1-2-3"}),
+        ));
+        let clock = clock();
+        let (cache, recorder) = new_cache(stable(), &fake, &clock);
+        let err = cache.get().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Api { api, errcode: 40125, .. } if api == "stable_token"),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(
+            recorder.token_fetches(),
+            vec![("stable".into(), "40125".into())]
+        );
+        // Failures are not cached: the next call asks again.
+        fake.set_token_reply(None);
+        cache.get().await.unwrap();
+        assert_eq!(fake.stable_token_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn file_source_reads_bare_and_json_tokens_and_rereads_every_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  FILE-TOKEN-1\n").unwrap();
+        let fake = Fake::start().await;
+        let clock = clock();
+        let (cache, recorder) = new_cache(TokenSource::File(path.clone()), &fake, &clock);
+        assert_eq!(
+            cache.get().await.unwrap().value.expose_secret(),
+            "FILE-TOKEN-1"
+        );
+        std::fs::write(
+            &path,
+            r#"{"access_token":"FILE-TOKEN-2","expires_in":7200}"#,
+        )
+        .unwrap();
+        clock.advance(SignedDuration::from_secs(59));
+        let still = cache.get().await.unwrap();
+        assert_eq!(still.value.expose_secret(), "FILE-TOKEN-1", "within 60 s");
+        clock.advance(SignedDuration::from_secs(2));
+        let fresh = cache.get().await.unwrap();
+        assert_eq!(fresh.value.expose_secret(), "FILE-TOKEN-2", "after 60 s");
+        assert_eq!(
+            fresh.expires_at,
+            clock
+                .now()
+                .checked_add(SignedDuration::from_secs(60))
+                .unwrap(),
+            "a file is re-read after at most 60 s even when expires_in is long"
+        );
+        // Invalidating re-reads at once.
+        std::fs::write(&path, "FILE-TOKEN-3").unwrap();
+        cache.invalidate(&fresh);
+        assert_eq!(
+            cache.get().await.unwrap().value.expose_secret(),
+            "FILE-TOKEN-3"
+        );
+        assert_eq!(recorder.token_fetches().len(), 3);
+        assert_eq!(fake.stable_token_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn file_source_errors_name_the_file_not_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = clock();
+        let fake = Fake::start().await;
+        let cases = [
+            ("missing", None),
+            ("empty", Some("  \n")),
+            ("two-lines", Some("FILE-TOKEN-A\nFILE-TOKEN-B")),
+            ("bad-json", Some(r#"{"access_token":"FILE-TOKEN-A""#)),
+            ("no-token", Some(r#"{"expires_in":7200}"#)),
+            (
+                "bad-expiry",
+                Some(r#"{"access_token":"FILE-TOKEN-A","expires_in":[1]}"#),
+            ),
+        ];
+        for (name, content) in cases {
+            let path = dir.path().join(name);
+            if let Some(content) = content {
+                std::fs::write(&path, content).unwrap();
+            }
+            let (cache, recorder) = new_cache(TokenSource::File(path), &fake, &clock);
+            let err = cache.get().await.unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(
+                matches!(&err, Error::TokenSource { source_kind, .. } if source_kind == "file"),
+                "{name}: {text}"
+            );
+            assert!(text.contains(name), "{name}: names the file: {text}");
+            assert!(!text.contains("FILE-TOKEN"), "{name}: leaks: {text}");
+            assert_eq!(err.class(), ErrorClass::Token);
+            assert_eq!(
+                recorder.token_fetches(),
+                vec![("file".into(), "token_source".into())]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn url_source_fetches_and_hides_the_query_on_errors() {
+        let fake = Fake::start().await;
+        let clock = clock();
+        let mut url = fake.base_url().join("/central/token").unwrap();
+        url.set_query(Some("key=CENTRAL-KEY-789"));
+        let (cache, recorder) = new_cache(TokenSource::Url(url.clone()), &fake, &clock);
+        let token = cache.get().await.unwrap();
+        assert_eq!(token.value.expose_secret(), "TOKEN-SECRET-123");
+        assert_eq!(
+            token.expires_at,
+            clock
+                .now()
+                .checked_add(SignedDuration::from_secs(6900))
+                .unwrap()
+        );
+        assert_eq!(fake.central_keys(), vec!["CENTRAL-KEY-789".to_string()]);
+
+        cache.invalidate(&token);
+        for (reply, expect) in [
+            (
+                Some(serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"})),
+                "errcode 40001",
+            ),
+            (Some(serde_json::json!({"token": "x"})), "access_token"),
+        ] {
+            fake.set_token_reply(reply);
+            let err = cache.get().await.unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains(expect), "{text}");
+            assert!(text.contains("/central/token"), "{text}");
+            assert!(!text.contains("CENTRAL-KEY-789"), "{text}");
+            assert!(!text.contains("TOKEN-SECRET-123"), "{text}");
+        }
+        fake.set_token_status(503);
+        let err = cache.get().await.unwrap_err();
+        assert!(err.to_string().contains("HTTP status 503"), "{err}");
+        assert!(!format!("{err:?}").contains("CENTRAL-KEY-789"));
+        assert_eq!(recorder.token_fetches()[0], ("url".into(), "0".into()));
+        assert!(
+            recorder.token_fetches()[1..]
+                .iter()
+                .all(|(k, l)| k == "url" && l == "token_source")
+        );
+
+        // A service that is down: connection refused, the URL's query still hidden.
+        let mut closed = fake.closed_port_url().join("/central/token").unwrap();
+        closed.set_query(Some("key=CENTRAL-KEY-789"));
+        let (down, _) = new_cache(TokenSource::Url(closed), &fake, &clock);
+        let err = down.get().await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("connection failed"), "{text}");
+        assert!(!text.contains("CENTRAL-KEY-789"), "{text}");
+    }
+
+    #[test]
+    fn redacted_urls_lose_credentials_and_query() {
+        let url = Url::parse("https://user:pw@tokens.example/v1/token?key=k#frag").unwrap();
+        assert_eq!(redact_url(&url), "https://tokens.example/v1/token");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token_or_secret() {
+        let token = AccessToken {
+            value: SecretString::from("TOKEN-SECRET-123"),
+            expires_at: Timestamp::UNIX_EPOCH,
+        };
+        let source = stable();
+        let text = format!("{token:?} {source:?}");
+        assert!(!text.contains("TOKEN-SECRET-123"), "{text}");
+        assert!(!text.contains(APP_SECRET), "{text}");
     }
 }

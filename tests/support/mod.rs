@@ -2,6 +2,8 @@
 //! wiring an exporter to an in-process simulator.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,129 @@
+//! The exporter's own metrics: call counters fed by the client, and the account's health.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{Out, Sample, Value, midnight_seconds};
+use crate::reports::{AccountReports, AccountStatus};
+use crate::wechat::client::CallObserver;
+
+const API_REQUESTS: &str = "wechat_mp_api_requests_total";
+const TOKEN_FETCHES: &str = "wechat_mp_token_fetches_total";
+
+/// (family, account, api or token source, errcode).
+type Key = (&'static str, String, String, String);
+
+/// Self-metrics fed by the WeChat client while it works.
+#[derive(Debug, Default)]
+pub struct SelfMetrics {
+    counters: Mutex<BTreeMap<Key, u64>>,
+    /// Set on every increment; the store re-encodes when it finds it set.
+    pub(super) dirty: AtomicBool,
+}
+
+impl SelfMetrics {
+    pub fn observer(self: &Arc<Self>, account: &str) -> Arc<dyn CallObserver> {
+        Arc::new(AccountObserver {
+            metrics: self.clone(),
+            account: account.to_string(),
+        })
+    }
+
+    fn inc(&self, family: &'static str, account: &str, what: &str, errcode: &str) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        *counters
+            .entry((
+                family,
+                account.to_string(),
+                what.to_string(),
+                errcode.to_string(),
+            ))
+            .or_default() += 1;
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// The current value of one counter (0 when never incremented).
+    pub fn count(&self, family: &str, account: &str, what: &str, errcode: &str) -> u64 {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters
+            .iter()
+            .find(|((f, a, w, e), _)| *f == family && a == account && w == what && e == errcode)
+            .map_or(0, |(_, v)| *v)
+    }
+
+    pub(super) fn retain(&self, keep: &impl Fn(&str) -> bool) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.retain(|(_, account, _, _), _| keep(account));
+    }
+
+    pub(super) fn samples(&self) -> Vec<Sample> {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters
+            .iter()
+            .map(|((family, account, what, errcode), v)| {
+                let what_label = if *family == API_REQUESTS {
+                    "api"
+                } else {
+                    "source"
+                };
+                Sample {
+                    name: family,
+                    labels: vec![
+                        ("account", account.clone()),
+                        (what_label, what.clone()),
+                        ("errcode", errcode.clone()),
+                    ],
+                    value: Value::Int(*v),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The observer handed to one account's client and token cache.
+struct AccountObserver {
+    metrics: Arc<SelfMetrics>,
+    account: String,
+}
+
+impl CallObserver for AccountObserver {
+    fn api_call(&self, api: &str, errcode_label: &str) {
+        self.metrics
+            .inc(API_REQUESTS, &self.account, api, errcode_label);
+    }
+
+    fn token_fetch(&self, source_kind: &str, errcode_label: &str) {
+        self.metrics
+            .inc(TOKEN_FETCHES, &self.account, source_kind, errcode_label);
+    }
+}
+
+/// Health of the account and the date of each report's data.
+pub fn map_status(out: &mut Out, reports: &AccountReports, status: &AccountStatus) {
+    out.put("wechat_mp_up", &[], Some(u64::from(status.up)));
+    out.put(
+        "wechat_mp_last_poll_duration_seconds",
+        &[],
+        status.last_poll_seconds,
+    );
+    out.put(
+        "wechat_mp_last_poll_timestamp_seconds",
+        &[],
+        status.last_poll_end.and_then(|t| u64::try_from(t).ok()),
+    );
+    for (endpoint, reason) in &status.unavailable {
+        out.put(
+            "wechat_mp_api_unavailable",
+            &[("api", endpoint.name()), ("reason", reason)],
+            Some(1u64),
+        );
+    }
+    for (endpoint, dated) in &reports.reports {
+        out.put(
+            "wechat_mp_data_date_seconds",
+            &[("api", endpoint.name())],
+            midnight_seconds(Some(dated.date)),
+        );
+    }
+}

@@ -1,0 +1,874 @@
+//! Tests of the mapping and the store against the documented example bodies, and of both
+//! exposition formats (promtool lints the classic one).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::civil::date;
+
+use super::*;
+use crate::reports::DatedReport;
+use crate::wechat::{Endpoint, Report};
+
+const TRICKY_TITLE: &str = "He said \"hi\" \\ back\nslash 🎉 中文标题";
+
+fn example(endpoint: Endpoint) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/wechat-examples")
+        .join(format!("{}.json", endpoint.name()));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn parse(endpoint: Endpoint, body: &[u8]) -> DatedReport {
+    let report = Report::parse(endpoint, body)
+        .unwrap_or_else(|e| panic!("{endpoint}: {e}"))
+        .report;
+    DatedReport {
+        date: date(2025, 11, 1),
+        report,
+    }
+}
+
+/// Every endpoint with its documented example body.
+fn documented() -> AccountReports {
+    let mut reports = AccountReports::default();
+    for e in Endpoint::ALL {
+        reports.reports.insert(e, parse(e, &example(e)));
+    }
+    reports
+}
+
+/// The documented examples, plus rows that exercise every label vocabulary and awkward titles.
+fn realistic() -> AccountReports {
+    let mut reports = documented();
+    let mut set = |e: Endpoint, body: serde_json::Value| {
+        reports
+            .reports
+            .insert(e, parse(e, body.to_string().as_bytes()));
+    };
+    set(
+        Endpoint::UserSummary,
+        serde_json::json!({"list": [
+            {"ref_date": "2026-11-23", "user_source": 30, "new_user": 12, "cancel_user": 3},
+            {"ref_date": "2026-11-23", "user_source": 999, "new_user": 1, "cancel_user": 0},
+            {"ref_date": "2026-11-23", "user_source": 0, "new_user": 5, "cancel_user": 2},
+            {"ref_date": "2026-11-22", "user_source": 30, "new_user": 99, "cancel_user": 99}
+        ]}),
+    );
+    set(
+        Endpoint::UserCumulate,
+        serde_json::json!({"list": [
+            {"ref_date": "2026-11-22", "cumulate_user": 1000},
+            {"ref_date": "2026-11-23", "cumulate_user": 1009}
+        ]}),
+    );
+    set(
+        Endpoint::UserRead,
+        serde_json::json!({"list": [
+            {"ref_date": "2026-11-23", "user_source": 99999999, "int_page_read_user": 50, "int_page_read_count": 70,
+             "ori_page_read_user": 2, "ori_page_read_count": 3, "share_user": 4, "share_count": 5,
+             "add_to_fav_user": 6, "add_to_fav_count": 7},
+            {"ref_date": "2026-11-23", "user_source": 2, "int_page_read_user": 20, "int_page_read_count": 30},
+            {"ref_date": "2026-11-23", "user_source": 7, "int_page_read_user": 1, "int_page_read_count": 1}
+        ]}),
+    );
+    set(
+        Endpoint::ArticleTotal,
+        serde_json::json!({"list": [
+            {"ref_date": "2026-11-20", "msgid": "2247490100_1", "title": TRICKY_TITLE, "details": [
+                {"stat_date": "2026-11-22", "target_user": 900, "int_page_read_user": 100, "int_page_read_count": 150,
+                 "int_page_from_kanyikan_read_user": 8, "int_page_from_souyisou_read_count": 9},
+                {"stat_date": "2026-11-23", "target_user": 1000, "int_page_read_user": 120, "int_page_read_count": 180,
+                 "int_page_from_kanyikan_read_user": 10, "int_page_from_souyisou_read_count": 11}
+            ]},
+            serde_json::from_slice::<serde_json::Value>(&example(Endpoint::ArticleTotal)).unwrap()["list"][0].clone()
+        ]}),
+    );
+    let mut detail: serde_json::Value =
+        serde_json::from_slice(&example(Endpoint::ArticleTotalDetail)).unwrap();
+    detail["list"][0]["title"] = serde_json::Value::from(TRICKY_TITLE);
+    detail["list"][0]["detail_list"][0]["read_user_source"]
+        .as_array_mut()
+        .unwrap()
+        .extend([
+            serde_json::json!({"user_count": 100, "scene_desc": "朋友圈"}),
+            serde_json::json!({"user_count": 7, "scene_desc": "新场景"}),
+        ]);
+    set(Endpoint::ArticleTotalDetail, detail);
+    reports
+}
+
+fn full_status() -> AccountStatus {
+    AccountStatus {
+        up: true,
+        last_poll_seconds: Some(1.25),
+        last_poll_end: Some(1_795_000_000),
+        unavailable: BTreeMap::from([(
+            Endpoint::UserRead,
+            "api offline (47009): legacy endpoint".to_string(),
+        )]),
+        last_errors: BTreeMap::new(),
+    }
+}
+
+/// A store with one realistic account, call counters moved, the bodies as strings.
+fn realistic_store() -> (Arc<Store>, String, String) {
+    let store = Store::new("0.1.0", "abc123");
+    store.update_account("brand \"one\"", &realistic(), &full_status(), 100);
+    let obs = store.self_metrics().observer("brand \"one\"");
+    obs.api_call("getusercumulate", "0");
+    obs.api_call("getusercumulate", "0");
+    obs.api_call("getuserread", "47009");
+    obs.token_fetch("stable", "0");
+    let e = store.exposition();
+    let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
+    let text = String::from_utf8(e.text.to_vec()).unwrap();
+    (store, om, text)
+}
+
+/// The value of the exact series `series` (name plus label block) in a body.
+fn value<'a>(body: &'a str, series: &str) -> Option<&'a str> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+}
+
+fn body(store: &Store, format: text::Format) -> String {
+    let e = store.exposition();
+    let bytes = match format {
+        text::Format::OpenMetrics => &e.openmetrics,
+        text::Format::Text => &e.text,
+    };
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn documented_text() -> String {
+    let store = Store::new("0.1.0", "abc123");
+    store.update_account("brand", &documented(), &full_status(), 100);
+    body(&store, text::Format::Text)
+}
+
+#[test]
+fn documented_examples_map_to_documented_values() {
+    let t = documented_text();
+    let v = |s: &str| value(&t, s).unwrap_or_else(|| panic!("missing {s}\n{t}"));
+    assert_eq!(v(r#"wechat_mp_followers{account="brand"}"#), "1217056");
+    assert_eq!(
+        v(r#"wechat_mp_followers_new{account="brand",source="other"}"#),
+        "0"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_callback_requests{account="brand"}"#),
+        "36974"
+    );
+    assert_eq!(v(r#"wechat_mp_callback_failures{account="brand"}"#), "67");
+    assert_eq!(
+        v(r#"wechat_mp_callback_time_cost_seconds{account="brand"}"#),
+        "14994.291"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_callback_max_time_cost_seconds{account="brand"}"#),
+        "5.044"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_hourly_callback_max_time_cost_seconds{account="brand",hour="0"}"#),
+        "5.042"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_upstream_messages{account="brand",msg_type="text"}"#),
+        "817"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_upstream_message_users{account="brand",msg_type="text"}"#),
+        "282"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_hourly_upstream_messages{account="brand",msg_type="text",hour="0"}"#),
+        "10"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_monthly_upstream_messages{account="brand",msg_type="text"}"#),
+        "42206"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_weekly_upstream_message_users{account="brand",msg_type="text"}"#),
+        "16"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_upstream_message_distribution_users{account="brand",count_interval="1_5"}"#),
+        "246"
+    );
+    // getuserread rows from before the channel split carry no user_source: they are the total.
+    assert_eq!(
+        v(r#"wechat_mp_article_reads{account="brand",source="all"}"#),
+        "48796"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_article_page_read_users{account="brand",source="all"}"#),
+        "45524"
+    );
+    assert_eq!(
+        v(
+            r#"wechat_mp_hourly_article_original_page_reads{account="brand",source="all",hour="12"}"#
+        ),
+        "25517"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_shares{account="brand",scene="friends"}"#),
+        "207"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_share_users{account="brand",scene="code_5"}"#),
+        "11"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_hourly_shares{account="brand",scene="friends",hour="12"}"#),
+        "72"
+    );
+    assert_eq!(
+        v(
+            r#"wechat_mp_massmsg_daily_reads{account="brand",msgid="10000050_1",title="12月27日 DiLi日报"}"#
+        ),
+        "25615"
+    );
+    let mm = r#"account="brand",msgid="202457380_1",title="马航丢画记""#;
+    assert_eq!(
+        v(&format!("wechat_mp_massmsg_reads{{{mm},source=\"all\"}}")),
+        "25615"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_massmsg_reads{{{mm},source=\"moments\"}}"
+        )),
+        "433422"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_massmsg_read_users{{{mm},source=\"history\"}}"
+        )),
+        "1669"
+    );
+    assert_eq!(
+        v(&format!("wechat_mp_massmsg_target_users{{{mm}}}")),
+        "261917"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_massmsg_moments_shares{{{mm},source=\"other\"}}"
+        )),
+        "775"
+    );
+    // 2014-12-14 00:00 UTC+8.
+    assert_eq!(
+        v(&format!("wechat_mp_massmsg_sent_timestamp_seconds{{{mm}}}")),
+        "1418486400"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_article_read_users{account="brand",source="all"}"#),
+        "4123"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_article_read_users{account="brand",source="session"}"#),
+        "234"
+    );
+    assert_eq!(v(r#"wechat_mp_published_articles{account="brand"}"#), "512");
+    assert_eq!(
+        v(r#"wechat_mp_published_favourite_users{account="brand"}"#),
+        "233"
+    );
+    assert_eq!(
+        v(
+            r#"wechat_mp_published_article_read_users{account="brand",msgid="10000050_1",source="session"}"#
+        ),
+        "234"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_published_article_share_users{account="brand",msgid="2247490098_1"}"#),
+        "366"
+    );
+    let pa = r#"account="brand",msgid="2247490098_1",title="""#;
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_article_cumulative_read_users{{{pa},source=\"all\"}}"
+        )),
+        "4123"
+    );
+    assert_eq!(
+        v(&format!("wechat_mp_article_cumulative_tips_yuan{{{pa}}}")),
+        "3.61"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_article_cumulative_follows_after_read{{{pa}}}"
+        )),
+        "327"
+    );
+    assert_eq!(
+        v(&format!("wechat_mp_article_read_delivery_ratio{{{pa}}}")),
+        "0.0271002"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_article_read_avg_active_seconds{{{pa}}}"
+        ))
+        .parse::<f64>()
+        .unwrap(),
+        1.0588236 * 60.0
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_article_read_exit_position_ratio{{{pa},position=\"20_40\"}}"
+        )),
+        "0.1023412"
+    );
+    assert_eq!(
+        v(&format!(
+            "wechat_mp_article_published_timestamp_seconds{{{pa},publish_type=\"notified\"}}"
+        )),
+        "1761926400"
+    );
+    // The examples' dates are all 2025-11-01 here: 00:00 UTC+8 is 2025-10-31T16:00Z.
+    assert_eq!(
+        v(r#"wechat_mp_data_date_seconds{account="brand",api="getusercumulate"}"#),
+        "1761926400"
+    );
+    assert_eq!(v(r#"wechat_mp_up{account="brand"}"#), "1");
+    assert_eq!(
+        v(r#"wechat_mp_last_poll_duration_seconds{account="brand"}"#),
+        "1.25"
+    );
+    assert_eq!(
+        v(
+            r#"wechat_mp_api_unavailable{account="brand",api="getuserread",reason="api offline (47009): legacy endpoint"}"#
+        ),
+        "1"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_exporter_build_info{version="0.1.0",revision="abc123"}"#),
+        "1"
+    );
+    assert_eq!(
+        v(r#"wechat_mp_article_series_dropped{account="brand",api="getarticletotal"}"#),
+        "0"
+    );
+}
+
+#[test]
+fn latest_day_wins_and_codes_become_names() {
+    let (_, _, t) = realistic_store();
+    let a = r#"account="brand \"one\"""#;
+    let v = |s: String| value(&t, &s).map(str::to_string);
+    assert_eq!(
+        v(format!("wechat_mp_followers{{{a}}}")).as_deref(),
+        Some("1009")
+    );
+    assert_eq!(
+        v(format!("wechat_mp_followers_new{{{a},source=\"qr_code\"}}")).as_deref(),
+        Some("12")
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_followers_cancelled{{{a},source=\"qr_code\"}}"
+        ))
+        .as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_followers_new{{{a},source=\"code_999\"}}"
+        ))
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        v(format!("wechat_mp_article_reads{{{a},source=\"moments\"}}")).as_deref(),
+        Some("30")
+    );
+    assert_eq!(
+        v(format!("wechat_mp_article_reads{{{a},source=\"search\"}}")).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_article_favourites{{{a},source=\"all\"}}"
+        ))
+        .as_deref(),
+        Some("7")
+    );
+    // A field absent from the row emits nothing, not a zero.
+    assert_eq!(
+        v(format!(
+            "wechat_mp_article_favourites{{{a},source=\"moments\"}}"
+        )),
+        None
+    );
+    let t1 = format!(
+        "{a},msgid=\"2247490100_1\",title=\"He said \\\"hi\\\" \\\\ back\\nslash 🎉 中文标题\""
+    );
+    assert_eq!(
+        v(format!("wechat_mp_massmsg_target_users{{{t1}}}")).as_deref(),
+        Some("1000")
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_massmsg_read_users{{{t1},source=\"top_stories\"}}"
+        ))
+        .as_deref(),
+        Some("10")
+    );
+    assert_eq!(
+        v(format!("wechat_mp_massmsg_reads{{{t1},source=\"search\"}}")).as_deref(),
+        Some("11")
+    );
+    let t2 = format!(
+        "{a},msgid=\"2247490098_1\",title=\"He said \\\"hi\\\" \\\\ back\\nslash 🎉 中文标题\""
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_article_cumulative_read_users{{{t2},source=\"moments\"}}"
+        ))
+        .as_deref(),
+        Some("100")
+    );
+    assert_eq!(
+        v(format!(
+            "wechat_mp_article_cumulative_read_users{{{t2},source=\"scene_e696b0e59cbae699af\"}}"
+        ))
+        .as_deref(),
+        Some("7")
+    );
+    // read_user and the 全部 entry give one "all" series, not two.
+    assert_eq!(t.matches("wechat_mp_article_read_users{").count(), 2);
+}
+
+#[test]
+fn no_series_appears_twice() {
+    let (_, om, t) = realistic_store();
+    for body in [&om, &t] {
+        let mut seen = BTreeSet::new();
+        for line in body.lines().filter(|l| !l.starts_with('#')) {
+            let (series, _) = line.rsplit_once(' ').unwrap();
+            assert!(seen.insert(series.to_string()), "duplicate series {series}");
+        }
+        assert!(seen.len() > 150, "only {} series", seen.len());
+    }
+}
+
+#[test]
+fn escaping_in_both_formats() {
+    let (_, om, t) = realistic_store();
+    let escaped = r#"title="He said \"hi\" \\ back\nslash 🎉 中文标题""#;
+    assert!(t.contains(escaped));
+    assert!(om.contains(escaped));
+    assert!(t.contains(r#"account="brand \"one\"""#));
+    assert!(
+        !t.contains("back\nslash"),
+        "a raw newline would split the line"
+    );
+}
+
+#[test]
+fn call_counters_appear_and_reencode_only_when_changed() {
+    let (store, om, t) = realistic_store();
+    assert_eq!(
+        value(
+            &t,
+            r#"wechat_mp_api_requests_total{account="brand \"one\"",api="getusercumulate",errcode="0"}"#
+        ),
+        Some("2")
+    );
+    assert_eq!(
+        value(
+            &om,
+            r#"wechat_mp_api_requests_total{account="brand \"one\"",api="getuserread",errcode="47009"}"#
+        ),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &t,
+            r#"wechat_mp_token_fetches_total{account="brand \"one\"",source="stable",errcode="0"}"#
+        ),
+        Some("1")
+    );
+    assert!(om.contains("# TYPE wechat_mp_token_fetches counter\n"));
+    assert!(t.contains("# TYPE wechat_mp_token_fetches_total counter\n"));
+    // Clean: the same encoded bodies are handed out again.
+    let a = store.exposition();
+    let b = store.exposition();
+    assert!(Arc::ptr_eq(&a, &b));
+    store
+        .self_metrics()
+        .observer("brand \"one\"")
+        .api_call("getusercumulate", "0");
+    let c = store.exposition();
+    assert!(!Arc::ptr_eq(&b, &c));
+    let t = String::from_utf8(c.text.to_vec()).unwrap();
+    assert_eq!(
+        value(
+            &t,
+            r#"wechat_mp_api_requests_total{account="brand \"one\"",api="getusercumulate",errcode="0"}"#
+        ),
+        Some("3")
+    );
+    assert_eq!(
+        store.self_metrics().count(
+            "wechat_mp_api_requests_total",
+            "brand \"one\"",
+            "getusercumulate",
+            "0"
+        ),
+        3
+    );
+}
+
+#[test]
+fn removed_accounts_lose_every_series() {
+    let store = Store::new("v", "r");
+    store.update_account("a", &documented(), &full_status(), 100);
+    store.update_account("b", &documented(), &AccountStatus::default(), 100);
+    store
+        .self_metrics()
+        .observer("a")
+        .api_call("getusercumulate", "0");
+    let t = body(&store, text::Format::Text);
+    assert_eq!(
+        value(&t, r#"wechat_mp_followers{account="a"}"#),
+        Some("1217056")
+    );
+    assert_eq!(value(&t, r#"wechat_mp_up{account="b"}"#), Some("0"));
+    store.remove_account("a");
+    let t = body(&store, text::Format::Text);
+    assert!(!t.contains("account=\"a\""), "{t}");
+    assert_eq!(
+        value(&t, r#"wechat_mp_followers{account="b"}"#),
+        Some("1217056")
+    );
+    store.update_account("c", &documented(), &AccountStatus::default(), 100);
+    store.retain_accounts(&["c".to_string()]);
+    let t = body(&store, text::Format::Text);
+    assert!(!t.contains("account=\"b\""));
+    assert_eq!(
+        value(&t, r#"wechat_mp_followers{account="c"}"#),
+        Some("1217056")
+    );
+    store.retain_accounts(&[]);
+    let t = body(&store, text::Format::Text);
+    assert_eq!(
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        vec![r#"wechat_mp_exporter_build_info{version="v",revision="r"} 1"#]
+    );
+}
+
+#[test]
+fn max_articles_keeps_the_newest_and_counts_the_rest() {
+    let rows: Vec<serde_json::Value> = (1..=5)
+        .map(|i| {
+            serde_json::json!({"ref_date": format!("2026-11-0{i}"), "msgid": format!("22474901{i:02}_1"),
+                "title": format!("t{i}"), "publish_type": 0,
+                "detail_list": [{"stat_date": "2026-11-20", "read_user": i}]})
+        })
+        .collect();
+    let mut reports = AccountReports::default();
+    reports.reports.insert(
+        Endpoint::ArticleTotalDetail,
+        parse(
+            Endpoint::ArticleTotalDetail,
+            serde_json::json!({"list": rows}).to_string().as_bytes(),
+        ),
+    );
+    let share_rows: Vec<serde_json::Value> = ["9_1", "10_1", "10_2"]
+        .iter()
+        .map(|id| serde_json::json!({"ref_date": "2026-11-20", "msgid": id, "detail": {"share_user": 1}}))
+        .collect();
+    reports.reports.insert(
+        Endpoint::ArticleShare,
+        parse(
+            Endpoint::ArticleShare,
+            serde_json::json!({"list": share_rows})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    let samples = map_account("a", &reports, &AccountStatus::default(), 2);
+    let kept: Vec<_> = samples
+        .iter()
+        .filter(|s| s.name == "wechat_mp_article_cumulative_read_users")
+        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            ("2247490105_1", Value::Int(5)),
+            ("2247490104_1", Value::Int(4))
+        ]
+    );
+    let shares: Vec<_> = samples
+        .iter()
+        .filter(|s| s.name == "wechat_mp_published_article_share_users")
+        .map(|s| s.labels[1].1.as_str())
+        .collect();
+    // Numeric msgid order: 10_2 and 10_1 are newer than 9_1.
+    assert_eq!(shares, vec!["10_2", "10_1"]);
+    let dropped: BTreeMap<_, _> = samples
+        .iter()
+        .filter(|s| s.name == "wechat_mp_article_series_dropped")
+        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .collect();
+    assert_eq!(
+        dropped,
+        BTreeMap::from([
+            ("getarticleshare", Value::Int(1)),
+            ("getarticletotaldetail", Value::Int(3))
+        ])
+    );
+}
+
+#[test]
+fn openmetrics_body_is_well_formed() {
+    let (_, om, _) = realistic_store();
+    assert!(om.ends_with("# EOF\n"));
+    assert_eq!(om.matches("# EOF").count(), 1);
+    let mut families: BTreeMap<String, String> = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in om.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _) = rest.split_once(' ').unwrap();
+            assert!(!families.contains_key(name), "family {name} twice");
+            current = Some((name.to_string(), String::new()));
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            let (cur, _) = current.clone().expect("TYPE after HELP");
+            assert_eq!(cur, name);
+            assert!(kind == "gauge" || kind == "counter", "{line}");
+            families.insert(name.to_string(), kind.to_string());
+            current = Some((cur, kind.to_string()));
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment {line}");
+        let (family, kind) = current.clone().expect("sample after TYPE");
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let name = series.split('{').next().unwrap();
+        if kind == "counter" {
+            assert_eq!(name, format!("{family}_total"), "{line}");
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+        } else {
+            assert_eq!(name, family, "{line}");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+        if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+            check_label_block(&labels[1..labels.len() - 1], line);
+        }
+    }
+    assert_eq!(
+        families.get("wechat_mp_followers").map(String::as_str),
+        Some("gauge")
+    );
+    assert_eq!(
+        families
+            .get("wechat_mp_exporter_build_info")
+            .map(String::as_str),
+        Some("gauge")
+    );
+    assert_eq!(
+        families.get("wechat_mp_api_requests").map(String::as_str),
+        Some("counter")
+    );
+}
+
+/// `name="escaped value"` pairs separated by commas, every escape one of `\\ \" \n`.
+fn check_label_block(block: &str, line: &str) {
+    let mut chars = block.chars().peekable();
+    loop {
+        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        assert_eq!(chars.next(), Some('"'), "{line}");
+        loop {
+            match chars.next() {
+                Some('\\') => assert!(matches!(chars.next(), Some('\\' | '"' | 'n')), "{line}"),
+                Some('"') => break,
+                Some(c) => assert!(c != '\n', "{line}"),
+                None => panic!("unterminated label value: {line}"),
+            }
+        }
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(c) => panic!("unexpected {c:?} after a label value: {line}"),
+        }
+    }
+}
+
+#[test]
+fn promtool_finds_nothing_to_complain_about() {
+    let Some(promtool) = promtool() else {
+        println!("NOTICE: promtool not installed; skipping the lint of the text exposition");
+        return;
+    };
+    let (_, _, text) = realistic_store();
+    // The lint must be able to fail: a counter without `_total` is reported.
+    let (ok, said) = promtool_check(&promtool, "# HELP foo x\n# TYPE foo counter\nfoo 1\n");
+    assert!(
+        !ok && said.contains("_total"),
+        "promtool did not lint: {said}"
+    );
+    let (ok, said) = promtool_check(&promtool, &text);
+    assert!(ok, "promtool failed: {said}");
+    assert_eq!(said, "", "promtool complained");
+}
+
+/// Runs `promtool check metrics` on `body`: (exit 0, stdout + stderr).
+fn promtool_check(promtool: &std::path::Path, body: &str) -> (bool, String) {
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(body.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+/// Prometheus's own OpenMetrics parser (promtool's backfill reader) accepts the body. It wants
+/// a timestamp on every sample, so a copy gets one; the served body has none.
+#[test]
+fn prometheus_parses_the_openmetrics_body() {
+    let Some(promtool) = promtool() else {
+        println!("NOTICE: promtool not installed; skipping the OpenMetrics parse by Prometheus");
+        return;
+    };
+    let (_, om, _) = realistic_store();
+    let mut stamped = String::new();
+    let mut samples = 0;
+    for line in om.lines() {
+        stamped.push_str(line);
+        if !line.starts_with('#') {
+            stamped.push_str(" 1700000000");
+            samples += 1;
+        }
+        stamped.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("metrics.om");
+    std::fs::write(&input, stamped).unwrap();
+    let out = std::process::Command::new(promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&input)
+        .arg(dir.path().join("blocks"))
+        .output()
+        .expect("promtool starts");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "promtool rejected the OpenMetrics body: {said}"
+    );
+    // The block table's NUM SERIES column: every sample line became its own series.
+    let series: usize = said
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(6))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected promtool output: {said}"));
+    assert_eq!(series, samples);
+}
+
+fn promtool() -> Option<PathBuf> {
+    let fixed = PathBuf::from("/usr/bin/promtool");
+    if fixed.exists() {
+        return Some(fixed);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("promtool"))
+        .find(|p| p.exists())
+}
+
+/// Every family the mapping can emit is in the catalogue, and every catalogue entry is emitted
+/// when every report is filled.
+#[test]
+fn catalogue_and_output_agree() {
+    let (_, _, t) = realistic_store();
+    let emitted: BTreeSet<&str> = t
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    let listed: BTreeSet<&str> = catalogue().iter().map(|m| m.name).collect();
+    let missing_from_catalogue: Vec<_> = emitted.difference(&listed).collect();
+    let never_emitted: Vec<_> = listed.difference(&emitted).collect();
+    assert!(
+        missing_from_catalogue.is_empty(),
+        "not in the catalogue: {missing_from_catalogue:?}"
+    );
+    assert!(
+        never_emitted.is_empty(),
+        "catalogued but not emitted: {never_emitted:?}"
+    );
+    // And the labels are the catalogued ones, in order.
+    let samples = map_account("a", &realistic(), &full_status(), 100);
+    for s in &samples {
+        let info = lookup(s.name).unwrap();
+        let names: Vec<_> = s.labels.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, info.labels, "{}", s.name);
+    }
+}
+
+#[test]
+fn docs_match_the_catalogue() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
+    let want = catalogue_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/metrics.md is stale: run `UPDATE_DOCS=1 cargo test --lib metrics` to regenerate it"
+    );
+    assert!(
+        want.contains(
+            "| `wechat_mp_followers` | gauge | account | getusercumulate.cumulate_user |"
+        )
+    );
+}
+
+#[test]
+fn empty_reports_give_only_health() {
+    let samples = map_account(
+        "a",
+        &AccountReports::default(),
+        &AccountStatus::default(),
+        10,
+    );
+    assert_eq!(
+        samples,
+        vec![Sample {
+            name: "wechat_mp_up",
+            labels: vec![("account", "a".to_string())],
+            value: Value::Int(0)
+        }]
+    );
+}

@@ -1,0 +1,231 @@
+//! Faults injected on demand: errcodes, HTTP statuses, truncated bodies, slow replies, token
+//! revocation, the legacy-article switch and the callback failure ratio.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A rule that fires `times` more times (None = until cleared).
+#[derive(Debug, Clone)]
+struct Rule<T> {
+    app_id: Option<String>,
+    api: String,
+    value: T,
+    times: Option<u32>,
+}
+
+impl<T: Clone> Rule<T> {
+    fn matches(&self, app_id: &str, api: &str, datacube: bool) -> bool {
+        let api_ok = self.api == api || (self.api == "*" && datacube);
+        let app_ok = self.app_id.as_deref().is_none_or(|a| a == app_id);
+        api_ok && app_ok && self.times != Some(0)
+    }
+}
+
+/// Fires the first matching rule, consuming one of its `times`.
+fn fire<T: Clone>(rules: &mut Vec<Rule<T>>, app_id: &str, api: &str, datacube: bool) -> Option<T> {
+    let rule = rules
+        .iter_mut()
+        .find(|r| r.matches(app_id, api, datacube))?;
+    if let Some(n) = rule.times.as_mut() {
+        *n -= 1;
+    }
+    let value = rule.value.clone();
+    rules.retain(|r| r.times != Some(0));
+    Some(value)
+}
+
+#[derive(Debug, Default)]
+struct State {
+    errcodes: Vec<Rule<i64>>,
+    statuses: Vec<Rule<u16>>,
+    malformed: Vec<Rule<()>>,
+    delays: Vec<(String, Duration)>,
+    legacy_offline: bool,
+    callback_failure_ratio: Option<f64>,
+}
+
+/// What the faults say about one request, decided once when it arrives.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Decision {
+    pub delay: Option<Duration>,
+    pub status: Option<u16>,
+    pub errcode: Option<i64>,
+    pub malformed: bool,
+}
+
+/// Faults injected on demand (shared by every clone of the simulator). `api` is an endpoint name,
+/// "stable_token" or "token"; "*" matches every datacube endpoint.
+#[derive(Debug, Default)]
+pub struct Faults {
+    state: Mutex<State>,
+    /// Bumped by `revoke_tokens`; the simulator revokes every token it issued before the bump.
+    revocations: AtomicU64,
+}
+
+impl Faults {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the fault table inconsistent: use it anyway.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answer `errcode` on `api` for every account, `times` times (None = until cleared).
+    pub fn fail(&self, api: &str, errcode: i64, times: Option<u32>) {
+        self.state().errcodes.push(Rule {
+            app_id: None,
+            api: api.to_string(),
+            value: errcode,
+            times,
+        });
+    }
+
+    /// Answer `errcode` on `api` for one account.
+    pub fn fail_account(&self, app_id: &str, api: &str, errcode: i64, times: Option<u32>) {
+        self.state().errcodes.push(Rule {
+            app_id: Some(app_id.to_string()),
+            api: api.to_string(),
+            value: errcode,
+            times,
+        });
+    }
+
+    /// Answer HTTP `status` with an empty body.
+    pub fn http_status(&self, api: &str, status: u16, times: Option<u32>) {
+        self.state().statuses.push(Rule {
+            app_id: None,
+            api: api.to_string(),
+            value: status,
+            times,
+        });
+    }
+
+    /// Truncate the JSON body (invalid JSON).
+    pub fn malformed(&self, api: &str, times: Option<u32>) {
+        self.state().malformed.push(Rule {
+            app_id: None,
+            api: api.to_string(),
+            value: (),
+            times,
+        });
+    }
+
+    /// Wait `delay` before answering `api` (replaces an earlier delay for the same api).
+    pub fn delay(&self, api: &str, delay: Duration) {
+        let mut s = self.state();
+        s.delays.retain(|(a, _)| a != api);
+        s.delays.push((api.to_string(), delay));
+    }
+
+    /// Every issued token becomes invalid (40001); the next token call issues a new one.
+    pub fn revoke_tokens(&self) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// 47009 on every legacy article endpoint.
+    pub fn set_legacy_articles_offline(&self, offline: bool) {
+        self.state().legacy_offline = offline;
+    }
+
+    /// Override getinterfacesummary(hour) fail_count with round(ratio * callback_count).
+    pub fn set_callback_failure_ratio(&self, ratio: Option<f64>) {
+        self.state().callback_failure_ratio =
+            ratio.filter(|r| r.is_finite()).map(|r| r.clamp(0.0, 1.0));
+    }
+
+    /// Removes every fault (revocations already done stay done).
+    pub fn clear(&self) {
+        *self.state() = State::default();
+    }
+
+    pub(crate) fn legacy_offline(&self) -> bool {
+        self.state().legacy_offline
+    }
+
+    pub(crate) fn callback_failure_ratio(&self) -> Option<f64> {
+        self.state().callback_failure_ratio
+    }
+
+    pub(crate) fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::SeqCst)
+    }
+
+    /// Decides (and consumes) the faults for one request. `app_id` is "?" when unknown.
+    pub(crate) fn decide(&self, app_id: &str, api: &str, datacube: bool) -> Decision {
+        let mut s = self.state();
+        let delay = s
+            .delays
+            .iter()
+            .find(|(a, _)| a == api || (a == "*" && datacube))
+            .map(|(_, d)| *d);
+        let status = fire(&mut s.statuses, app_id, api, datacube);
+        // An HTTP error replaces the body, so it does not consume the other faults.
+        if status.is_some() {
+            return Decision {
+                delay,
+                status,
+                ..Decision::default()
+            };
+        }
+        Decision {
+            delay,
+            status,
+            errcode: fire(&mut s.errcodes, app_id, api, datacube),
+            malformed: fire(&mut s.malformed, app_id, api, datacube).is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_fire_the_given_number_of_times_and_match_by_api_and_account() {
+        let f = Faults::default();
+        f.fail("getusersummary", -1, Some(2));
+        f.fail_account("wx2", "*", 45009, None);
+        assert_eq!(f.decide("wx1", "getusersummary", true).errcode, Some(-1));
+        assert_eq!(f.decide("wx1", "getusersummary", true).errcode, Some(-1));
+        assert_eq!(f.decide("wx1", "getusersummary", true).errcode, None);
+        assert_eq!(f.decide("wx2", "getbizsummary", true).errcode, Some(45009));
+        assert_eq!(f.decide("wx2", "getbizsummary", true).errcode, Some(45009));
+        // "*" is for datacube endpoints only.
+        assert_eq!(f.decide("wx2", "stable_token", false).errcode, None);
+        f.clear();
+        assert_eq!(f.decide("wx2", "getbizsummary", true), Decision::default());
+    }
+
+    #[test]
+    fn status_delay_malformed_and_switches() {
+        let f = Faults::default();
+        f.http_status("*", 502, Some(1));
+        f.malformed("getusercumulate", Some(1));
+        f.delay("getusercumulate", Duration::from_millis(30));
+        let d = f.decide("wx1", "getusercumulate", true);
+        assert_eq!(d.status, Some(502));
+        assert!(
+            !d.malformed,
+            "an HTTP error does not use up the other faults"
+        );
+        let d = f.decide("wx1", "getusercumulate", true);
+        assert_eq!(
+            d,
+            Decision {
+                delay: Some(Duration::from_millis(30)),
+                status: None,
+                errcode: None,
+                malformed: true
+            }
+        );
+        assert!(!f.decide("wx1", "getusercumulate", true).malformed);
+        f.set_callback_failure_ratio(Some(1.7));
+        assert_eq!(f.callback_failure_ratio(), Some(1.0));
+        f.set_callback_failure_ratio(Some(f64::NAN));
+        assert_eq!(f.callback_failure_ratio(), None);
+        f.set_legacy_articles_offline(true);
+        assert!(f.legacy_offline());
+        assert_eq!(f.revocations(), 0);
+        f.revoke_tokens();
+        assert_eq!(f.revocations(), 1);
+    }
+}

@@ -1,0 +1,116 @@
+//! Secrets never reach the logs: a run full of errors (bad secret, rejected tokens, 5xx, broken
+//! JSON), logged at trace level through the production logging set-up, contains neither an app
+//! secret nor any access token the simulator issued; nor do /metrics and the landing page.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use jiff::civil::{Time, date, time};
+use tracing_subscriber::fmt::MakeWriter;
+use wechat_mp_exporter::clock::ManualClock;
+use wechat_mp_exporter::logging::{self, LogFormat, LogLevel};
+use wechat_mp_exporter::wechat::date::{add_days, china_at};
+
+use support::{get, serve, sim_config, stack};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
+    let capture = Capture::default();
+    logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone())
+        .expect("the only subscriber in this test binary");
+
+    let day = date(2026, 11, 3);
+    let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
+    let mut stack = stack(
+        sim_config(Time::constant(9, 0, 0, 0)),
+        clock.clone(),
+        |_| {},
+    )
+    .await;
+    let sim = stack.simulator.clone();
+    let accounts = stack.config.accounts.clone();
+    sim.faults()
+        .fail_account(&accounts[0].app_id, "stable_token", 40125, Some(1));
+    sim.faults().http_status("getusersummary", 502, Some(2));
+    sim.faults().malformed("getuserread", Some(1));
+    sim.faults().fail("getupstreammsg", 40164, Some(1));
+
+    stack.exporter.scheduler.tick().await;
+    let base = serve(&stack.exporter).await;
+    let (_, _, first_landing) = get(&format!("{base}/"), None).await;
+    assert!(
+        first_landing.contains("40125"),
+        "the landing page shows the last error in words:\n{first_landing}"
+    );
+    sim.faults().revoke_tokens();
+    sim.faults().fail("getinterfacesummary", 40001, Some(3));
+    clock.set(china_at(add_days(day, 1), time(10, 0, 0, 0)));
+    stack.exporter.scheduler.tick().await;
+
+    let (_, _, metrics) = get(&format!("{base}/metrics"), None).await;
+    let (_, _, landing) = get(&format!("{base}/"), None).await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("level=trace") || logs.contains("level=debug"),
+        "trace-level logs were captured"
+    );
+    assert!(
+        logs.contains("40125"),
+        "the bad-secret error was logged:\n{logs}"
+    );
+    assert!(
+        logs.contains("40001"),
+        "the rejected-token error was logged"
+    );
+    let tokens = sim.issued_tokens();
+    assert!(
+        tokens.len() >= 3,
+        "tokens were issued and replaced: {}",
+        tokens.len()
+    );
+    let secrets = sim_config(Time::midnight())
+        .accounts
+        .into_iter()
+        .map(|a| a.app_secret);
+    for secret in secrets.chain(tokens) {
+        assert!(
+            !logs.contains(&secret),
+            "a secret or token reached the logs"
+        );
+        assert!(
+            !metrics.contains(&secret),
+            "a secret or token reached /metrics"
+        );
+        assert!(
+            !landing.contains(&secret) && !first_landing.contains(&secret),
+            "a secret or token reached the landing page"
+        );
+    }
+    assert!(
+        !logs.contains("access_token="),
+        "a URL with its token reached the logs"
+    );
+}

@@ -1,0 +1,154 @@
+//! A real Prometheus server (Debian's package) for end-to-end tests: 127.0.0.1, a temp dir, a
+//! 1-second scrape and rule evaluation interval; killed when dropped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub struct Prometheus {
+    child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> PathBuf {
+    let path = std::env::var_os("PROMETHEUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/prometheus"));
+    assert!(
+        path.exists(),
+        "prometheus not found at {} (apt-get install prometheus, or set PROMETHEUS)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` (job `wechat-mp`) and evaluating `rule_files`.
+    pub async fn start(targets: &[SocketAddr], rule_files: &[PathBuf]) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let rules: Vec<String> = rule_files
+            .iter()
+            .map(|p| format!("  - {}", abs(p).display()))
+            .collect();
+        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: wechat-mp\n    static_configs:\n      - targets: [{}]\n",
+            if rules.is_empty() {
+                "  []".to_string()
+            } else {
+                rules.join("\n")
+            },
+            targets.join(", ")
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(binary())
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-lifecycle")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus starts");
+        let prometheus = Prometheus {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        for _ in 0..300 {
+            if let Ok(r) = reqwest::get(format!("{}/-/ready", prometheus.base)).await
+                && r.status().is_success()
+            {
+                return prometheus;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = std::fs::read_to_string(prometheus._dir.path().join("prometheus.log"))
+            .unwrap_or_default();
+        panic!("prometheus did not become ready:\n{log}");
+    }
+
+    /// An instant query; returns `data.result`.
+    pub async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
+        let response: Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.base))
+            .query(&[("query", expr)])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response["status"] != "success" {
+            return Err(format!("{expr}: {}", response["error"]));
+        }
+        Ok(response["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// `/api/v1/alerts`: the active (pending or firing) alerts.
+    pub async fn alerts(&self) -> Vec<Value> {
+        let response: Value = reqwest::get(format!("{}/api/v1/alerts", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits (bounded) until `expr` returns at least one series.
+    pub async fn wait_for(&self, expr: &str, limit: Duration) -> Vec<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(result) = self.query(expr).await
+                && !result.is_empty()
+            {
+                return result;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no data for {expr} within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+fn abs(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+    }
+}
