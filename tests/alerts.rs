@@ -7,7 +7,10 @@ mod checks;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use checks::{files, known_metric, repo_root, run_promtool, selectors};
+use checks::{
+    FAULT_ONLY, PROMETHEUS_SERIES, demo_metric_names, files, known_metric, repo_root, run_promtool,
+    selectors,
+};
 
 const RUNBOOK_BASE: &str =
     "https://github.com/wechat-mp-exporter/wechat-mp-exporter/blob/main/docs/runbook.md#";
@@ -275,6 +278,27 @@ fn rule_metrics_are_known() {
         "wechat_mp_followers_cancelled",
     ] {
         assert!(used.contains(m), "no rule reads {m}");
+    }
+}
+
+/// Every exporter metric a rule reads is in the real output of the demo, except the families that
+/// only appear while an endpoint is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_metrics_are_in_the_demo_exporters_output() {
+    let real = demo_metric_names().await;
+    for a in alerts() {
+        for s in selectors(&a.expr) {
+            if PROMETHEUS_SERIES.contains(&s.name.as_str()) || FAULT_ONLY.contains(&s.name.as_str())
+            {
+                continue;
+            }
+            assert!(
+                real.contains(&s.name),
+                "{}: {} is not in the demo's /metrics",
+                a.name,
+                s.name
+            );
+        }
     }
 }
 

@@ -9,7 +9,10 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
-use checks::{Selector, expand_vars, files, known_metric, promtool_parse, rule_name, selectors};
+use checks::{
+    FAULT_ONLY, PROMETHEUS_SERIES, Selector, demo_metric_names, expand_vars, files, known_metric,
+    promtool_parse, rule_name, selectors,
+};
 
 /// Grafana unit ids the dashboards may use (a subset of Grafana's valueFormats).
 const UNITS: &[&str] = &[
@@ -495,6 +498,22 @@ fn dashboards_cover_what_the_issue_asks_for() {
                 "{uid} does not use {m}; it uses {used:?}"
             );
         }
+    }
+}
+
+/// Every exporter metric a dashboard reads is in the real output of the demo (simulator and
+/// exporter), except the families that only appear while an endpoint is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_metrics_are_in_the_demo_exporters_output() {
+    let (_, checked) = check_all(&shipped());
+    let used: BTreeSet<String> = checked.into_iter().flat_map(|c| c.metrics).collect();
+    let real = demo_metric_names().await;
+    assert!(real.contains("wechat_mp_followers"), "{real:?}");
+    for name in &used {
+        if PROMETHEUS_SERIES.contains(&name.as_str()) || FAULT_ONLY.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(real.contains(name), "{name} is not in the demo's /metrics");
     }
 }
 

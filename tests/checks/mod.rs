@@ -2,48 +2,20 @@
 //! scanner, Grafana variable expansion and PromQL parsing through Debian's `promtool`.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The exporter's metric names (its contract; docs/metrics.md). Dashboards and rules may use only
-/// these, plus the series Prometheus itself adds to every scrape.
-// The lead switches this to the names read from the exporter's real output once it is merged.
-pub const EXPORTER_METRICS: &[&str] = &[
-    "wechat_mp_followers",
-    "wechat_mp_followers_new",
-    "wechat_mp_followers_cancelled",
-    "wechat_mp_article_read_users",
-    "wechat_mp_article_reads",
-    "wechat_mp_article_cumulative_read_users",
-    "wechat_mp_article_cumulative_share_users",
-    "wechat_mp_article_published_timestamp_seconds",
-    "wechat_mp_massmsg_read_users",
-    "wechat_mp_massmsg_reads",
-    "wechat_mp_massmsg_shares",
-    "wechat_mp_massmsg_sent_timestamp_seconds",
-    "wechat_mp_shares",
-    "wechat_mp_share_users",
-    "wechat_mp_article_favourites",
-    "wechat_mp_published_favourite_users",
-    "wechat_mp_published_share_users",
-    "wechat_mp_callback_requests",
-    "wechat_mp_callback_failures",
-    "wechat_mp_callback_time_cost_seconds",
-    "wechat_mp_callback_max_time_cost_seconds",
-    "wechat_mp_hourly_callback_requests",
-    "wechat_mp_hourly_callback_failures",
-    "wechat_mp_hourly_callback_time_cost_seconds",
-    "wechat_mp_hourly_callback_max_time_cost_seconds",
-    "wechat_mp_upstream_messages",
-    "wechat_mp_upstream_message_users",
-    "wechat_mp_data_date_seconds",
-    "wechat_mp_up",
-    "wechat_mp_api_requests_total",
-    "wechat_mp_token_fetches_total",
-    "wechat_mp_api_unavailable",
-    "wechat_mp_last_poll_duration_seconds",
-    "wechat_mp_last_poll_timestamp_seconds",
-    "wechat_mp_exporter_build_info",
+/// Process metrics the exporter appends to every scrape (not in the catalogue, which lists the
+/// WeChat and exporter families).
+pub const PROCESS_METRICS: &[&str] = &[
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_start_time_seconds",
 ];
 
 /// Series Prometheus writes for every scrape target.
@@ -55,8 +27,60 @@ pub const PROMETHEUS_SERIES: &[&str] = &[
     "scrape_series_added",
 ];
 
+/// Families that appear only while something is wrong, so a healthy demo does not show them.
+pub const FAULT_ONLY: &[&str] = &["wechat_mp_api_unavailable"];
+
+/// A name the exporter documents (its catalogue, the source of docs/metrics.md), a process metric
+/// or a series Prometheus adds. Whether the demo really emits it is checked by
+/// `demo_metric_names` in the tests.
 pub fn known_metric(name: &str) -> bool {
-    EXPORTER_METRICS.contains(&name) || PROMETHEUS_SERIES.contains(&name)
+    wechat_mp_exporter::metrics::catalogue()
+        .iter()
+        .any(|m| m.name == name)
+        || PROCESS_METRICS.contains(&name)
+        || PROMETHEUS_SERIES.contains(&name)
+}
+
+/// The metric names in the text exposition of the demo (simulator + exporter on 127.0.0.1),
+/// once it is ready: the exporter's real output.
+pub async fn demo_metric_names() -> BTreeSet<String> {
+    use wechat_mp_exporter::demo::Demo;
+    let demo = Demo::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        wechat_mp_exporter::clock::system(),
+    )
+    .await
+    .expect("the demo starts");
+    let base = format!("http://{}", demo.exporter_addr);
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..600 {
+        ready = client
+            .get(format!("{base}/-/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the demo was not ready within a minute");
+    let body = client
+        .get(format!("{base}/metrics"))
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("a text body");
+    demo.stop().await;
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
 }
 
 pub fn repo_root() -> PathBuf {
