@@ -3,7 +3,9 @@
 //! variables used everywhere, a unit and description on every panel, every expression parsed by
 //! Prometheus' own parser (promtool) after variable expansion, and every metric name known.
 
-mod checks;
+mod support;
+
+use support::checks;
 
 use std::collections::{BTreeSet, HashSet};
 

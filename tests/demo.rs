@@ -16,7 +16,8 @@ use wechat_mp_exporter::demo::{Demo, demo_sim_config};
 use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
-use support::{Sample, get, of, parse_text, promtool, value, wait_until_ok};
+use support::checks::promtool;
+use support::{Sample, get, of, parse_text, value, wait_until_ok};
 
 /// DESIGN section 2: the names dashboards, alerts and outside checks rely on.
 const DESIGN_METRICS: [&str; 17] = [

@@ -1,38 +1,24 @@
 //! The shipped dashboards and alert rules against a real Prometheus server (Debian's package)
 //! scraping two exporters that poll simulators: a healthy one, and one whose callbacks fail and whose
-//! upstream calls hit quota, 5xx and token errors. Every dashboard query returns data; the
-//! callback-failure alert fires for the failing accounts only.
+//! upstream calls hit quota, 5xx and IP-whitelist errors. Every dashboard query and variable returns
+//! data; the callback-failure alert fires for the failing accounts; nothing alerts for the healthy ones.
 
 mod support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::civil::Time;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use wechat_mp_exporter::clock;
 
+use support::checks::files;
 use support::prometheus::Prometheus;
 use support::{sim_config, stack, wait_until_ok};
 
+const JOB: &str = "wechat-mp-exporter";
 const CALLBACK_ALERT: &str = "WechatMpCallbackFailureRatioHigh";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(repo(dir))
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == ext))
-        .collect();
-    out.sort();
-    out
-}
 
 /// Starts a simulator and an exporter polling it; `faulty` breaks callbacks and some calls.
 async fn exporter(faulty: bool, shutdown: &CancellationToken) -> SocketAddr {
@@ -61,57 +47,62 @@ async fn exporter(faulty: bool, shutdown: &CancellationToken) -> SocketAddr {
             .with_graceful_shutdown(stop.cancelled_owned())
             .await
     });
-    let poll = shutdown.clone();
-    tokio::spawn(stack.exporter.scheduler.run(poll));
+    tokio::spawn(stack.exporter.scheduler.run(shutdown.clone()));
     wait_until_ok(&format!("http://{addr}/-/ready")).await;
     addr
 }
 
-/// Every `expr` of a dashboard's panels (rows included), with the panel title.
-fn exprs(dashboard: &Value) -> Vec<(String, String)> {
-    fn walk(panels: &Value, out: &mut Vec<(String, String)>) {
-        for p in panels.as_array().into_iter().flatten() {
-            let title = p["title"].as_str().unwrap_or_default().to_string();
-            for t in p["targets"].as_array().into_iter().flatten() {
-                if let Some(expr) = t["expr"].as_str() {
-                    out.push((title.clone(), expr.to_string()));
-                }
-            }
-            walk(&p["panels"], out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&dashboard["panels"], &mut out);
+/// Grafana's variables as a user with "All" selected sees them.
+fn expand(expr: &str) -> String {
+    let out = expr
+        .replace("$__rate_interval", "1m")
+        .replace("$__range", "1h")
+        .replace("$__interval", "1s")
+        .replace("${job}", JOB)
+        .replace("$job", JOB)
+        .replace("${account}", ".+")
+        .replace("$account", ".+");
+    assert!(!out.contains('$'), "unexpanded variable in {out}");
     out
 }
 
-/// Grafana's variables as a user sees them with "All" selected.
-fn expand(expr: &str) -> String {
-    let mut e = expr.to_string();
-    for (var, value) in [
-        ("job", "wechat-mp"),
-        ("account", ".*"),
-        ("__rate_interval", "1m"),
-        ("__interval", "15s"),
-        ("__range", "1h"),
-        ("__range_s", "3600"),
-    ] {
-        e = e
-            .replace(&format!("${{{var}}}"), value)
-            .replace(&format!("[[{var}]]"), value);
+/// (where, query) of every panel target and every `label_values()` variable of every dashboard.
+fn dashboard_queries() -> Vec<(String, String)> {
+    fn walk(uid: &str, panels: &Value, out: &mut Vec<(String, String)>) {
+        for p in panels.as_array().into_iter().flatten() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = t["expr"].as_str() {
+                    out.push((
+                        format!("{uid} panel {:?}", p["title"].as_str().unwrap_or_default()),
+                        expand(expr),
+                    ));
+                }
+            }
+            walk(uid, &p["panels"], out);
+        }
     }
-    // Longest names first so `$__range_s` is not cut by `$__range`.
-    for (var, value) in [
-        ("__range_s", "3600"),
-        ("__rate_interval", "1m"),
-        ("__interval", "15s"),
-        ("__range", "1h"),
-        ("account", ".*"),
-        ("job", "wechat-mp"),
-    ] {
-        e = e.replace(&format!("${var}"), value);
+    let mut out = Vec::new();
+    for path in files("dashboards", ".json") {
+        let d: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let uid = d["uid"].as_str().unwrap_or_default().to_string();
+        for v in d["templating"]["list"].as_array().into_iter().flatten() {
+            let q = v["query"]["query"]
+                .as_str()
+                .or(v["query"].as_str())
+                .unwrap_or_default();
+            if let Some((selector, _)) = q
+                .strip_prefix("label_values(")
+                .and_then(|q| q.rsplit_once(','))
+            {
+                out.push((
+                    format!("{uid} variable ${}", v["name"].as_str().unwrap_or_default()),
+                    expand(selector),
+                ));
+            }
+        }
+        walk(&uid, &d["panels"], &mut out);
     }
-    e
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,70 +110,62 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
     let shutdown = CancellationToken::new();
     let healthy = exporter(false, &shutdown).await;
     let faulty = exporter(true, &shutdown).await;
-    let rules = files("alerts", "yml");
+    let rules = files("alerts", ".yml");
     assert!(!rules.is_empty(), "alerts/*.yml are shipped");
-    let prometheus = Arc::new(Prometheus::start(&[healthy, faulty], &rules).await);
+    let prometheus = Prometheus::start(&[healthy, faulty], &rules).await;
     prometheus
         .wait_for(
-            "wechat_mp_followers{job=\"wechat-mp\"}",
+            &format!("wechat_mp_followers{{job=\"{JOB}\"}}"),
             Duration::from_secs(60),
         )
         .await;
 
-    let dashboards = files("dashboards", "json");
+    let queries = dashboard_queries();
     assert!(
-        dashboards.len() >= 4,
-        "overview, content, callbacks, exporter health"
+        queries.len() > 40,
+        "the four dashboards hold {} queries",
+        queries.len()
     );
-    let mut checked = 0;
-    for path in &dashboards {
-        let dashboard: Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for (panel, expr) in exprs(&dashboard) {
-            let query = expand(&expr);
-            // Rates need a few scrapes: wait (bounded), then insist.
-            let result = prometheus.wait_for(&query, Duration::from_secs(90)).await;
-            assert!(
-                !result.is_empty(),
-                "{}: panel {panel:?}: {query}",
-                path.display()
-            );
-            checked += 1;
-        }
+    for (at, query) in &queries {
+        // Rates need a few scrapes: wait (bounded), then insist.
+        let result = prometheus.wait_for(query, Duration::from_secs(90)).await;
+        assert!(!result.is_empty(), "{at}: {query}");
     }
-    println!("{checked} dashboard queries returned data");
+    println!(
+        "{} dashboard queries and variables returned data",
+        queries.len()
+    );
 
-    // The failing accounts' callback alert reaches `firing`; the healthy ones' never even pends.
-    let start = std::time::Instant::now();
+    // The failing accounts' callback alert reaches `firing`. Meanwhile no rule (pending or firing)
+    // concerns a healthy account or the exporter as a whole.
+    let start = Instant::now();
     loop {
         let alerts = prometheus.alerts().await;
-        let callback: Vec<&Value> = alerts
-            .iter()
-            .filter(|a| a["labels"]["alertname"] == CALLBACK_ALERT)
-            .collect();
-        for a in &callback {
+        for a in &alerts {
             let account = a["labels"]["account"].as_str().unwrap_or_default();
             assert!(
                 account.starts_with("faulty-"),
-                "{CALLBACK_ALERT} for a healthy account: {a}"
+                "an alert outside the failing accounts: {a}"
             );
         }
-        let firing: Vec<&str> = callback
+        let firing: Vec<&Value> = alerts
             .iter()
-            .filter(|a| a["state"] == "firing")
-            .filter_map(|a| a["labels"]["account"].as_str())
+            .filter(|a| a["labels"]["alertname"] == CALLBACK_ALERT && a["state"] == "firing")
             .collect();
         if firing.len() == 3 {
-            let first = callback.iter().find(|a| a["state"] == "firing").unwrap();
-            let description = first["annotations"]["description"]
+            let description = firing[0]["annotations"]["description"]
                 .as_str()
                 .unwrap_or_default();
             assert!(
                 description.contains('%'),
                 "the description carries the ratio: {description}"
             );
+            let names: Vec<&str> = alerts
+                .iter()
+                .filter_map(|a| a["labels"]["alertname"].as_str())
+                .collect();
             println!(
-                "{CALLBACK_ALERT} firing for {firing:?} after {:?}",
+                "{CALLBACK_ALERT} firing for the 3 failing accounts after {:?}; active: {names:?}",
                 start.elapsed()
             );
             break;

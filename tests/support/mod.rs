@@ -2,11 +2,11 @@
 //! wiring an exporter to an in-process simulator.
 #![allow(dead_code)]
 
+pub mod checks;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,19 +164,6 @@ pub async fn wait_until_ok(url: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{url} did not become ready within a minute");
-}
-
-/// Debian's promtool, or `PROMTOOL`. CI installs it; locally a test without it says so and fails.
-pub fn promtool() -> PathBuf {
-    let path = std::env::var_os("PROMTOOL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"));
-    assert!(
-        path.exists(),
-        "promtool not found at {} (apt-get install prometheus, or set PROMTOOL)",
-        path.display()
-    );
-    path
 }
 
 /// A simulator on 127.0.0.1 and an exporter (not yet polling) configured for all its accounts.

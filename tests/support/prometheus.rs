@@ -51,7 +51,7 @@ impl Prometheus {
             .collect();
         let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: wechat-mp\n    static_configs:\n      - targets: [{}]\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: wechat-mp-exporter\n    static_configs:\n      - targets: [{}]\n",
             if rules.is_empty() {
                 "  []".to_string()
             } else {
