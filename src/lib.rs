@@ -5,6 +5,7 @@
 //! server only copies bytes.
 
 pub mod app;
+pub mod backfill;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,521 @@
+//! `backfill`: fetches past days of every account and writes them as OpenMetrics text with explicit
+//! timestamps, for `promtool tsdb create-blocks-from openmetrics`.
+//!
+//! The values go through the live mapping (`metrics::map_account`) one China day at a time, so the
+//! names and labels are exactly the ones `/metrics` serves; each sample is stamped with 00:00 UTC+8
+//! of the day it describes, in seconds.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::StreamExt as _;
+use jiff::civil::Date;
+
+use crate::clock::SharedClock;
+use crate::config::{AccountConfig, Config, TokenSourceConfig};
+use crate::metrics::{self, MetricKind, Sample, Value};
+use crate::reports::{AccountReports, AccountStatus, DatedReport};
+use crate::wechat::client::{Client, ClientSettings, NoopObserver, http_client};
+use crate::wechat::date::{add_days, china_midnight, china_today};
+use crate::wechat::error::Error;
+use crate::wechat::token::{TokenCache, TokenSource};
+use crate::wechat::{DateRange, Endpoint, Period, Report};
+
+/// What to backfill: every day in `[from, to]` (China days), written to `output`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub from: Date,
+    pub to: Date,
+    pub output: PathBuf,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// (account, endpoint) reports fetched.
+    pub fetched: usize,
+    /// (account, endpoint) reports that failed and were skipped.
+    pub failed: usize,
+    /// Distinct series written.
+    pub series: usize,
+    /// Samples written.
+    pub samples: usize,
+}
+
+/// The range to backfill, or why not: `from <= to < today` (UTC+8), since WeChat only serves past
+/// days.
+pub fn check_range(from: Date, to: Date, today: Date) -> Result<DateRange, String> {
+    if from > to {
+        return Err(format!("--from {from} is after --to {to}"));
+    }
+    if to >= today {
+        return Err(format!(
+            "--to {to} is not before today ({today}, UTC+8): WeChat only serves complete past \
+             days, so the range must end yesterday ({}) at the latest",
+            add_days(today, -1)
+        ));
+    }
+    Ok(DateRange { begin: from, end: to })
+}
+
+/// The ranges one endpoint is fetched over to cover `range` (each handed to `fetch_range`, which
+/// splits it by the endpoint's span); empty when WeChat keeps nothing for it.
+pub fn fetch_ranges(endpoint: Endpoint, range: DateRange, today: Date) -> Vec<DateRange> {
+    let earliest = endpoint.earliest_date();
+    if let Some(window) = endpoint.rolling_window_days() {
+        // The query date is the send/publish date and its rows carry running totals for the
+        // following days: articles sent up to window-1 days before `from` still have a total on it.
+        let begin = add_days(range.begin, -i64::from(window - 1)).max(earliest);
+        return DateRange::new(begin, range.end).into_iter().collect();
+    }
+    match endpoint.period() {
+        Period::Day => DateRange::new(range.begin.max(earliest), range.end)
+            .into_iter()
+            .collect(),
+        // One request per period: its label date (Monday / the 1st) inside the range, once the
+        // whole period is past.
+        period @ (Period::Week | Period::Month) => range
+            .days()
+            .filter(|d| match period {
+                Period::Week => d.weekday() == jiff::civil::Weekday::Monday,
+                _ => d.day() == 1,
+            })
+            .filter(|d| *d >= earliest)
+            .filter(|d| {
+                let end = match period {
+                    Period::Week => add_days(*d, 6),
+                    _ => d.last_of_month(),
+                };
+                end < today
+            })
+            .map(DateRange::day)
+            .collect(),
+    }
+}
+
+/// Groups a report's rows by `ref_date`, one report per day. Rows without a date are dropped and
+/// counted.
+macro_rules! by_ref_date {
+    ($report:expr; $($v:ident),+ $(,)?) => {
+        match $report {
+            $(Report::$v(rows) => {
+                let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
+                let mut undated = 0usize;
+                for row in rows {
+                    match row.ref_date {
+                        Some(d) => days.entry(d).or_default().push(row),
+                        None => undated += 1,
+                    }
+                }
+                (days.into_iter().map(|(d, rows)| (d, Report::$v(rows))).collect(), undated)
+            })+
+        }
+    };
+}
+
+/// A report split into the China days it describes. Daily rows by `ref_date`, week/month rows by
+/// their label date; the per-article windows by `stat_date`, each article keeping only that
+/// day's running total (what the live exporter shows on that day). Also returns the number of
+/// rows dropped for having no date.
+pub fn split_by_day(report: Report) -> (BTreeMap<Date, Report>, usize) {
+    match report {
+        Report::ArticleTotal(rows) => {
+            let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
+            let mut undated = 0;
+            for mut row in rows {
+                for detail in std::mem::take(&mut row.details) {
+                    let Some(day) = detail.stat_date else {
+                        undated += 1;
+                        continue;
+                    };
+                    let mut one = row.clone();
+                    one.details = vec![detail];
+                    days.entry(day).or_default().push(one);
+                }
+            }
+            let days = days
+                .into_iter()
+                .map(|(d, rows)| (d, Report::ArticleTotal(rows)))
+                .collect();
+            (days, undated)
+        }
+        Report::ArticleTotalDetail(rows) => {
+            let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
+            let mut undated = 0;
+            for mut row in rows {
+                for stat in std::mem::take(&mut row.detail_list) {
+                    let Some(day) = stat.stat_date else {
+                        undated += 1;
+                        continue;
+                    };
+                    let mut one = row.clone();
+                    one.detail_list = vec![stat];
+                    days.entry(day).or_default().push(one);
+                }
+            }
+            let days = days
+                .into_iter()
+                .map(|(d, rows)| (d, Report::ArticleTotalDetail(rows)))
+                .collect();
+            (days, undated)
+        }
+        other => by_ref_date!(other;
+            UserSummary, UserCumulate, ArticleSummary, ArticleTotal, UserRead, UserReadHour,
+            UserShare, UserShareHour, UpstreamMsg, UpstreamMsgHour, UpstreamMsgWeek,
+            UpstreamMsgMonth, UpstreamMsgDist, UpstreamMsgDistWeek, UpstreamMsgDistMonth,
+            InterfaceSummary, InterfaceSummaryHour, ArticleRead, ArticleShare, BizSummary,
+            ArticleTotalDetail,
+        ),
+    }
+}
+
+/// One sample with its timestamp (Unix seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedSample {
+    pub sample: Sample,
+    pub timestamp: i64,
+}
+
+/// Only the business metrics: the exporter's own (up, data date, call counters, dropped-series
+/// counts...) describe a running exporter, not the past.
+fn is_business_metric(name: &str) -> bool {
+    metrics::lookup(name).is_some_and(|m| !m.endpoint.is_empty())
+}
+
+/// The samples of one account from its fetched reports: each day in `range` mapped on its own
+/// with the live mapping and stamped with that day's 00:00 UTC+8.
+pub fn account_samples(
+    account: &str,
+    reports: BTreeMap<Endpoint, Report>,
+    range: DateRange,
+    max_articles: usize,
+) -> Vec<TimedSample> {
+    let mut days: BTreeMap<Date, AccountReports> = BTreeMap::new();
+    for (endpoint, report) in reports {
+        let (by_day, undated) = split_by_day(report);
+        if undated > 0 {
+            tracing::warn!(
+                account,
+                api = endpoint.name(),
+                rows = undated,
+                "rows without a date left out"
+            );
+        }
+        for (day, report) in by_day {
+            // Window rows carry totals for days after `to`; the extra fetched days before `from`
+            // only serve the windows.
+            if day < range.begin || day > range.end {
+                continue;
+            }
+            days.entry(day)
+                .or_default()
+                .reports
+                .insert(endpoint, DatedReport { date: day, report });
+        }
+    }
+    let status = AccountStatus::default();
+    let mut out = Vec::new();
+    for (day, reports) in days {
+        let timestamp = china_midnight(day).as_second();
+        out.extend(
+            metrics::map_account(account, &reports, &status, max_articles)
+                .into_iter()
+                .filter(|s| is_business_metric(s.name))
+                .map(|sample| TimedSample { sample, timestamp }),
+        );
+    }
+    out
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The OpenMetrics text and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub text: String,
+    pub series: usize,
+    pub samples: usize,
+}
+
+/// Encodes samples as OpenMetrics text: families sorted by name with HELP and TYPE once, each
+/// series' samples together and in timestamp order (promtool drops out-of-order samples within a
+/// block window), timestamps in seconds, LF endings, `# EOF` last. For a series with two samples
+/// at one timestamp the first is kept.
+pub fn encode(samples: Vec<TimedSample>) -> Encoded {
+    let mut families: BTreeMap<&'static str, BTreeMap<Labels, BTreeMap<i64, Value>>> =
+        BTreeMap::new();
+    for TimedSample { sample, timestamp } in samples {
+        families
+            .entry(sample.name)
+            .or_default()
+            .entry(sample.labels)
+            .or_default()
+            .entry(timestamp)
+            .or_insert(sample.value);
+    }
+    let mut out = String::new();
+    let (mut series, mut written) = (0, 0);
+    for (name, family) in &families {
+        let info = metrics::lookup(name);
+        let kind = info.map_or(MetricKind::Gauge, |m| m.kind);
+        let family_name = match kind {
+            MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            MetricKind::Gauge => name,
+        };
+        let _ = write!(out, "# HELP {family_name} ");
+        escape(info.map_or("", |m| m.help), &mut out);
+        let _ = writeln!(out, "\n# TYPE {family_name} {}", kind.as_str());
+        for (labels, points) in family {
+            series += 1;
+            let mut head = String::from(*name);
+            if !labels.is_empty() {
+                head.push('{');
+                for (i, (k, v)) in labels.iter().enumerate() {
+                    if i > 0 {
+                        head.push(',');
+                    }
+                    head.push_str(k);
+                    head.push_str("=\"");
+                    escape(v, &mut head);
+                    head.push('"');
+                }
+                head.push('}');
+            }
+            for (timestamp, value) in points {
+                written += 1;
+                out.push_str(&head);
+                out.push(' ');
+                write_value(*value, &mut out);
+                let _ = writeln!(out, " {timestamp}");
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    Encoded {
+        text: out,
+        series,
+        samples: written,
+    }
+}
+
+/// OpenMetrics escaping of label values and HELP: backslash, double quote, newline (a `\r` would
+/// end a line for some parsers, so it is escaped too rather than written raw).
+fn escape(v: &str, out: &mut String) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn write_value(v: Value, out: &mut String) {
+    match v {
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Float(f) if f.is_nan() => out.push_str("NaN"),
+        Value::Float(f) if f.is_infinite() => out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" }),
+        Value::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+    }
+}
+
+/// Writes `body` to a temporary file beside `path`, syncs it and renames it over `path`, so a
+/// reader never sees half a file.
+pub fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(body)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The token source of an account (as the exporter builds it).
+fn token_source(account: &AccountConfig) -> anyhow::Result<TokenSource> {
+    let secret = || {
+        account
+            .app_secret
+            .clone()
+            .context("app_secret is required for the stable and classic token sources")
+    };
+    Ok(match &account.token {
+        TokenSourceConfig::Stable => TokenSource::Stable {
+            app_id: account.app_id.clone(),
+            secret: secret()?,
+        },
+        TokenSourceConfig::Classic => TokenSource::Classic {
+            app_id: account.app_id.clone(),
+            secret: secret()?,
+        },
+        TokenSourceConfig::File(path) => TokenSource::File(path.clone()),
+        TokenSourceConfig::Url(url) => TokenSource::Url(url.clone()),
+    })
+}
+
+/// One account's endpoint and the ranges to fetch it over.
+struct Job {
+    account: usize,
+    endpoint: Endpoint,
+    ranges: Vec<DateRange>,
+}
+
+/// Fetches every account's reports over the request's range, with at most
+/// `wechat.concurrency` requests in flight, and writes the OpenMetrics file. Failing reports are
+/// logged and skipped; it is an error only when the range is refused or nothing could be fetched.
+pub async fn run(config: &Config, request: &Request, clock: SharedClock) -> anyhow::Result<Summary> {
+    let today = china_today(clock.now());
+    let range = check_range(request.from, request.to, today).map_err(anyhow::Error::msg)?;
+    let http = http_client(config.wechat.timeout);
+    let settings = ClientSettings {
+        base_url: config.wechat.api_base_url.clone(),
+        max_retries: config.wechat.max_retries,
+        retry_backoff: config.wechat.retry_backoff,
+    };
+    let mut clients = Vec::with_capacity(config.accounts.len());
+    let mut jobs = Vec::new();
+    for (i, account) in config.accounts.iter().enumerate() {
+        if matches!(account.token, TokenSourceConfig::Classic) {
+            tracing::warn!(
+                account = %account.name,
+                "classic token source: fetching a token here invalidates the one a running exporter holds"
+            );
+        }
+        let source =
+            token_source(account).with_context(|| format!("account {:?}", account.name))?;
+        let observer = Arc::new(NoopObserver);
+        let tokens = Arc::new(TokenCache::new(
+            source,
+            http.clone(),
+            settings.base_url.clone(),
+            clock.clone(),
+            observer.clone(),
+        ));
+        clients.push(Client::new(
+            http.clone(),
+            settings.clone(),
+            tokens,
+            clock.clone(),
+            observer,
+        ));
+        for endpoint in Endpoint::ALL {
+            if !account.reports.contains(&endpoint.group()) {
+                continue;
+            }
+            let ranges = fetch_ranges(endpoint, range, today);
+            if !ranges.is_empty() {
+                jobs.push(Job {
+                    account: i,
+                    endpoint,
+                    ranges,
+                });
+            }
+        }
+    }
+    tracing::info!(
+        %range,
+        accounts = config.accounts.len(),
+        reports = jobs.len(),
+        output = %request.output.display(),
+        "backfill started"
+    );
+
+    // Each job's requests run one after another, so `concurrency` jobs at once bound the
+    // requests in flight.
+    let clients = &clients;
+    let answers: Vec<(usize, Endpoint, Result<Report, Error>)> = futures::stream::iter(jobs)
+        .map(|job| async move {
+            let client = &clients[job.account];
+            let mut merged: Option<Report> = None;
+            for part in &job.ranges {
+                match client.fetch_range(job.endpoint, *part).await {
+                    Ok(parsed) => match &mut merged {
+                        None => merged = Some(parsed.report),
+                        Some(m) => {
+                            // Same endpoint, so the variants match.
+                            let _ = m.extend(parsed.report);
+                        }
+                    },
+                    Err(e) => return (job.account, job.endpoint, Err(e)),
+                }
+            }
+            let report = merged.unwrap_or_else(|| Report::empty(job.endpoint));
+            (job.account, job.endpoint, Ok(report))
+        })
+        .buffer_unordered(config.wechat.concurrency.max(1))
+        .collect()
+        .await;
+
+    let mut summary = Summary::default();
+    let mut per_account: Vec<BTreeMap<Endpoint, Report>> =
+        vec![BTreeMap::new(); config.accounts.len()];
+    for (i, endpoint, answer) in answers {
+        let name = &config.accounts[i].name;
+        match answer {
+            Ok(report) => {
+                summary.fetched += 1;
+                tracing::debug!(account = %name, api = endpoint.name(), rows = report.len(), "fetched");
+                per_account[i].insert(endpoint, report);
+            }
+            Err(e) => {
+                summary.failed += 1;
+                // The error's text carries the errcode's meaning and never the token.
+                tracing::warn!(account = %name, api = endpoint.name(), error = %e, "report skipped");
+            }
+        }
+    }
+    if summary.fetched == 0 {
+        anyhow::bail!(
+            "nothing could be fetched for {range} ({} report(s) failed; see the log); {} not written",
+            summary.failed,
+            request.output.display()
+        );
+    }
+    let mut samples = Vec::new();
+    for (account, reports) in config.accounts.iter().zip(per_account) {
+        samples.extend(account_samples(
+            &account.name,
+            reports,
+            range,
+            config.metrics.max_articles_per_account,
+        ));
+    }
+    let encoded = encode(samples);
+    summary.series = encoded.series;
+    summary.samples = encoded.samples;
+    write_atomically(&request.output, encoded.text.as_bytes())?;
+    tracing::info!(
+        output = %request.output.display(),
+        fetched = summary.fetched,
+        failed = summary.failed,
+        series = summary.series,
+        samples = summary.samples,
+        "backfill written"
+    );
+    Ok(summary)
+}
+
