@@ -59,7 +59,10 @@ pub fn check_range(from: Date, to: Date, today: Date) -> Result<DateRange, Strin
             add_days(today, -1)
         ));
     }
-    Ok(DateRange { begin: from, end: to })
+    Ok(DateRange {
+        begin: from,
+        end: to,
+    })
 }
 
 /// The ranges one endpoint is fetched over to cover `range` (each handed to `fetch_range`, which
@@ -387,7 +390,11 @@ struct Job {
 /// Fetches every account's reports over the request's range, with at most
 /// `wechat.concurrency` requests in flight, and writes the OpenMetrics file. Failing reports are
 /// logged and skipped; it is an error only when the range is refused or nothing could be fetched.
-pub async fn run(config: &Config, request: &Request, clock: SharedClock) -> anyhow::Result<Summary> {
+pub async fn run(
+    config: &Config,
+    request: &Request,
+    clock: SharedClock,
+) -> anyhow::Result<Summary> {
     let today = china_today(clock.now());
     let range = check_range(request.from, request.to, today).map_err(anyhow::Error::msg)?;
     let http = http_client(config.wechat.timeout);
@@ -518,4 +525,3 @@ pub async fn run(config: &Config, request: &Request, clock: SharedClock) -> anyh
     );
     Ok(summary)
 }
-

@@ -1,5 +1,5 @@
 //! The command line: Prometheus-style dotted flags, each with an environment variable, and the
-//! subcommands `serve` (default), `demo`, `simulate` and `check-config`.
+//! subcommands `serve` (default), `demo`, `simulate`, `check-config` and `backfill`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use jiff::civil::Time;
+use jiff::civil::{Date, Time};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{Exporter, VERSION};
+use crate::backfill;
 use crate::clock;
 use crate::config::Config;
 use crate::demo::Demo;
@@ -44,6 +45,14 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Validate the config file: exit 0, or print every problem with its key and exit 1.
     CheckConfig(CheckConfigArgs),
+    /// Write past days as OpenMetrics with timestamps, for `promtool tsdb create-blocks-from openmetrics`.
+    ///
+    /// Every report of every account for each China day (UTC+8) in [--from, --to], stamped at that
+    /// day's 00:00 UTC+8; week/month reports for the weeks/months whose Monday/1st is in the range
+    /// and that have ended; per-article running totals (getarticletotal, getarticletotaldetail) per
+    /// stat_date, fetching the articles sent up to 7/30 days before --from. The exporter's own
+    /// metrics (wechat_mp_up, call counters, data dates) are left out. --to must be before today.
+    Backfill(BackfillArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -139,6 +148,32 @@ pub struct CheckConfigArgs {
     pub config_file: PathBuf,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct BackfillArgs {
+    /// Path to the TOML configuration file.
+    #[arg(
+        long = "config.file",
+        env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
+        default_value = "wechat-mp-exporter.toml"
+    )]
+    pub config_file: PathBuf,
+    /// First China day (UTC+8) to backfill, YYYY-MM-DD.
+    #[arg(long = "from", env = "WECHAT_MP_EXPORTER_BACKFILL_FROM", value_parser = parse_date)]
+    pub from: Date,
+    /// Last China day (UTC+8) to backfill, YYYY-MM-DD; before today.
+    #[arg(long = "to", env = "WECHAT_MP_EXPORTER_BACKFILL_TO", value_parser = parse_date)]
+    pub to: Date,
+    /// The OpenMetrics file to write (replaced atomically).
+    #[arg(long = "output", env = "WECHAT_MP_EXPORTER_BACKFILL_OUTPUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::strptime("%Y-%m-%d", s).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}
+
 fn parse_time(s: &str) -> Result<Time, String> {
     Time::strptime("%H:%M", s).map_err(|e| format!("expected HH:MM: {e}"))
 }
@@ -165,6 +200,7 @@ pub fn main() -> ExitCode {
                     None => serve(cli.serve).await,
                     Some(Command::Demo(args)) => demo(args).await,
                     Some(Command::Simulate(args)) => simulate(args).await,
+                    Some(Command::Backfill(args)) => backfill(args).await,
                     Some(Command::CheckConfig(_)) => unreachable!("handled above"),
                 }
             });
@@ -266,6 +302,32 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let shutdown = demo.shutdown.clone();
     wait_for_signals(shutdown).await;
     demo.stop().await;
+    Ok(())
+}
+
+async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
+    logging::init(args.log.level, args.log.format);
+    let config = Config::load(&args.config_file).map_err(|errors| {
+        anyhow::anyhow!(
+            "{}: {} problem(s):\n{errors}",
+            args.config_file.display(),
+            errors.0.len()
+        )
+    })?;
+    let request = backfill::Request {
+        from: args.from,
+        to: args.to,
+        output: args.output,
+    };
+    let summary = backfill::run(&config, &request, clock::system()).await?;
+    println!(
+        "{}: {} samples in {} series ({} report(s) fetched, {} failed and skipped)",
+        request.output.display(),
+        summary.samples,
+        summary.series,
+        summary.fetched,
+        summary.failed
+    );
     Ok(())
 }
 
