@@ -210,3 +210,36 @@ pub async fn serve(exporter: &Exporter) -> String {
 }
 
 pub type Shared<T> = Arc<T>;
+
+/// One sample of a timestamped OpenMetrics file (the backfill output) and its timestamp in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed {
+    pub sample: Sample,
+    /// The last field of the line, parsed as whole seconds; `None` when missing or not an integer.
+    pub timestamp: Option<i64>,
+}
+
+/// Parses OpenMetrics sample lines `name{labels} value timestamp`, skipping `#` lines.
+pub fn parse_timestamped(body: &str) -> Vec<Timed> {
+    body.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let mut sample = parse_text(line);
+            assert_eq!(sample.len(), 1, "one sample per line: {line}");
+            // Value and timestamp follow the label set, whose last `}` ends it (they hold none).
+            let rest = match line.rfind('}') {
+                Some(i) => &line[i + 1..],
+                None => line.split_once(' ').map_or("", |(_, r)| r),
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let timestamp = match fields.as_slice() {
+                [_value, ts] => ts.parse().ok(),
+                _ => None,
+            };
+            Timed {
+                sample: sample.remove(0),
+                timestamp,
+            }
+        })
+        .collect()
+}
