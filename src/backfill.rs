@@ -21,7 +21,7 @@ use crate::metrics::{self, MetricKind, Sample, Value};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::client::{Client, ClientSettings, NoopObserver, http_client};
 use crate::wechat::date::{add_days, china_midnight, china_today};
-use crate::wechat::error::Error;
+use crate::wechat::error::{Error, ErrorClass};
 use crate::wechat::token::{TokenCache, TokenSource};
 use crate::wechat::{DateRange, Endpoint, Period, Report};
 
@@ -404,8 +404,8 @@ pub async fn run(
         retry_backoff: config.wechat.retry_backoff,
     };
     let mut clients = Vec::with_capacity(config.accounts.len());
-    let mut jobs = Vec::new();
-    for (i, account) in config.accounts.iter().enumerate() {
+    let mut caches = Vec::with_capacity(config.accounts.len());
+    for account in &config.accounts {
         if matches!(account.token, TokenSourceConfig::Classic) {
             tracing::warn!(
                 account = %account.name,
@@ -422,6 +422,7 @@ pub async fn run(
             clock.clone(),
             observer.clone(),
         ));
+        caches.push(tokens.clone());
         clients.push(Client::new(
             http.clone(),
             settings.clone(),
@@ -429,18 +430,47 @@ pub async fn run(
             clock.clone(),
             observer,
         ));
+    }
+
+    // One token per account first: a wrong secret or a missing whitelist entry then costs one
+    // log line and one call, not one per report. Transient failures are left to the client's
+    // retries.
+    let caches = &caches;
+    let tokens: Vec<(usize, Result<(), Error>)> = futures::stream::iter(0..caches.len())
+        .map(|i| async move { (i, caches[i].get().await.map(|_| ())) })
+        .buffer_unordered(config.wechat.concurrency.max(1))
+        .collect()
+        .await;
+    let mut no_token = vec![false; config.accounts.len()];
+    for (i, result) in tokens {
+        if let Err(e) = result
+            && e.class() != ErrorClass::Transient
+        {
+            tracing::warn!(account = %config.accounts[i].name, error = %e, "account skipped: no access token");
+            no_token[i] = true;
+        }
+    }
+
+    let mut summary = Summary::default();
+    let mut jobs = Vec::new();
+    for (i, account) in config.accounts.iter().enumerate() {
         for endpoint in Endpoint::ALL {
             if !account.reports.contains(&endpoint.group()) {
                 continue;
             }
             let ranges = fetch_ranges(endpoint, range, today);
-            if !ranges.is_empty() {
-                jobs.push(Job {
-                    account: i,
-                    endpoint,
-                    ranges,
-                });
+            if ranges.is_empty() {
+                continue;
             }
+            if no_token[i] {
+                summary.failed += 1;
+                continue;
+            }
+            jobs.push(Job {
+                account: i,
+                endpoint,
+                ranges,
+            });
         }
     }
     tracing::info!(
@@ -459,15 +489,26 @@ pub async fn run(
             let client = &clients[job.account];
             let mut merged: Option<Report> = None;
             for part in &job.ranges {
-                match client.fetch_range(job.endpoint, *part).await {
-                    Ok(parsed) => match &mut merged {
-                        None => merged = Some(parsed.report),
-                        Some(m) => {
-                            // Same endpoint, so the variants match.
-                            let _ = m.extend(parsed.report);
-                        }
-                    },
+                let parsed = match client.fetch_range(job.endpoint, *part).await {
+                    Ok(parsed) => parsed,
                     Err(e) => return (job.account, job.endpoint, Err(e)),
+                };
+                if parsed.is_delay == Some(true) {
+                    // Kept: it is what WeChat has. Said, so the operator can re-run those days into a fresh
+                    // Prometheus rather than overlap what is stored.
+                    tracing::warn!(
+                        account = %config.accounts[job.account].name,
+                        api = job.endpoint.name(),
+                        range = %part,
+                        "WeChat marks this data as delayed (not final yet)"
+                    );
+                }
+                match &mut merged {
+                    None => merged = Some(parsed.report),
+                    // Same endpoint, so the variants always match.
+                    Some(m) => {
+                        let _ = m.extend(parsed.report);
+                    }
                 }
             }
             let report = merged.unwrap_or_else(|| Report::empty(job.endpoint));
@@ -477,7 +518,6 @@ pub async fn run(
         .collect()
         .await;
 
-    let mut summary = Summary::default();
     let mut per_account: Vec<BTreeMap<Endpoint, Report>> =
         vec![BTreeMap::new(); config.accounts.len()];
     for (i, endpoint, answer) in answers {

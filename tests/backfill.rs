@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, Time, date};
+use secrecy::SecretString;
 use wechat_mp_exporter::backfill::{self, Request, Summary};
 use wechat_mp_exporter::clock::{ManualClock, SharedClock};
 use wechat_mp_exporter::config::Config;
@@ -351,10 +352,18 @@ async fn a_failing_report_is_skipped_and_nothing_fetched_is_an_error() {
         .simulator
         .faults()
         .fail_account(&app2, "getusersummary", 48001, None);
-    let summary = run(&stack.config, &clock, &output)
-        .await
-        .expect("backfill runs");
-    assert_eq!(summary.failed, 1);
+    let mut config = stack.config.clone();
+    config.accounts[2].app_secret = Some(SecretString::from("0".repeat(32)));
+    let summary = run(&config, &clock, &output).await.expect("backfill runs");
+    // demo-2's getusersummary, and all 19 reports of demo-3, whose secret is wrong.
+    assert_eq!(summary.failed, 1 + 19);
+    let app3 = &config.accounts[2].app_id;
+    assert_eq!(
+        stack.simulator.calls_to(app3, "stable_token"),
+        1,
+        "one token try, not one per report"
+    );
+    assert_eq!(stack.simulator.calls_to(app3, "getusersummary"), 0);
     let samples = parse_timestamped(&std::fs::read_to_string(&output).unwrap());
     let has = |name: &str, account: &str| {
         samples
@@ -364,6 +373,12 @@ async fn a_failing_report_is_skipped_and_nothing_fetched_is_an_error() {
     assert!(!has("wechat_mp_followers_new", "demo-2"));
     assert!(has("wechat_mp_followers", "demo-2"));
     assert!(has("wechat_mp_followers_new", "demo-1"));
+    let demo3: Vec<_> = samples
+        .iter()
+        .filter(|t| t.sample.label("account") == Some("demo-3"))
+        .take(3)
+        .collect();
+    assert!(demo3.is_empty(), "{demo3:?}");
 
     // Every report failing: an error, and the earlier file is left as it was.
     let before = std::fs::read_to_string(&output).unwrap();
