@@ -19,7 +19,7 @@ use crate::clock::SharedClock;
 use crate::config::{AccountConfig, Config, TokenSourceConfig};
 use crate::metrics::{self, MetricKind, Sample, Value};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
-use crate::wechat::client::{Client, ClientSettings, NoopObserver, http_client};
+use crate::wechat::client::{Client, ClientSettings, NoopObserver, try_http_client};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
 use crate::wechat::token::{TokenCache, TokenSource};
@@ -397,7 +397,8 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     let today = china_today(clock.now());
     let range = check_range(request.from, request.to, today).map_err(anyhow::Error::msg)?;
-    let http = http_client(config.wechat.timeout);
+    let http = try_http_client(config.wechat.timeout)
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     let settings = ClientSettings {
         base_url: config.wechat.api_base_url.clone(),
         max_retries: config.wechat.max_retries,
@@ -494,8 +495,8 @@ pub async fn run(
                     Err(e) => return (job.account, job.endpoint, Err(e)),
                 };
                 if parsed.is_delay == Some(true) {
-                    // Kept: it is what WeChat has. Said, so the operator can re-run those days into a fresh
-                    // Prometheus rather than overlap what is stored.
+                    // Kept (it is all WeChat has), but said: re-running these days later would
+                    // overlap blocks already stored.
                     tracing::warn!(
                         account = %config.accounts[job.account].name,
                         api = job.endpoint.name(),
@@ -512,6 +513,13 @@ pub async fn run(
                 }
             }
             let report = merged.unwrap_or_else(|| Report::empty(job.endpoint));
+            // Logged as each report completes: the progress of a long run.
+            tracing::info!(
+                account = %config.accounts[job.account].name,
+                api = job.endpoint.name(),
+                rows = report.len(),
+                "report fetched"
+            );
             (job.account, job.endpoint, Ok(report))
         })
         .buffer_unordered(config.wechat.concurrency.max(1))
@@ -525,7 +533,6 @@ pub async fn run(
         match answer {
             Ok(report) => {
                 summary.fetched += 1;
-                tracing::debug!(account = %name, api = endpoint.name(), rows = report.len(), "fetched");
                 per_account[i].insert(endpoint, report);
             }
             Err(e) => {
