@@ -391,3 +391,52 @@ async fn a_failing_report_is_skipped_and_nothing_fetched_is_an_error() {
     assert!(text.contains("57 report(s) failed"), "{text}");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), before);
 }
+
+#[test]
+fn the_command_line_takes_dates_and_an_output_file() {
+    use clap::Parser as _;
+    use wechat_mp_exporter::cli::{Cli, Command};
+    let cli = Cli::try_parse_from([
+        "wechat-mp-exporter",
+        "backfill",
+        "--config.file",
+        "c.toml",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-07",
+        "--output",
+        "out.om",
+    ])
+    .expect("parses");
+    let Some(Command::Backfill(args)) = cli.command else {
+        panic!("not the backfill command: {:?}", cli.command)
+    };
+    assert_eq!(
+        (
+            args.from,
+            args.to,
+            args.output.to_str(),
+            args.config_file.to_str()
+        ),
+        (
+            date(2026, 11, 1),
+            date(2026, 11, 7),
+            Some("out.om"),
+            Some("c.toml")
+        )
+    );
+    let err = Cli::try_parse_from([
+        "wechat-mp-exporter",
+        "backfill",
+        "--from",
+        "2026-11-31",
+        "--to",
+        "2026-12-01",
+        "--output",
+        "out.om",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("expected YYYY-MM-DD"), "{err}");
+}
