@@ -47,10 +47,20 @@ pub struct Summary {
 }
 
 /// The range to backfill, or why not: `from <= to < today` (UTC+8), since WeChat only serves past
-/// days.
+/// days, and `from` no earlier than WeChat keeps data.
 pub fn check_range(from: Date, to: Date, today: Date) -> Result<DateRange, String> {
     if from > to {
         return Err(format!("--from {from} is after --to {to}"));
+    }
+    let earliest = Endpoint::ALL
+        .into_iter()
+        .map(Endpoint::earliest_date)
+        .min()
+        .unwrap_or(from);
+    if from < earliest {
+        return Err(format!(
+            "--from {from} is before {earliest}, the first day WeChat keeps any report for"
+        ));
     }
     if to >= today {
         return Err(format!(
@@ -597,6 +607,11 @@ mod tests {
         assert!(err.contains("yesterday (2026-11-24)"), "{err}");
         let err = check_range(date(2026, 11, 5), date(2026, 11, 4), today).unwrap_err();
         assert_eq!(err, "--from 2026-11-05 is after --to 2026-11-04");
+        let err = check_range(date(-9999, 1, 1), date(2026, 11, 4), today).unwrap_err();
+        assert_eq!(
+            err,
+            "--from -009999-01-01 is before 2014-12-01, the first day WeChat keeps any report for"
+        );
     }
 
     #[test]
