@@ -1,16 +1,19 @@
 //! Wires a validated `Config` into a running exporter: one WeChat client and plan per account,
 //! the metric store, the status board, the HTTP router.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
 
 use crate::clock::SharedClock;
 use crate::config::{AccountConfig, Config, TokenSourceConfig};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
-use crate::schedule::{AccountPlan, AccountPoller, PlanSettings, Scheduler};
+use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings, http_client};
@@ -28,6 +31,8 @@ pub struct Exporter {
     pub store: Arc<Store>,
     pub board: Arc<StatusBoard>,
     pub scheduler: Scheduler,
+    config: Config,
+    clock: SharedClock,
 }
 
 impl Exporter {
@@ -36,46 +41,16 @@ impl Exporter {
         let store = Store::new(VERSION, REVISION);
         let board = StatusBoard::new();
         let http = http_client(config.wechat.timeout);
-        let settings = ClientSettings {
-            base_url: config.wechat.api_base_url.clone(),
-            max_retries: config.wechat.max_retries,
-            retry_backoff: config.wechat.retry_backoff,
-        };
-        let plan_settings = PlanSettings::from(&config.schedule);
-        let mut pollers = Vec::with_capacity(config.accounts.len());
-        for account in &config.accounts {
-            let observer = store.self_metrics().observer(&account.name);
-            let source =
-                token_source(account).with_context(|| format!("account {:?}", account.name))?;
-            let tokens = Arc::new(TokenCache::new(
-                source,
-                http.clone(),
-                settings.base_url.clone(),
-                clock.clone(),
-                observer.clone(),
-            ));
-            let client = Client::new(
-                http.clone(),
-                settings.clone(),
-                tokens,
-                clock.clone(),
-                observer,
-            );
-            let endpoints = Endpoint::ALL
-                .into_iter()
-                .filter(|e| account.reports.contains(&e.group()));
-            let plan = AccountPlan::new(plan_settings.clone(), endpoints);
-            pollers.push(AccountPoller::new(
-                account.name.clone(),
-                plan,
-                Arc::new(client),
-            ));
-        }
+        let pollers = config
+            .accounts
+            .iter()
+            .map(|account| build_poller(config, account, &http, &store, &clock))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let scheduler = Scheduler::new(
             pollers,
             store.clone(),
             board.clone(),
-            clock,
+            clock.clone(),
             config.wechat.concurrency,
             config.metrics.max_articles_per_account,
         );
@@ -83,16 +58,152 @@ impl Exporter {
             store,
             board,
             scheduler,
+            config: config.clone(),
+            clock,
         })
     }
 
     /// The HTTP routes over this exporter's store and status.
     pub fn router(&self, telemetry_path: &str) -> Router {
+        self.router_with_reload(telemetry_path, None)
+    }
+
+    /// The routes plus `POST /-/reload` when `reload` is given.
+    pub fn router_with_reload(
+        &self,
+        telemetry_path: &str,
+        reload: Option<Arc<Reloader>>,
+    ) -> Router {
         http::router(AppState {
             store: self.store.clone(),
             board: self.board.clone(),
             telemetry_path: telemetry_path.to_string(),
+            reload: reload.map(|r| r as Arc<dyn Reload>),
         })
+    }
+
+    /// Reloads `path` on demand (SIGHUP, `POST /-/reload`) into this exporter's scheduler.
+    pub fn reloader(&self, path: PathBuf) -> Arc<Reloader> {
+        Arc::new(Reloader {
+            path,
+            current: tokio::sync::Mutex::new(self.config.clone()),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            updates: self.scheduler.updates(),
+        })
+    }
+}
+
+/// One account's poller: its token cache, client and plan.
+fn build_poller(
+    config: &Config,
+    account: &AccountConfig,
+    http: &reqwest::Client,
+    store: &Arc<Store>,
+    clock: &SharedClock,
+) -> anyhow::Result<AccountPoller> {
+    let settings = ClientSettings {
+        base_url: config.wechat.api_base_url.clone(),
+        max_retries: config.wechat.max_retries,
+        retry_backoff: config.wechat.retry_backoff,
+    };
+    let observer = store.self_metrics().observer(&account.name);
+    let source = token_source(account).with_context(|| format!("account {:?}", account.name))?;
+    let tokens = Arc::new(TokenCache::new(
+        source,
+        http.clone(),
+        settings.base_url.clone(),
+        clock.clone(),
+        observer.clone(),
+    ));
+    let client = Client::new(http.clone(), settings, tokens, clock.clone(), observer);
+    let endpoints = Endpoint::ALL
+        .into_iter()
+        .filter(|e| account.reports.contains(&e.group()));
+    let plan = AccountPlan::new(PlanSettings::from(&config.schedule), endpoints);
+    Ok(AccountPoller::new(
+        account.name.clone(),
+        plan,
+        Arc::new(client),
+    ))
+}
+
+/// Re-reads the config file and hands the changed accounts to the scheduler. A bad file changes
+/// nothing: the exporter keeps polling with the last good config.
+pub struct Reloader {
+    path: PathBuf,
+    current: tokio::sync::Mutex<Config>,
+    store: Arc<Store>,
+    clock: SharedClock,
+    updates: mpsc::UnboundedSender<AccountsUpdate>,
+}
+
+impl Reloader {
+    /// Loads the file; on success returns what changed, on failure every problem with its key.
+    pub async fn reload(&self) -> Result<String, String> {
+        let mut current = self.current.lock().await;
+        let new = match Config::load(&self.path) {
+            Ok(config) => config,
+            Err(errors) => {
+                self.store.config_loaded(false);
+                let text = format!(
+                    "{}: {} problem(s), keeping the last good config:\n{errors}",
+                    self.path.display(),
+                    errors.0.len()
+                );
+                tracing::error!(problems = errors.0.len(), "config reload failed:\n{errors}");
+                return Err(text);
+            }
+        };
+        // Client or schedule settings apply to every account: rebuild them all then.
+        let same_settings = new.wechat == current.wechat && new.schedule == current.schedule;
+        let http = http_client(new.wechat.timeout);
+        let mut keep = Vec::new();
+        let mut add = Vec::new();
+        for account in &new.accounts {
+            if same_settings && current.accounts.iter().any(|a| a.same_as(account)) {
+                keep.push(account.name.clone());
+                continue;
+            }
+            match build_poller(&new, account, &http, &self.store, &self.clock) {
+                Ok(poller) => add.push(poller),
+                Err(e) => {
+                    self.store.config_loaded(false);
+                    return Err(format!("{e:#}"));
+                }
+            }
+        }
+        let removed = current
+            .accounts
+            .iter()
+            .filter(|a| !new.accounts.iter().any(|n| n.name == a.name))
+            .count();
+        let summary = format!(
+            "config reloaded: {} account(s), {} kept, {} new or changed, {} removed",
+            new.accounts.len(),
+            keep.len(),
+            add.len(),
+            removed
+        );
+        let update = AccountsUpdate {
+            keep,
+            add,
+            concurrency: new.wechat.concurrency,
+            max_articles: new.metrics.max_articles_per_account,
+        };
+        if self.updates.send(update).is_err() {
+            return Err("the scheduler has stopped".into());
+        }
+        self.store.config_loaded(true);
+        tracing::info!("{summary}");
+        *current = new;
+        Ok(summary)
+    }
+}
+
+impl Reload for Reloader {
+    fn reload(&self) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(Reloader::reload(self))
     }
 }
 

@@ -12,7 +12,7 @@ use jiff::civil::{Date, Time};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{Exporter, VERSION};
+use crate::app::{Exporter, Reloader, VERSION};
 use crate::backfill;
 use crate::clock;
 use crate::config::Config;
@@ -254,7 +254,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let exporter = Exporter::new(&config, clock::system())?;
-    let router = web_config::apply(exporter.router(&args.telemetry_path), web.as_deref());
+    let reloader = exporter.reloader(args.config_file.clone());
+    tokio::spawn(reload_on_sighup(reloader.clone()));
+    let router = web_config::apply(
+        exporter.router_with_reload(&args.telemetry_path, Some(reloader)),
+        web.as_deref(),
+    );
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signals(shutdown.clone()));
     let mut servers = tokio::task::JoinSet::new();
@@ -350,6 +355,24 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     wait_for_signals(shutdown).await;
     Ok(())
+}
+
+/// Reloads the config file on every SIGHUP, as Prometheus does.
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; use POST /-/reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            // Reloader::reload logs the outcome either way.
+            let _ = reloader.reload().await;
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reloader);
 }
 
 /// Cancels `shutdown` on the first SIGINT/SIGTERM (graceful: in-flight requests finish); a second

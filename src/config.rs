@@ -24,7 +24,7 @@ pub struct Config {
 }
 
 /// `[wechat]`
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WeChatSettings {
     /// `api_base_url`, default `https://api.weixin.qq.com`.
     pub api_base_url: Url,
@@ -39,7 +39,7 @@ pub struct WeChatSettings {
 }
 
 /// `[schedule]`
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSettings {
     /// `publish_after`: UTC+8 time of day before which yesterday is not asked for, default 08:00.
     pub publish_after: Time,
@@ -53,7 +53,7 @@ pub struct ScheduleSettings {
 }
 
 /// `[metrics]`
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricsSettings {
     /// `max_articles_per_account`: per-article series are kept for at most this many articles per
     /// account and endpoint (newest first); default 200.
@@ -87,6 +87,25 @@ pub struct AccountConfig {
     pub token: TokenSourceConfig,
     /// `reports`: default all four groups.
     pub reports: BTreeSet<ReportGroup>,
+}
+
+impl AccountConfig {
+    /// Whether `other` would poll the same account the same way (a reload keeps its state then).
+    pub fn same_as(&self, other: &AccountConfig) -> bool {
+        use secrecy::ExposeSecret;
+        self.name == other.name
+            && self.app_id == other.app_id
+            && self.token == other.token
+            && self.reports == other.reports
+            && self
+                .app_secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_string())
+                == other
+                    .app_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_string())
+    }
 }
 
 /// One problem in a config file: where, what, and how to fix it.

@@ -9,10 +9,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use futures::future::BoxFuture;
 
 use crate::metrics::{self, Store};
 use crate::status::StatusBoard;
+
+/// Reloads the configuration (`POST /-/reload`); Ok says what changed, Err every problem.
+pub trait Reload: Send + Sync {
+    fn reload(&self) -> BoxFuture<'_, Result<String, String>>;
+}
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -20,16 +26,32 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub board: Arc<StatusBoard>,
     pub telemetry_path: String,
+    /// Present when the exporter runs from a config file.
+    pub reload: Option<Arc<dyn Reload>>,
 }
 
 /// The exporter's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route(&state.telemetry_path.clone(), get(metrics_handler))
         .route("/", get(landing))
         .route("/-/healthy", get(healthy))
-        .route("/-/ready", get(ready))
-        .with_state(state)
+        .route("/-/ready", get(ready));
+    if state.reload.is_some() {
+        router = router.route("/-/reload", post(reload));
+    }
+    router.with_state(state)
+}
+
+/// Like Prometheus' `/-/reload`: 200 with what changed, or 400 with every problem (nothing changed).
+async fn reload(State(state): State<AppState>) -> Response {
+    let Some(reloader) = &state.reload else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match reloader.reload().await {
+        Ok(summary) => (StatusCode::OK, format!("{summary}\n")).into_response(),
+        Err(problems) => (StatusCode::BAD_REQUEST, format!("{problems}\n")).into_response(),
+    }
 }
 
 /// OpenMetrics for scrapers that ask for it (Prometheus does), the classic 0.0.4 text otherwise:

@@ -173,38 +173,62 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_day_not_yet_published_is_probed_until_it_is() {
+async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_published() {
     let day = date(2026, 11, 3);
     let (mut stack, clock) = start(at(day, 8, 0)).await;
     let app = stack.config.accounts[0].app_id.clone();
     let sched = &mut stack.exporter.scheduler;
 
-    // 08:00: only the probe; it finds yesterday empty (published at 09:00) and nothing else is asked.
+    // 08:00, a cold start: the probe finds yesterday empty (published at 09:00), so the day
+    // before is fetched once meanwhile, every report of it.
     sched.tick().await;
     let total = |sim: &Simulator| calls(sim, &app).values().sum::<u64>();
-    assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 1);
-    assert_eq!(total(&stack.simulator), 1);
+    assert_eq!(
+        stack.simulator.calls_to(&app, "getusercumulate"),
+        2,
+        "the probe and the stand-in day"
+    );
+    for e in Endpoint::ALL {
+        assert!(
+            stack.simulator.calls_to(&app, e.name()) >= 1,
+            "{} fetched for the day before",
+            e.name()
+        );
+    }
+    let name = stack.config.accounts[0].name.clone();
+    let samples = parse_text(std::str::from_utf8(&stack.exporter.store.exposition().text).unwrap());
+    assert_eq!(
+        value(
+            &samples,
+            "wechat_mp_data_date_seconds",
+            &name,
+            &[("api", "getusersummary")]
+        ),
+        Some(china_midnight(add_days(day, -2)).as_second() as f64)
+    );
+    let after_cold_start = total(&stack.simulator);
     assert_eq!(sched.next_wakeup(), at(day, 8, 30));
 
     clock.set(at(day, 8, 30));
     sched.tick().await;
-    assert_eq!(total(&stack.simulator), 2, "still only probes at 08:30");
+    assert_eq!(
+        total(&stack.simulator),
+        after_cold_start + 1,
+        "only the probe at 08:30"
+    );
     assert_eq!(sched.next_wakeup(), at(day, 9, 0));
 
     clock.set(at(day, 9, 0));
     sched.tick().await;
-    assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 3);
-    for e in Endpoint::ALL {
-        assert!(
-            stack.simulator.calls_to(&app, e.name()) >= 1,
-            "{} asked once published",
-            e.name()
-        );
-    }
+    assert_eq!(stack.simulator.calls_to(&app, "getusercumulate"), 4);
+    assert!(
+        total(&stack.simulator) > after_cold_start + 2 + 15,
+        "every report asked once published"
+    );
     let body = stack.exporter.store.exposition().text.clone();
     let samples = parse_text(std::str::from_utf8(&body).unwrap());
     let yesterday = add_days(day, -1);
-    let name = &stack.config.accounts[0].name;
+    let name = &name;
     assert_eq!(
         value(
             &samples,

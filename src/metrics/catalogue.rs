@@ -302,6 +302,10 @@ static CATALOGUE: &[MetricInfo] = &[
         "Articles left out of this endpoint's per-article series by max_articles_per_account."),
     own!(Gauge, "wechat_mp_exporter_build_info", ["version", "revision"], "build",
         "Always 1; the exporter's version and source revision as labels."),
+    own!(Gauge, "wechat_mp_exporter_config_last_reload_successful", [], "config reload",
+        "1 when the last config load (start, SIGHUP or POST /-/reload) succeeded; 0 while a bad file is ignored."),
+    own!(Gauge, "wechat_mp_exporter_config_last_reload_success_timestamp_seconds", [], "config reload",
+        "Unix time of the last successful config load."),
 ];
 
 /// Every metric family the exporter can emit.

@@ -194,9 +194,17 @@ impl Snapshot {
     }
 }
 
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// The latest snapshot of every account and the encoded bodies.
 pub struct Store {
     build_info: Sample,
+    /// (last load succeeded, Unix time of the last success).
+    reload: Mutex<(bool, f64)>,
     accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
     self_metrics: Arc<SelfMetrics>,
     current: ArcSwap<Exposition>,
@@ -213,6 +221,7 @@ impl Store {
                 ],
                 value: Value::Int(1),
             },
+            reload: Mutex::new((true, unix_now())),
             accounts: Mutex::new(BTreeMap::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
             current: ArcSwap::from_pointee(Exposition::default()),
@@ -243,6 +252,18 @@ impl Store {
         let mut accounts = self.lock();
         accounts.insert(name.to_string(), snapshot);
         self.reencode(&accounts);
+    }
+
+    /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
+    pub fn config_loaded(&self, success: bool) {
+        {
+            let mut reload = self.reload.lock().unwrap_or_else(|e| e.into_inner());
+            reload.0 = success;
+            if success {
+                reload.1 = unix_now();
+            }
+        }
+        self.reencode(&self.lock());
     }
 
     /// Drops every series of the account, including its call counters.
@@ -297,6 +318,22 @@ impl Store {
             .entry(self.build_info.name)
             .or_default()
             .push(&self.build_info);
+        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        let reload = [
+            Sample {
+                name: "wechat_mp_exporter_config_last_reload_successful",
+                labels: Vec::new(),
+                value: Value::Int(u64::from(success)),
+            },
+            Sample {
+                name: "wechat_mp_exporter_config_last_reload_success_timestamp_seconds",
+                labels: Vec::new(),
+                value: Value::Float(at),
+            },
+        ];
+        for s in &reload {
+            families.entry(s.name).or_default().push(s);
+        }
         let exposition = Exposition {
             openmetrics: Bytes::from(text::encode(text::Format::OpenMetrics, &families)),
             text: Bytes::from(text::encode(text::Format::Text, &families)),

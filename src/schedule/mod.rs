@@ -8,4 +8,4 @@ mod plan;
 mod poller;
 
 pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose};
-pub use poller::{AccountPoller, Fetch, PollRound, Scheduler};
+pub use poller::{AccountPoller, AccountsUpdate, Fetch, PollRound, Scheduler};

@@ -150,6 +150,7 @@ impl AccountPlan {
     pub fn due(&self, now: Timestamp) -> Vec<Job> {
         let target = self.target_day(now);
         if !self.is_ready(target) {
+            let probe = self.state(Endpoint::UserCumulate);
             if self.callable(Endpoint::UserCumulate, now) {
                 return vec![Job {
                     endpoint: Endpoint::UserCumulate,
@@ -157,8 +158,26 @@ impl AccountPlan {
                     purpose: Purpose::Probe(target),
                 }];
             }
+            // A cold start while yesterday is not published yet: rather than show nothing until
+            // it is, fetch the day before once (it was published a day ago).
+            let cold = probe.is_some_and(|s| s.latest.is_none() && s.not_before.is_some());
+            if cold {
+                let day = add_days(target, -1);
+                let mut jobs = vec![Job {
+                    endpoint: Endpoint::UserCumulate,
+                    range: DateRange::day(day),
+                    purpose: Purpose::Day(day),
+                }];
+                jobs.extend(self.jobs_for(day, now));
+                return jobs;
+            }
             return Vec::new();
         }
+        self.jobs_for(target, now)
+    }
+
+    /// Every request but the probe that `target` needs at `now`.
+    fn jobs_for(&self, target: Date, now: Timestamp) -> Vec<Job> {
         let mut jobs = Vec::new();
         for &e in &self.endpoints {
             if e == Endpoint::UserCumulate || !self.callable(e, now) {
@@ -249,6 +268,11 @@ impl AccountPlan {
                     return self.pending(e, now);
                 }
                 self.store(e, day, report);
+            }
+            Purpose::Day(day) if e == Endpoint::UserCumulate => {
+                // The cold-start stand-in for a day not yet published: shown, but it neither
+                // marks the target ready nor disturbs the probe's retry.
+                self.states.entry(e).or_default().latest = Some(DatedReport { date: day, report });
             }
             Purpose::Day(day) => {
                 // An empty list on a published day means "nothing happened" only after the cut-off;
@@ -511,6 +535,28 @@ mod tests {
             plan.apply(jobs[0], ok(Report::empty(Endpoint::UserCumulate)), now),
             Outcome::Pending
         );
+        // A cold start: the day before is fetched once meanwhile, never the probe's day.
+        let cold = plan.due(at(today, 8, 0));
+        assert!(cold.len() > 20, "{cold:?}");
+        let before = date(2026, 11, 22);
+        assert!(cold.iter().all(|j| match j.purpose {
+            Purpose::Day(d) => d == before,
+            Purpose::Window { as_of, .. } => as_of == before,
+            Purpose::Period(label) => label < before,
+            Purpose::Probe(_) => false,
+        }));
+        for job in cold {
+            let answer = match job.endpoint {
+                Endpoint::UserCumulate => cumulate(date(2026, 11, 22)),
+                e => Report::empty(e),
+            };
+            plan.apply(job, ok(answer), now);
+        }
+        assert_eq!(
+            plan.reports().reports[&Endpoint::UserCumulate].date,
+            date(2026, 11, 22)
+        );
+        assert!(!plan.is_ready(date(2026, 11, 23)));
         assert!(plan.due(at(today, 8, 29)).is_empty());
         assert_eq!(plan.next_wakeup(now), at(today, 8, 30));
         // 61503 means the same as an empty list.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{AccountPlan, Job, Outcome};
@@ -115,8 +115,20 @@ impl AccountPoller {
 }
 
 /// All accounts, polled on the T+1 plan, publishing into the metric store.
+/// A change of the configured accounts (a config reload), applied between poll rounds.
+pub struct AccountsUpdate {
+    /// Accounts kept as they are, with their plan and token cache.
+    pub keep: Vec<String>,
+    /// New or changed accounts.
+    pub add: Vec<AccountPoller>,
+    pub concurrency: usize,
+    pub max_articles: usize,
+}
+
 pub struct Scheduler {
     accounts: Vec<AccountPoller>,
+    updates: mpsc::UnboundedReceiver<AccountsUpdate>,
+    updates_tx: mpsc::UnboundedSender<AccountsUpdate>,
     store: Arc<Store>,
     board: Arc<StatusBoard>,
     clock: SharedClock,
@@ -139,8 +151,11 @@ impl Scheduler {
             store.update_account(&a.name, &a.plan.reports(), &a.status, max_articles);
         }
         board.publish(accounts.iter().map(AccountPoller::view).collect());
+        let (updates_tx, updates) = mpsc::unbounded_channel();
         Self {
             accounts,
+            updates,
+            updates_tx,
             store,
             board,
             clock,
@@ -152,6 +167,31 @@ impl Scheduler {
 
     pub fn accounts(&self) -> &[AccountPoller] {
         &self.accounts
+    }
+
+    /// Where config reloads send their changes; `run` applies them between rounds.
+    pub fn updates(&self) -> mpsc::UnboundedSender<AccountsUpdate> {
+        self.updates_tx.clone()
+    }
+
+    /// Replaces the accounts: the kept ones keep their state, the others start afresh, and the
+    /// series of accounts that left disappear.
+    pub fn apply(&mut self, update: AccountsUpdate) {
+        self.accounts.retain(|a| update.keep.contains(&a.name));
+        for a in &update.add {
+            self.store
+                .update_account(&a.name, &a.plan.reports(), &a.status, update.max_articles);
+        }
+        self.accounts.extend(update.add);
+        if update.concurrency.max(1) != self.width {
+            self.width = update.concurrency.max(1);
+            self.limit = Arc::new(Semaphore::new(self.width));
+        }
+        self.max_articles = update.max_articles;
+        let names: Vec<String> = self.accounts.iter().map(|a| a.name.clone()).collect();
+        self.store.retain_accounts(&names);
+        self.board
+            .publish(self.accounts.iter().map(AccountPoller::view).collect());
     }
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
@@ -209,6 +249,7 @@ impl Scheduler {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
+                Some(update) = self.updates.recv() => self.apply(update),
             }
         }
     }

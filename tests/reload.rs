@@ -1,0 +1,167 @@
+//! Config reload (POST /-/reload in-process, SIGHUP on the real binary): accounts that leave the
+//! config lose their series, new ones are polled, unchanged ones keep their state, and a broken
+//! file changes nothing.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use jiff::civil::Time;
+use tokio_util::sync::CancellationToken;
+use wechat_mp_exporter::app::Exporter;
+use wechat_mp_exporter::clock;
+use wechat_mp_exporter::config::Config;
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
+
+use support::{get, parse_text, sim_config, value};
+
+/// A config file polling `accounts` (name, index into the simulator's accounts).
+fn write_config(path: &Path, sim_addr: SocketAddr, sim: &SimConfig, accounts: &[(&str, usize)]) {
+    let mut text = format!(
+        "[wechat]\napi_base_url = \"http://{sim_addr}\"\nretry_backoff = \"1ms\"\n[schedule]\npublish_after = \"00:00\"\nempty_is_zero_after = \"00:00\"\n"
+    );
+    for (name, i) in accounts {
+        let a = &sim.accounts[*i];
+        text.push_str(&format!(
+            "[[account]]\nname = \"{name}\"\napp_id = \"{}\"\napp_secret = \"{}\"\n",
+            a.app_id, a.app_secret
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+async fn start_simulator() -> (Simulator, SocketAddr, SimConfig) {
+    let sim = sim_config(Time::midnight());
+    let simulator = Simulator::new(sim.clone(), clock::system());
+    let addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    (simulator, addr, sim)
+}
+
+/// Polls `url` until `done(body)` (bounded; a hang guard, not a timing assertion).
+async fn wait_for_metrics(url: &str, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..300 {
+        let (_, _, body) = get(url, None).await;
+        if done(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never reached the expected state");
+}
+
+fn up(body: &str, account: &str) -> Option<f64> {
+    value(&parse_text(body), "wechat_mp_up", account, &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
+    let (simulator, sim_addr, sim) = start_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    write_config(&path, sim_addr, &sim, &[("brand", 0), ("leaving", 1)]);
+    let config = Config::load(&path).unwrap();
+    let exporter = Exporter::new(&config, clock::system()).unwrap();
+    let reloader = exporter.reloader(path.clone());
+    let router = exporter.router_with_reload("/metrics", Some(reloader));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let shutdown = CancellationToken::new();
+    tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    let metrics = format!("{base}/metrics");
+    wait_for_metrics(&metrics, |b| {
+        up(b, "brand") == Some(1.0) && up(b, "leaving") == Some(1.0)
+    })
+    .await;
+    let brand_calls = simulator.calls_to(&sim.accounts[0].app_id, "getusersummary");
+    assert_eq!(brand_calls, 1);
+
+    // "leaving" goes, "joining" comes, "brand" is untouched.
+    write_config(&path, sim_addr, &sim, &[("brand", 0), ("joining", 2)]);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("2 account(s), 1 kept, 1 new or changed, 1 removed"),
+        "{text}"
+    );
+    let body = wait_for_metrics(&metrics, |b| up(b, "joining") == Some(1.0)).await;
+    assert!(
+        !body.contains("account=\"leaving\""),
+        "every series of the removed account is gone"
+    );
+    assert_eq!(up(&body, "brand"), Some(1.0));
+    assert_eq!(
+        simulator.calls_to(&sim.accounts[0].app_id, "getusersummary"),
+        brand_calls,
+        "the kept account is not fetched again"
+    );
+    assert!(body.contains("wechat_mp_exporter_config_last_reload_successful 1"));
+
+    // A broken file: 400 naming the key, the running config stays.
+    std::fs::write(&path, "[[account]]\nname = \"brand\"\napp_id = \"nope\"\n").unwrap();
+    let response = client
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("account[0].app_id"), "{text}");
+    let (_, _, body) = get(&metrics, None).await;
+    assert_eq!(up(&body, "brand"), Some(1.0));
+    assert_eq!(up(&body, "joining"), Some(1.0));
+    assert!(body.contains("wechat_mp_exporter_config_last_reload_successful 0"));
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_on_sighup() {
+    let (_simulator, sim_addr, sim) = start_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    write_config(&path, sim_addr, &sim, &[("brand", 0), ("leaving", 1)]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .arg(format!("--config.file={}", path.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    support::wait_until_ok(&format!("http://127.0.0.1:{port}/-/ready")).await;
+    wait_for_metrics(&metrics, |b| up(b, "leaving") == Some(1.0)).await;
+
+    write_config(&path, sim_addr, &sim, &[("brand", 0)]);
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let body = wait_for_metrics(&metrics, |b| !b.contains("account=\"leaving\"")).await;
+    assert_eq!(up(&body, "brand"), Some(1.0));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "SIGTERM shuts down cleanly: {exit:?}");
+}
