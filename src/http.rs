@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -68,11 +69,17 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
     } else {
         (&exposition.text, metrics::TEXT_CONTENT_TYPE)
     };
-    // The process block is a few hundred bytes read from /proc; the rest is pre-encoded.
-    let body = metrics::with_process_metrics(body, wants_openmetrics);
+    // The stored bytes plus a few hundred bytes of process metrics, sent as chunks with an exact
+    // length: no copy of the (possibly very large) body per scrape.
+    let chunks = metrics::with_process_metrics(body, wants_openmetrics);
+    let length = chunks.iter().map(|c| c.len()).sum::<usize>();
+    let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+        ],
+        Body::from_stream(stream),
     )
         .into_response()
 }

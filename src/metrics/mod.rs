@@ -234,7 +234,7 @@ impl Store {
         self.self_metrics.clone()
     }
 
-    /// Replaces the account's snapshot and re-encodes both bodies.
+    /// Replaces the account's snapshot; the bodies are re-encoded at the next scrape.
     pub fn update_account(
         &self,
         name: &str,
@@ -249,9 +249,14 @@ impl Store {
             status,
             max_articles,
         )));
-        let mut accounts = self.lock();
-        accounts.insert(name.to_string(), snapshot);
-        self.reencode(&accounts);
+        self.lock().insert(name.to_string(), snapshot);
+        self.mark_stale();
+    }
+
+    /// Encoding waits for the next scrape: a poll round that updates 1000 accounts one after
+    /// another then costs one encoding, not 1000 (each of the whole exposition).
+    fn mark_stale(&self) {
+        self.self_metrics.dirty.store(true, Ordering::Release);
     }
 
     /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
@@ -263,7 +268,7 @@ impl Store {
                 reload.1 = unix_now();
             }
         }
-        self.reencode(&self.lock());
+        self.mark_stale();
     }
 
     /// Drops every series of the account, including its call counters.
@@ -280,10 +285,12 @@ impl Store {
         let mut accounts = self.lock();
         accounts.retain(|a, _| keep(a));
         self.self_metrics.retain(&keep);
-        self.reencode(&accounts);
+        drop(accounts);
+        self.mark_stale();
     }
 
-    /// The current bodies; re-encoded first if a call counter moved since the last encoding.
+    /// The current bodies; re-encoded first if anything changed since the last encoding (an
+    /// account's data, a call counter). Between changes a scrape only copies a pointer.
     pub fn exposition(&self) -> Arc<Exposition> {
         if self.self_metrics.dirty.load(Ordering::Acquire) {
             let accounts = self.lock();

@@ -3,6 +3,9 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 
 /// What /proc says about this process; `None` where it cannot be read (not Linux, say).
@@ -121,20 +124,47 @@ impl ProcessStats {
     }
 }
 
-/// `body` (a pre-encoded exposition) with the process families added; OpenMetrics keeps `# EOF` last.
-pub fn with_process_metrics(body: &Bytes, openmetrics: bool) -> Bytes {
-    let process = ProcessStats::read().encode(openmetrics);
-    let mut out = Vec::with_capacity(body.len() + process.len());
-    if openmetrics {
-        let head = body.strip_suffix(b"# EOF\n").unwrap_or(body);
-        out.extend_from_slice(head);
-        out.extend_from_slice(process.as_bytes());
-        out.extend_from_slice(b"# EOF\n");
-    } else {
-        out.extend_from_slice(body);
-        out.extend_from_slice(process.as_bytes());
+/// How long an encoded process block is reused: /proc reads cost ~80 us, a scrape far less.
+const BLOCK_TTL: Duration = Duration::from_secs(1);
+
+/// The process block of each format and when it was read.
+static BLOCK: Mutex<Option<(Instant, Bytes, Bytes)>> = Mutex::new(None);
+
+/// The process families, encoded, at most `BLOCK_TTL` old.
+fn process_block(openmetrics: bool) -> Bytes {
+    let mut cached = BLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fresh = cached
+        .as_ref()
+        .is_some_and(|(at, _, _)| at.elapsed() < BLOCK_TTL);
+    if !fresh {
+        let stats = ProcessStats::read();
+        *cached = Some((
+            Instant::now(),
+            Bytes::from(stats.encode(false)),
+            Bytes::from(stats.encode(true)),
+        ));
     }
-    Bytes::from(out)
+    let (_, text, om) = cached.as_ref().expect("filled above");
+    if openmetrics {
+        om.clone()
+    } else {
+        text.clone()
+    }
+}
+
+/// `body` (a pre-encoded exposition) with the process families added, as chunks that share the
+/// stored bytes (no copy of the body); OpenMetrics keeps `# EOF` last.
+pub fn with_process_metrics(body: &Bytes, openmetrics: bool) -> Vec<Bytes> {
+    let process = process_block(openmetrics);
+    if openmetrics {
+        let head = match body.strip_suffix(b"# EOF\n") {
+            Some(head) => body.slice(..head.len()),
+            None => body.clone(),
+        };
+        vec![head, process, Bytes::from_static(b"# EOF\n")]
+    } else {
+        vec![body.clone(), process]
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +205,8 @@ mod tests {
                 .encode(true)
                 .contains("# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total 1.5\n")
         );
-        let body = with_process_metrics(&Bytes::from_static(b"# TYPE x gauge\nx 1\n# EOF\n"), true);
+        let body = with_process_metrics(&Bytes::from_static(b"# TYPE x gauge\nx 1\n# EOF\n"), true)
+            .concat();
         let text = std::str::from_utf8(&body).unwrap();
         assert!(
             text.starts_with("# TYPE x gauge\nx 1\n# HELP process_"),

@@ -18,7 +18,8 @@ type Key = (&'static str, String, String, String);
 #[derive(Debug, Default)]
 pub struct SelfMetrics {
     counters: Mutex<BTreeMap<Key, u64>>,
-    /// Set on every increment; the store re-encodes when it finds it set.
+    /// Set on every change (a counter, or the store's accounts); the store re-encodes when it
+    /// finds it set.
     pub(super) dirty: AtomicBool,
 }
 

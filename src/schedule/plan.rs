@@ -160,7 +160,9 @@ impl AccountPlan {
             }
             // A cold start while yesterday is not published yet: rather than show nothing until
             // it is, fetch the day before once (it was published a day ago).
-            let cold = probe.is_some_and(|s| s.latest.is_none() && s.not_before.is_some());
+            // (Only when the probe said "not yet": after an error the error is what to show.)
+            let cold = probe.is_some_and(|s| s.latest.is_none() && s.not_before.is_some())
+                && !self.errors.contains_key(&Endpoint::UserCumulate);
             if cold {
                 let day = add_days(target, -1);
                 let mut jobs = vec![Job {
