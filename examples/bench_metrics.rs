@@ -5,21 +5,31 @@
 //!   yesterday from midnight UTC+8, so the exporter finds a complete day whatever the hour.
 //! - `exporter <N> <SIM_URL>`: the real exporter (real client, tokens, scheduler and store) polls the
 //!   simulator once, reports RSS before and after, then serves the real router and, beside it, a bare
-//!   hyper server answering a static body of the same size as the real `/metrics` answer.
+//!   hyper server answering a static body of the same size as the real `/metrics` answer. Two more
+//!   servers over the same store locate any gap: `preencoded` (axum, the pre-encoded `Bytes` as is,
+//!   no process block) and `chained` (axum, pre-encoded `Bytes` + the /proc block as a second chunk,
+//!   no copy).
 //! - `calls <N> <DAYS>`: simulator and exporter in one process on a manual clock; runs DAYS simulated
 //!   days and compares the upstream calls with the minimum the T+1 rules need.
 //!
 //! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -29,7 +39,7 @@ use tokio::net::TcpListener;
 use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
-use wechat_mp_exporter::metrics::{self, Exposition};
+use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
 use wechat_mp_exporter::schedule::Scheduler;
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::date::{add_days, china_at, month_start, week_start};
@@ -61,7 +71,10 @@ fn sim_config(n: usize, publish_at: Time) -> SimConfig {
         accounts: (0..n)
             .map(|i| SimAccount {
                 app_id: format!("wxbench{i:011}"),
-                app_secret: format!("{:032x}", (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                app_secret: format!(
+                    "{:032x}",
+                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ),
             })
             .collect(),
         publish_at,
@@ -135,11 +148,33 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let bare_addr = bare.local_addr()?;
     tokio::spawn(bare_server(bare, Bytes::from(vec![b'x'; response_bytes])));
 
+    let preencoded = TcpListener::bind("127.0.0.1:0").await?;
+    let preencoded_addr = preencoded.local_addr()?;
+    let chained = TcpListener::bind("127.0.0.1:0").await?;
+    let chained_addr = chained.local_addr()?;
+    let variants = Router::new()
+        .route("/preencoded", get(preencoded_handler))
+        .route("/chained", get(chained_handler))
+        .with_state(exporter.store.clone());
+    let (v1, v2) = (variants.clone(), variants);
+    tokio::spawn(async move { axum::serve(preencoded, v1).await });
+    tokio::spawn(async move { axum::serve(chained, v2).await });
+
+    // What the per-scrape /proc block costs on its own.
+    let reads = 2000;
+    let t = Instant::now();
+    for _ in 0..reads {
+        std::hint::black_box(ProcessStats::read().encode(false));
+    }
+    let proc_read_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(reads);
+
     println!(
         "accounts={n} upstream_requests={} fill_seconds={fill_seconds:.2} series={text_series} \
          text_bytes={} response_bytes={response_bytes} openmetrics_response_bytes={openmetrics_bytes} \
          rss_start_kib={rss_start} rss_built_kib={rss_built} rss_filled_kib={rss_filled} \
-         hwm_filled_kib={} real=http://{real_addr}/metrics bare=http://{bare_addr}/metrics",
+         hwm_filled_kib={} proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics \
+         bare=http://{bare_addr}/metrics preencoded=http://{preencoded_addr}/preencoded \
+         chained=http://{chained_addr}/chained",
         round.requests,
         exposition.text.len(),
         status_kib("VmHWM").unwrap_or(0),
@@ -174,6 +209,65 @@ async fn bare_server(listener: TcpListener, body: Bytes) {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// The pre-encoded text exactly as stored: what serving costs without the process block.
+async fn preencoded_handler(State(store): State<Arc<Store>>) -> Response {
+    let body = store.exposition().text.clone();
+    (
+        [(hyper::header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
+        body,
+    )
+        .into_response()
+}
+
+/// The real handler's bytes (text + /proc block), sent as two chunks instead of one fresh copy.
+async fn chained_handler(State(store): State<Arc<Store>>) -> Response {
+    let text = store.exposition().text.clone();
+    let process = Bytes::from(ProcessStats::read().encode(false));
+    (
+        [(hyper::header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
+        Body::new(Chunks::new([text, process])),
+    )
+        .into_response()
+}
+
+/// A body of a few `Bytes` chunks with an exact length (so `Content-Length`, not chunked encoding).
+struct Chunks {
+    chunks: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
+        Self { chunks, remaining }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let next = self.chunks.pop_front();
+        if let Some(chunk) = &next {
+            self.remaining -= chunk.len() as u64;
+        }
+        Poll::Ready(next.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
     }
 }
 
@@ -251,7 +345,9 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
     let days = i64::try_from(days)?;
     // Monday 2 November 2026, 10:00 UTC+8: yesterday is already published.
     let start_day = date(2026, 11, 2);
-    println!("| publish_after | accounts | days | datacube calls | T+1 minimum | over minimum | token calls | fixed 5-min poller |");
+    println!(
+        "| publish_after | accounts | days | datacube calls | T+1 minimum | over minimum | token calls | fixed 5-min poller |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for publish_after in [time(9, 0, 0, 0), time(8, 0, 0, 0)] {
         let clock = Arc::new(ManualClock::new(at(start_day, 10, 0)));
@@ -260,7 +356,8 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
         let addr = simulator
             .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await?;
-        let mut config = config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, &sim_cfg);
+        let mut config =
+            config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, &sim_cfg);
         config.schedule.publish_after = publish_after;
         config.schedule.empty_is_zero_after = time(9, 0, 0, 0);
         config.wechat.retry_backoff = Duration::from_millis(1);
