@@ -9,8 +9,8 @@
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
 # and two diagnostic variants (see examples/bench_metrics.rs) in turn, ROUNDS times each, and the
 # medians are compared. RSS per series is (RSS after the poll round - RSS with the exporter built
-# but empty) / series lines. Raw wrk output goes to
-# $OUT (default target/bench). Built with the release profile: debug numbers say nothing.
+# but empty) / series lines; "trimmed" is the same after malloc_trim (freed heap glibc kept). Raw
+# wrk output goes to $OUT (default target/bench). Built with the release profile: debug numbers say nothing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,8 +54,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 VARIANTS="real bare preencoded chained"
-echo "| accounts | series | body bytes | real req/s | bare req/s | real MB/s | bare MB/s | real/bare | preencoded/bare | chained/bare | fill s | RSS filled KiB | RSS after load KiB | peak KiB | bytes/series | /proc block us |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| accounts | series | body bytes | real req/s | bare req/s | real MB/s | bare MB/s | real/bare | preencoded/bare | chained/bare | fill s | RSS filled KiB | bytes/series | RSS trimmed KiB | bytes/series trimmed | RSS after load KiB | peak KiB | /proc block us |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $ACCOUNTS; do
     "$BIN" sim "$n" >"$OUT/sim-$n.out" 2>"$OUT/sim-$n.out.err" &
     sim_pid=$!
@@ -92,11 +92,13 @@ for n in $ACCOUNTS; do
     awk -v n="$n" -v s="$series" -v b="$bytes" -v rr="${med[real]}" -v br="${med[bare]}" \
         -v pr="${med[preencoded]}" -v cr="${med[chained]}" \
         -v fill="$(field "$f" fill_seconds)" -v start="$(field "$f" rss_built_kib)" \
-        -v filled="$(field "$f" rss_filled_kib)" -v load="$rss_load" -v hwm="$hwm" \
+        -v filled="$(field "$f" rss_filled_kib)" -v trimmed="$(field "$f" rss_trimmed_kib)" \
+        -v load="$rss_load" -v hwm="$hwm" \
         -v proc="$(field "$f" proc_read_us)" 'BEGIN {
-        printf "| %d | %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f%% | %.0f%% | %.0f%% | %s | %d | %d | %d | %.0f | %s |\n",
+        printf "| %d | %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f%% | %.0f%% | %.0f%% | %s | %d | %.0f | %d | %.0f | %d | %d | %s |\n",
             n, s, b, rr, br, rr * b / 1e6, br * b / 1e6, 100 * rr / br, 100 * pr / br, 100 * cr / br,
-            fill, filled, load, hwm, (filled - start) * 1024 / s, proc
+            fill, filled, (filled - start) * 1024 / s, trimmed, (trimmed - start) * 1024 / s,
+            load, hwm, proc
     }'
     unset runs med
 done
