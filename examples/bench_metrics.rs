@@ -1,0 +1,394 @@
+//! Benchmarks for DESIGN section 6 (results in docs/benchmarks.md; run them with `bash scripts/bench.sh`).
+//!
+//! Modes, each meant to run in its own process so memory numbers stay clean:
+//! - `sim <N>`: the simulated WeChat API with N accounts on 127.0.0.1 (OS-chosen port), publishing
+//!   yesterday from midnight UTC+8, so the exporter finds a complete day whatever the hour.
+//! - `exporter <N> <SIM_URL>`: the real exporter (real client, tokens, scheduler and store) polls the
+//!   simulator once, reports RSS before and after, then serves the real router and, beside it, a bare
+//!   hyper server answering a static body of the same size as the real `/metrics` answer. Two more
+//!   servers over the same store locate any gap: `preencoded` (axum, the pre-encoded `Bytes` as is,
+//!   no process block) and `chained` (axum, pre-encoded `Bytes` + the /proc block as a second chunk,
+//!   no copy).
+//! - `calls <N> <DAYS>`: simulator and exporter in one process on a manual clock; runs DAYS simulated
+//!   days and compares the upstream calls with the minimum the T+1 rules need.
+//!
+//! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use jiff::Timestamp;
+use jiff::civil::{Date, Time, date, time};
+use tokio::net::TcpListener;
+use wechat_mp_exporter::app::Exporter;
+use wechat_mp_exporter::clock::{self, ManualClock};
+use wechat_mp_exporter::demo::config_for_simulator;
+use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
+use wechat_mp_exporter::schedule::Scheduler;
+use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+use wechat_mp_exporter::wechat::date::{add_days, china_at, month_start, week_start};
+use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
+
+const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS>";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let number = |i: usize| -> anyhow::Result<usize> {
+        arg(i)
+            .context(USAGE)?
+            .parse()
+            .with_context(|| format!("argument {} is not a number; {USAGE}", i + 1))
+    };
+    match arg(0) {
+        Some("sim") => sim(number(1)?).await,
+        Some("exporter") => exporter(number(1)?, arg(2).context(USAGE)?).await,
+        Some("calls") => calls(number(1)?, number(2)?).await,
+        _ => bail!(USAGE),
+    }
+}
+
+/// Bench accounts: ids and secrets derived from the index, so both processes agree without talking.
+fn sim_config(n: usize, publish_at: Time) -> SimConfig {
+    SimConfig {
+        accounts: (0..n)
+            .map(|i| SimAccount {
+                app_id: format!("wxbench{i:011}"),
+                app_secret: format!(
+                    "{:032x}",
+                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ),
+            })
+            .collect(),
+        publish_at,
+        token_ttl: Duration::from_secs(7200),
+    }
+}
+
+/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn rss_kib() -> u64 {
+    status_kib("VmRSS").unwrap_or(0)
+}
+
+async fn sim(n: usize) -> anyhow::Result<()> {
+    let simulator = Simulator::new(sim_config(n, Time::midnight()), clock::system());
+    let addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await?;
+    println!("sim=http://{addr}");
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// Series lines of a text exposition (everything but comments and blank lines).
+fn series(text: &[u8]) -> usize {
+    text.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .count()
+}
+
+async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
+    let rss_start = rss_kib();
+    let sim = sim_config(n, Time::midnight());
+    let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
+    config.wechat.concurrency = 16;
+    let mut exporter = Exporter::new(&config, clock::system())?;
+    let rss_built = rss_kib();
+    let started = Instant::now();
+    let round = exporter.scheduler.tick().await;
+    let fill_seconds = started.elapsed().as_secs_f64();
+    if round.failures > 0 {
+        bail!(
+            "{} of {} upstream requests failed",
+            round.failures,
+            round.requests
+        );
+    }
+    let exposition: Arc<Exposition> = exporter.store.exposition();
+    let rss_filled = rss_kib();
+    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
+    // Diagnosis only (the targets are judged on `rss_filled`): how much of it is freed heap that
+    // glibc kept (poll-round transients, bodies of earlier encodings) rather than live data.
+    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let rss_trimmed = rss_kib();
+    let text_series = series(&exposition.text);
+    // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
+    let response_bytes = metrics::with_process_metrics(&exposition.text, false).len();
+    let openmetrics_bytes = metrics::with_process_metrics(&exposition.openmetrics, true).len();
+
+    let real = TcpListener::bind("127.0.0.1:0").await?;
+    let real_addr = real.local_addr()?;
+    let router = exporter.router("/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(real, router).await {
+            eprintln!("exporter server stopped: {e}");
+        }
+    });
+    let bare = TcpListener::bind("127.0.0.1:0").await?;
+    let bare_addr = bare.local_addr()?;
+    tokio::spawn(bare_server(bare, Bytes::from(vec![b'x'; response_bytes])));
+
+    let preencoded = TcpListener::bind("127.0.0.1:0").await?;
+    let preencoded_addr = preencoded.local_addr()?;
+    let chained = TcpListener::bind("127.0.0.1:0").await?;
+    let chained_addr = chained.local_addr()?;
+    let variants = Router::new()
+        .route("/preencoded", get(preencoded_handler))
+        .route("/chained", get(chained_handler))
+        .with_state(exporter.store.clone());
+    let (v1, v2) = (variants.clone(), variants);
+    tokio::spawn(async move { axum::serve(preencoded, v1).await });
+    tokio::spawn(async move { axum::serve(chained, v2).await });
+
+    // What the per-scrape /proc block costs on its own.
+    let reads = 2000;
+    let t = Instant::now();
+    for _ in 0..reads {
+        std::hint::black_box(ProcessStats::read().encode(false));
+    }
+    let proc_read_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(reads);
+
+    println!(
+        "accounts={n} upstream_requests={} fill_seconds={fill_seconds:.2} series={text_series} \
+         text_bytes={} response_bytes={response_bytes} openmetrics_response_bytes={openmetrics_bytes} \
+         rss_start_kib={rss_start} rss_built_kib={rss_built} rss_filled_kib={rss_filled} \
+         hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics \
+         bare=http://{bare_addr}/metrics preencoded=http://{preencoded_addr}/preencoded \
+         chained=http://{chained_addr}/chained",
+        round.requests,
+        exposition.text.len(),
+    );
+    // Keep the scheduler (and its clients) alive as a running exporter would; no further polling.
+    let _keep = exporter;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The baseline: hyper's HTTP/1 server answering every request with the same `Bytes` (no router,
+/// no copy, no /proc reads).
+async fn bare_server(listener: TcpListener, body: Bytes) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let body = body.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |_req| {
+                let body = body.clone();
+                async move {
+                    let mut response = hyper::Response::new(Body::from(body));
+                    response.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static(metrics::TEXT_CONTENT_TYPE),
+                    );
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// The pre-encoded text exactly as stored: what serving costs without the process block.
+async fn preencoded_handler(State(store): State<Arc<Store>>) -> Response {
+    let body = store.exposition().text.clone();
+    (
+        [(hyper::header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
+        body,
+    )
+        .into_response()
+}
+
+/// The real handler's bytes (text + /proc block), sent as two chunks instead of one fresh copy.
+async fn chained_handler(State(store): State<Arc<Store>>) -> Response {
+    let text = store.exposition().text.clone();
+    let process = Bytes::from(ProcessStats::read().encode(false));
+    (
+        [(hyper::header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
+        Body::new(Chunks::new([text, process])),
+    )
+        .into_response()
+}
+
+/// A body of a few `Bytes` chunks with an exact length (so `Content-Length`, not chunked encoding).
+struct Chunks {
+    chunks: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
+        Self { chunks, remaining }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let next = self.chunks.pop_front();
+        if let Some(chunk) = &next {
+            self.remaining -= chunk.len() as u64;
+        }
+        Poll::Ready(next.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+fn at(d: Date, h: i8, m: i8) -> Timestamp {
+    china_at(d, time(h, m, 0, 0))
+}
+
+fn week_label(target: Date) -> Date {
+    add_days(week_start(add_days(target, 1)), -7)
+}
+
+fn month_label(target: Date) -> Date {
+    month_start(add_days(month_start(add_days(target, 1)), -1))
+}
+
+/// The fewest datacube calls the T+1 rules allow for one account over the targets `first..=first+days`
+/// (DESIGN 4.2/4.3): one call per daily report per day, one per week/month period, and for the
+/// per-article windows the new date plus every earlier date of the window that had articles.
+fn t1_minimum(sim: &Simulator, app_id: &str, first: Date, days: i64) -> u64 {
+    let targets: Vec<Date> = (0..=days).map(|k| add_days(first, k)).collect();
+    let mut total = 0;
+    for e in Endpoint::ALL {
+        total += match e.rolling_window_days() {
+            Some(window) => {
+                let had_articles = |d: Date| match e {
+                    Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
+                    _ => sim.has_publish(app_id, d),
+                };
+                let first_day =
+                    |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
+                let t0 = targets[0];
+                let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
+                for &t in &targets[1..] {
+                    let earlier = DateRange::new(first_day(t), add_days(t, -1));
+                    n += 1 + earlier
+                        .map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
+                }
+                n
+            }
+            None => match e.period() {
+                Period::Day => targets.len() as u64,
+                Period::Week => targets
+                    .iter()
+                    .map(|&t| week_label(t))
+                    .collect::<BTreeSet<_>>()
+                    .len() as u64,
+                Period::Month => targets
+                    .iter()
+                    .map(|&t| month_label(t))
+                    .collect::<BTreeSet<_>>()
+                    .len() as u64,
+            },
+        };
+    }
+    total
+}
+
+/// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
+async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestamp) {
+    loop {
+        scheduler.tick().await;
+        let next = scheduler.next_wakeup();
+        if next > end {
+            clock.set(end);
+            return;
+        }
+        clock.set(next);
+    }
+}
+
+/// Upstream calls over `days` simulated days for `n` accounts, with the exporter told the real
+/// publication hour (`publish_after` = 09:00, the minimum case) and with it looking an hour early
+/// (08:00, retrying every 30 minutes: two extra readiness probes a day).
+async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
+    let days = i64::try_from(days)?;
+    // Monday 2 November 2026, 10:00 UTC+8: yesterday is already published.
+    let start_day = date(2026, 11, 2);
+    println!(
+        "| publish_after | accounts | days | datacube calls | T+1 minimum | over minimum | token calls | fixed 5-min poller |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for publish_after in [time(9, 0, 0, 0), time(8, 0, 0, 0)] {
+        let clock = Arc::new(ManualClock::new(at(start_day, 10, 0)));
+        let sim_cfg = sim_config(n, time(9, 0, 0, 0));
+        let simulator = Simulator::new(sim_cfg.clone(), clock.clone());
+        let addr = simulator
+            .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await?;
+        let mut config =
+            config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, &sim_cfg);
+        config.schedule.publish_after = publish_after;
+        config.schedule.empty_is_zero_after = time(9, 0, 0, 0);
+        config.wechat.retry_backoff = Duration::from_millis(1);
+        let mut exporter = Exporter::new(&config, clock.clone())?;
+        let end = at(add_days(start_day, days), 10, 0);
+        run_until(&mut exporter.scheduler, &clock, end).await;
+
+        let calls: BTreeMap<(String, String), u64> = simulator.calls();
+        let datacube: u64 = calls
+            .iter()
+            .filter(|((_, api), _)| api != "stable_token" && api != "token")
+            .map(|(_, c)| c)
+            .sum();
+        let minimum: u64 = sim_cfg
+            .accounts
+            .iter()
+            .map(|a| t1_minimum(&simulator, &a.app_id, add_days(start_day, -1), days))
+            .sum();
+        let tokens = simulator.stable_token_requests() + simulator.classic_token_requests();
+        let fixed = n as u64 * Endpoint::ALL.len() as u64 * 288 * days as u64;
+        println!(
+            "| {publish_after} | {n} | {days} | {datacube} | {minimum} | {:+.1}% | {tokens} | {fixed} |",
+            (datacube as f64 / minimum as f64 - 1.0) * 100.0
+        );
+    }
+    Ok(())
+}

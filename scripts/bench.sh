@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmarks for DESIGN section 6 (results: docs/benchmarks.md). Needs wrk (apt-get install -y wrk).
+#
+#   bash scripts/bench.sh                 # N = 1 100 1000 accounts, plus the upstream-call count
+#   ACCOUNTS="1 100" bash scripts/bench.sh
+#   DURATION=10s ROUNDS=3 CONNECTIONS=4 bash scripts/bench.sh
+#
+# For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
+# serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
+# and two diagnostic variants (see examples/bench_metrics.rs) in turn, ROUNDS times each, and the
+# medians are compared. RSS per series is (RSS after the poll round - RSS with the exporter built
+# but empty) / series lines; "trimmed" is the same after malloc_trim (freed heap glibc kept). Raw
+# wrk output goes to $OUT (default target/bench). Built with the release profile: debug numbers say nothing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ACCOUNTS=${ACCOUNTS:-"1 100 1000"}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-4}
+CALL_ACCOUNTS=${CALL_ACCOUNTS:-10}
+CALL_DAYS=${CALL_DAYS:-14}
+OUT=${OUT:-target/bench}
+mkdir -p "$OUT"
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --example bench_metrics >&2
+BIN=target/release/examples/bench_metrics
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# Waits until FILE has a line matching PATTERN (or the process PID died).
+wait_for() {
+    local file=$1 pattern=$2 pid=$3
+    until grep -q "$pattern" "$file"; do
+        kill -0 "$pid" 2>/dev/null || { echo "process $pid died:" >&2; cat "$file" "$file.err" >&2; exit 1; }
+        sleep 1
+    done
+}
+
+field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" "$1"; }
+
+# Requests/s of one wrk run against URL.
+rps() {
+    local url=$1 log=$2
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s "$url" >"$log"
+    awk '/^Requests\/sec:/ {print $2}' "$log"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+VARIANTS="real bare preencoded chained"
+echo "| accounts | series | body bytes | real req/s | bare req/s | real MB/s | bare MB/s | real/bare | preencoded/bare | chained/bare | fill s | RSS filled KiB | bytes/series | RSS trimmed KiB | bytes/series trimmed | RSS after load KiB | peak KiB | /proc block us |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for n in $ACCOUNTS; do
+    "$BIN" sim "$n" >"$OUT/sim-$n.out" 2>"$OUT/sim-$n.out.err" &
+    sim_pid=$!
+    PIDS+=("$sim_pid")
+    wait_for "$OUT/sim-$n.out" '^sim=' "$sim_pid"
+    sim_url=$(field "$OUT/sim-$n.out" sim)
+
+    "$BIN" exporter "$n" "$sim_url" >"$OUT/exporter-$n.out" 2>"$OUT/exporter-$n.out.err" &
+    exp_pid=$!
+    PIDS+=("$exp_pid")
+    wait_for "$OUT/exporter-$n.out" 'real=' "$exp_pid"
+    # The simulator is only needed for the poll round: stop it so it does not compete for CPU.
+    kill "$sim_pid"
+
+    f="$OUT/exporter-$n.out"
+    bytes=$(field "$f" response_bytes)
+    series=$(field "$f" series)
+    declare -A runs=()
+    # Interleaved rounds, so a burst of load from other processes hits every variant alike.
+    for r in $(seq 1 "$ROUNDS"); do
+        for v in $VARIANTS; do
+            runs[$v]+="$(rps "$(field "$f" "$v")" "$OUT/wrk-$n-$v-$r.txt") "
+        done
+    done
+    declare -A med=()
+    : >"$OUT/runs-$n.txt"
+    for v in $VARIANTS; do
+        med[$v]=$(printf '%s\n' ${runs[$v]} | median)
+        echo "$v req/s: ${runs[$v]}(median ${med[$v]})" >>"$OUT/runs-$n.txt"
+    done
+    rss_load=$(kib_of "$exp_pid" VmRSS)
+    hwm=$(kib_of "$exp_pid" VmHWM)
+    kill "$exp_pid"
+    awk -v n="$n" -v s="$series" -v b="$bytes" -v rr="${med[real]}" -v br="${med[bare]}" \
+        -v pr="${med[preencoded]}" -v cr="${med[chained]}" \
+        -v fill="$(field "$f" fill_seconds)" -v start="$(field "$f" rss_built_kib)" \
+        -v filled="$(field "$f" rss_filled_kib)" -v trimmed="$(field "$f" rss_trimmed_kib)" \
+        -v load="$rss_load" -v hwm="$hwm" \
+        -v proc="$(field "$f" proc_read_us)" 'BEGIN {
+        printf "| %d | %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f%% | %.0f%% | %.0f%% | %s | %d | %.0f | %d | %.0f | %d | %d | %s |\n",
+            n, s, b, rr, br, rr * b / 1e6, br * b / 1e6, 100 * rr / br, 100 * pr / br, 100 * cr / br,
+            fill, filled, (filled - start) * 1024 / s, trimmed, (trimmed - start) * 1024 / s,
+            load, hwm, proc
+    }'
+    unset runs med
+done
+
+echo
+echo "Upstream calls ($CALL_ACCOUNTS accounts, $CALL_DAYS simulated days, simulator publishing at 09:00 UTC+8):"
+"$BIN" calls "$CALL_ACCOUNTS" "$CALL_DAYS"
