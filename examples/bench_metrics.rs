@@ -349,6 +349,9 @@ async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestam
 /// publication hour (`publish_after` = 09:00, the minimum case) and with it looking an hour early
 /// (08:00, retrying every 30 minutes: two extra readiness probes a day).
 async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
+    if n == 0 || days == 0 {
+        bail!("calls needs at least one account and one day; {USAGE}");
+    }
     let days = i64::try_from(days)?;
     // Monday 2 November 2026, 10:00 UTC+8: yesterday is already published.
     let start_day = date(2026, 11, 2);
