@@ -141,8 +141,9 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let rss_trimmed = rss_kib();
     let text_series = series(&exposition.text);
     // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
-    let response_bytes = metrics::with_process_metrics(&exposition.text, false).len();
-    let openmetrics_bytes = metrics::with_process_metrics(&exposition.openmetrics, true).len();
+    let body_len = |chunks: Vec<Bytes>| chunks.iter().map(Bytes::len).sum::<usize>();
+    let response_bytes = body_len(metrics::with_process_metrics(&exposition.text, false));
+    let openmetrics_bytes = body_len(metrics::with_process_metrics(&exposition.openmetrics, true));
 
     let real = TcpListener::bind("127.0.0.1:0").await?;
     let real_addr = real.local_addr()?;
