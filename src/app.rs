@@ -16,7 +16,7 @@ use crate::metrics::Store;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
-use crate::wechat::client::{Client, ClientSettings, http_client};
+use crate::wechat::client::{CallObserver, Client, ClientSettings, http_client};
 use crate::wechat::token::{TokenCache, TokenSource};
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
@@ -94,7 +94,7 @@ impl Exporter {
     }
 }
 
-/// One account's poller: its token cache, client and plan.
+/// One account's poller: its client and plan.
 fn build_poller(
     config: &Config,
     account: &AccountConfig,
@@ -102,21 +102,8 @@ fn build_poller(
     store: &Arc<Store>,
     clock: &SharedClock,
 ) -> anyhow::Result<AccountPoller> {
-    let settings = ClientSettings {
-        base_url: config.wechat.api_base_url.clone(),
-        max_retries: config.wechat.max_retries,
-        retry_backoff: config.wechat.retry_backoff,
-    };
     let observer = store.self_metrics().observer(&account.name);
-    let source = token_source(account).with_context(|| format!("account {:?}", account.name))?;
-    let tokens = Arc::new(TokenCache::new(
-        source,
-        http.clone(),
-        settings.base_url.clone(),
-        clock.clone(),
-        observer.clone(),
-    ));
-    let client = Client::new(http.clone(), settings, tokens, clock.clone(), observer);
+    let (_, client) = account_client(config, account, http, clock, observer)?;
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
@@ -126,6 +113,37 @@ fn build_poller(
         plan,
         Arc::new(client),
     ))
+}
+
+/// One account's token cache and datacube client, as `[wechat]` and the account configure them.
+pub(crate) fn account_client(
+    config: &Config,
+    account: &AccountConfig,
+    http: &reqwest::Client,
+    clock: &SharedClock,
+    observer: Arc<dyn CallObserver>,
+) -> anyhow::Result<(Arc<TokenCache>, Client)> {
+    let settings = ClientSettings {
+        base_url: config.wechat.api_base_url.clone(),
+        max_retries: config.wechat.max_retries,
+        retry_backoff: config.wechat.retry_backoff,
+    };
+    let source = token_source(account).with_context(|| format!("account {:?}", account.name))?;
+    let tokens = Arc::new(TokenCache::new(
+        source,
+        http.clone(),
+        settings.base_url.clone(),
+        clock.clone(),
+        observer.clone(),
+    ));
+    let client = Client::new(
+        http.clone(),
+        settings,
+        tokens.clone(),
+        clock.clone(),
+        observer,
+    );
+    Ok((tokens, client))
 }
 
 /// Re-reads the config file and hands the changed accounts to the scheduler. A bad file changes

@@ -15,14 +15,15 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use jiff::civil::Date;
 
+use crate::app;
 use crate::clock::SharedClock;
-use crate::config::{AccountConfig, Config, TokenSourceConfig};
+use crate::config::{Config, TokenSourceConfig};
+use crate::metrics::text::{self, Format};
 use crate::metrics::{self, MetricKind, Sample, Value};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
-use crate::wechat::client::{Client, ClientSettings, NoopObserver, try_http_client};
+use crate::wechat::client::{NoopObserver, try_http_client};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
-use crate::wechat::token::{TokenCache, TokenSource};
 use crate::wechat::{DateRange, Endpoint, Period, Report};
 
 /// What to backfill: every day in `[from, to]` (China days), written to `output`.
@@ -280,7 +281,7 @@ pub fn encode(samples: Vec<TimedSample>) -> Encoded {
             MetricKind::Gauge => name,
         };
         let _ = write!(out, "# HELP {family_name} ");
-        escape(info.map_or("", |m| m.help), &mut out);
+        text::escape_help(info.map_or("", |m| m.help), Format::OpenMetrics, &mut out);
         let _ = writeln!(out, "\n# TYPE {family_name} {}", kind.as_str());
         for (labels, points) in family {
             series += 1;
@@ -293,7 +294,7 @@ pub fn encode(samples: Vec<TimedSample>) -> Encoded {
                     }
                     head.push_str(k);
                     head.push_str("=\"");
-                    escape(v, &mut head);
+                    text::escape_label_value(v, &mut head);
                     head.push('"');
                 }
                 head.push('}');
@@ -302,7 +303,7 @@ pub fn encode(samples: Vec<TimedSample>) -> Encoded {
                 written += 1;
                 out.push_str(&head);
                 out.push(' ');
-                write_value(*value, &mut out);
+                text::write_value(*value, &mut out);
                 let _ = writeln!(out, " {timestamp}");
             }
         }
@@ -312,33 +313,6 @@ pub fn encode(samples: Vec<TimedSample>) -> Encoded {
         text: out,
         series,
         samples: written,
-    }
-}
-
-/// OpenMetrics escaping of label values and HELP: backslash, double quote, newline (a `\r` would
-/// end a line for some parsers, so it is escaped too rather than written raw).
-fn escape(v: &str, out: &mut String) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn write_value(v: Value, out: &mut String) {
-    match v {
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Float(f) if f.is_nan() => out.push_str("NaN"),
-        Value::Float(f) if f.is_infinite() => out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" }),
-        Value::Float(f) => {
-            let _ = write!(out, "{f}");
-        }
     }
 }
 
@@ -368,28 +342,6 @@ pub fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The token source of an account (as the exporter builds it).
-fn token_source(account: &AccountConfig) -> anyhow::Result<TokenSource> {
-    let secret = || {
-        account
-            .app_secret
-            .clone()
-            .context("app_secret is required for the stable and classic token sources")
-    };
-    Ok(match &account.token {
-        TokenSourceConfig::Stable => TokenSource::Stable {
-            app_id: account.app_id.clone(),
-            secret: secret()?,
-        },
-        TokenSourceConfig::Classic => TokenSource::Classic {
-            app_id: account.app_id.clone(),
-            secret: secret()?,
-        },
-        TokenSourceConfig::File(path) => TokenSource::File(path.clone()),
-        TokenSourceConfig::Url(url) => TokenSource::Url(url.clone()),
-    })
-}
-
 /// One account's endpoint and the ranges to fetch it over.
 struct Job {
     account: usize,
@@ -409,11 +361,6 @@ pub async fn run(
     let range = check_range(request.from, request.to, today).map_err(anyhow::Error::msg)?;
     let http = try_http_client(config.wechat.timeout)
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-    let settings = ClientSettings {
-        base_url: config.wechat.api_base_url.clone(),
-        max_retries: config.wechat.max_retries,
-        retry_backoff: config.wechat.retry_backoff,
-    };
     let mut clients = Vec::with_capacity(config.accounts.len());
     let mut caches = Vec::with_capacity(config.accounts.len());
     for account in &config.accounts {
@@ -423,24 +370,10 @@ pub async fn run(
                 "classic token source: fetching a token here invalidates the one a running exporter holds"
             );
         }
-        let source =
-            token_source(account).with_context(|| format!("account {:?}", account.name))?;
-        let observer = Arc::new(NoopObserver);
-        let tokens = Arc::new(TokenCache::new(
-            source,
-            http.clone(),
-            settings.base_url.clone(),
-            clock.clone(),
-            observer.clone(),
-        ));
-        caches.push(tokens.clone());
-        clients.push(Client::new(
-            http.clone(),
-            settings.clone(),
-            tokens,
-            clock.clone(),
-            observer,
-        ));
+        let (tokens, client) =
+            app::account_client(config, account, &http, &clock, Arc::new(NoopObserver))?;
+        caches.push(tokens);
+        clients.push(client);
     }
 
     // One token per account first: a wrong secret or a missing whitelist entry then costs one

@@ -77,15 +77,35 @@ pub struct LogArgs {
     pub format: LogFormat,
 }
 
+/// `--config.file`, shared by every command that reads the config.
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub struct ConfigFile {
     /// Path to the TOML configuration file.
     #[arg(
         long = "config.file",
         env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
         default_value = "wechat-mp-exporter.toml"
     )]
-    pub config_file: PathBuf,
+    pub path: PathBuf,
+}
+
+impl ConfigFile {
+    /// Loads and validates the file; the error lists every problem with its key.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Config::load(&self.path).map_err(|errors| {
+            anyhow::anyhow!(
+                "{}: {} problem(s):\n{errors}",
+                self.path.display(),
+                errors.0.len()
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// Addresses on which to expose metrics and the web interface (repeatable).
     #[arg(
         long = "web.listen-address",
@@ -139,24 +159,14 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckConfigArgs {
-    /// Path to the TOML configuration file.
-    #[arg(
-        long = "config.file",
-        env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
-        default_value = "wechat-mp-exporter.toml"
-    )]
-    pub config_file: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFile,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct BackfillArgs {
-    /// Path to the TOML configuration file.
-    #[arg(
-        long = "config.file",
-        env = "WECHAT_MP_EXPORTER_CONFIG_FILE",
-        default_value = "wechat-mp-exporter.toml"
-    )]
-    pub config_file: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// First China day (UTC+8) to backfill, YYYY-MM-DD.
     #[arg(long = "from", env = "WECHAT_MP_EXPORTER_BACKFILL_FROM", value_parser = parse_date)]
     pub from: Date,
@@ -217,22 +227,18 @@ pub fn main() -> ExitCode {
 }
 
 fn check_config(args: &CheckConfigArgs) -> ExitCode {
-    match Config::load(&args.config_file) {
+    match args.config.load() {
         Ok(config) => {
+            let n = config.accounts.len();
             println!(
-                "{}: OK ({} account{})",
-                args.config_file.display(),
-                config.accounts.len(),
-                if config.accounts.len() == 1 { "" } else { "s" }
+                "{}: OK ({n} account{})",
+                args.config.path.display(),
+                if n == 1 { "" } else { "s" }
             );
             ExitCode::SUCCESS
         }
-        Err(errors) => {
-            eprintln!(
-                "{}: {} problem(s):\n{errors}",
-                args.config_file.display(),
-                errors.0.len()
-            );
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
@@ -240,13 +246,7 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log.level, args.log.format);
-    let config = Config::load(&args.config_file).map_err(|errors| {
-        anyhow::anyhow!(
-            "{}: {} problem(s):\n{errors}",
-            args.config_file.display(),
-            errors.0.len()
-        )
-    })?;
+    let config = args.config.load()?;
     let web = match &args.web_config_file {
         Some(path) => Some(Arc::new(
             WebConfig::load(path).with_context(|| format!("web config {}", path.display()))?,
@@ -254,7 +254,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let exporter = Exporter::new(&config, clock::system())?;
-    let reloader = exporter.reloader(args.config_file.clone());
+    let reloader = exporter.reloader(args.config.path.clone());
     tokio::spawn(reload_on_sighup(reloader.clone()));
     let router = web_config::apply(
         exporter.router_with_reload(&args.telemetry_path, Some(reloader)),
@@ -312,13 +312,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     logging::init(args.log.level, args.log.format);
-    let config = Config::load(&args.config_file).map_err(|errors| {
-        anyhow::anyhow!(
-            "{}: {} problem(s):\n{errors}",
-            args.config_file.display(),
-            errors.0.len()
-        )
-    })?;
+    let config = args.config.load()?;
     let request = backfill::Request {
         from: args.from,
         to: args.to,

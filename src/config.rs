@@ -97,14 +97,8 @@ impl AccountConfig {
             && self.app_id == other.app_id
             && self.token == other.token
             && self.reports == other.reports
-            && self
-                .app_secret
-                .as_ref()
-                .map(|s| s.expose_secret().to_string())
-                == other
-                    .app_secret
-                    .as_ref()
-                    .map(|s| s.expose_secret().to_string())
+            && self.app_secret.as_ref().map(|s| s.expose_secret())
+                == other.app_secret.as_ref().map(|s| s.expose_secret())
     }
 }
 

@@ -417,7 +417,7 @@ fn the_command_line_takes_dates_and_an_output_file() {
             args.from,
             args.to,
             args.output.to_str(),
-            args.config_file.to_str()
+            args.config.path.to_str()
         ),
         (
             date(2026, 11, 1),

@@ -113,12 +113,13 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
     let rules = files("alerts", ".yml");
     assert!(!rules.is_empty(), "alerts/*.yml are shipped");
     let prometheus = Prometheus::start(&[healthy, faulty], &rules).await;
-    prometheus
-        .wait_for(
-            &format!("wechat_mp_followers{{job=\"{JOB}\"}}"),
-            Duration::from_secs(60),
-        )
-        .await;
+    let first = format!("wechat_mp_followers{{job=\"{JOB}\"}}");
+    let scraped = prometheus.wait_for(&first, Duration::from_secs(60)).await;
+    assert_eq!(
+        scraped.len(),
+        6,
+        "both exporters' 3 accounts scraped: {scraped:?}"
+    );
 
     let queries = dashboard_queries();
     assert!(
@@ -129,7 +130,7 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
     for (at, query) in &queries {
         // Rates need a few scrapes: wait (bounded), then insist.
         let result = prometheus.wait_for(query, Duration::from_secs(90)).await;
-        assert!(!result.is_empty(), "{at}: {query}");
+        assert!(!result.is_empty(), "no data within 90 s for {at}: {query}");
     }
     println!(
         "{} dashboard queries and variables returned data",

@@ -13,7 +13,7 @@ mod messages;
 mod process;
 mod published;
 mod self_metrics;
-mod text;
+pub(crate) mod text;
 mod users;
 
 use std::collections::{BTreeMap, HashSet};

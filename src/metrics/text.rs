@@ -42,7 +42,7 @@ pub fn escape_help(v: &str, format: Format, out: &mut String) {
     }
 }
 
-fn write_value(v: Value, out: &mut String) {
+pub(crate) fn write_value(v: Value, out: &mut String) {
     match v {
         Value::Int(n) => {
             let _ = write!(out, "{n}");

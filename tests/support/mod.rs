@@ -7,7 +7,6 @@ pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::civil::Time;
@@ -208,8 +207,6 @@ pub async fn serve(exporter: &Exporter) -> String {
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://{addr}")
 }
-
-pub type Shared<T> = Arc<T>;
 
 /// One sample of a timestamped OpenMetrics file (the backfill output) and its timestamp in seconds.
 #[derive(Debug, Clone, PartialEq)]

@@ -127,19 +127,18 @@ impl Prometheus {
             .unwrap_or_default()
     }
 
-    /// Waits (bounded) until `expr` returns at least one series.
+    /// Waits (bounded) until `expr` returns at least one series; returns the last result, empty
+    /// if none came within `limit`. A query Prometheus rejects fails at once.
     pub async fn wait_for(&self, expr: &str, limit: Duration) -> Vec<Value> {
         let start = std::time::Instant::now();
         loop {
-            if let Ok(result) = self.query(expr).await
-                && !result.is_empty()
-            {
+            let result = self
+                .query(expr)
+                .await
+                .unwrap_or_else(|e| panic!("query rejected: {e}"));
+            if !result.is_empty() || start.elapsed() >= limit {
                 return result;
             }
-            assert!(
-                start.elapsed() < limit,
-                "no data for {expr} within {limit:?}"
-            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
