@@ -74,12 +74,12 @@ impl Exporter {
         telemetry_path: &str,
         reload: Option<Arc<Reloader>>,
     ) -> Router {
-        http::router(AppState {
+        let state = AppState {
             store: self.store.clone(),
             board: self.board.clone(),
             telemetry_path: telemetry_path.to_string(),
-            reload: reload.map(|r| r as Arc<dyn Reload>),
-        })
+        };
+        http::router(state, reload.map(|r| r as Arc<dyn Reload>))
     }
 
     /// Reloads `path` on demand (SIGHUP, `POST /-/reload`) into this exporter's scheduler.

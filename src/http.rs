@@ -27,28 +27,23 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub board: Arc<StatusBoard>,
     pub telemetry_path: String,
-    /// Present when the exporter runs from a config file.
-    pub reload: Option<Arc<dyn Reload>>,
 }
 
-/// The exporter's routes.
-pub fn router(state: AppState) -> Router {
+/// The exporter's routes, plus `POST /-/reload` when the exporter runs from a config file.
+pub fn router(state: AppState, reloader: Option<Arc<dyn Reload>>) -> Router {
     let mut router = Router::new()
         .route(&state.telemetry_path.clone(), get(metrics_handler))
         .route("/", get(landing))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready));
-    if state.reload.is_some() {
-        router = router.route("/-/reload", post(reload));
+    if let Some(reloader) = reloader {
+        router = router.route("/-/reload", post(move || reload(reloader.clone())));
     }
     router.with_state(state)
 }
 
 /// Like Prometheus' `/-/reload`: 200 with what changed, or 400 with every problem (nothing changed).
-async fn reload(State(state): State<AppState>) -> Response {
-    let Some(reloader) = &state.reload else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+async fn reload(reloader: Arc<dyn Reload>) -> Response {
     match reloader.reload().await {
         Ok(summary) => (StatusCode::OK, format!("{summary}\n")).into_response(),
         Err(problems) => (StatusCode::BAD_REQUEST, format!("{problems}\n")).into_response(),

@@ -113,12 +113,12 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
     let rules = files("alerts", ".yml");
     assert!(!rules.is_empty(), "alerts/*.yml are shipped");
     let prometheus = Prometheus::start(&[healthy, faulty], &rules).await;
-    let first = format!("wechat_mp_followers{{job=\"{JOB}\"}}");
-    let scraped = prometheus.wait_for(&first, Duration::from_secs(60)).await;
-    assert_eq!(
-        scraped.len(),
-        6,
-        "both exporters' 3 accounts scraped: {scraped:?}"
+    // Both exporters scraped: 3 accounts each.
+    let both = format!("count(wechat_mp_followers{{job=\"{JOB}\"}}) == 6");
+    let scraped = prometheus.wait_for(&both, Duration::from_secs(60)).await;
+    assert!(
+        !scraped.is_empty(),
+        "both exporters' 3 accounts were not scraped within 60 s"
     );
 
     let queries = dashboard_queries();

@@ -49,6 +49,9 @@ pub enum Purpose {
     Probe(Date),
     /// A daily endpoint's rows for the target day.
     Day(Date),
+    /// getusercumulate for the day before the target, on a cold start while the target is not
+    /// published yet: something to show until it is.
+    StandIn(Date),
     /// A week/month endpoint's rows for the period labelled with this date.
     Period(Date),
     /// A per-article window endpoint queried by send/publish date `query`, as of target day `as_of`.
@@ -168,7 +171,7 @@ impl AccountPlan {
                 let mut jobs = vec![Job {
                     endpoint: Endpoint::UserCumulate,
                     range: DateRange::day(day),
-                    purpose: Purpose::Day(day),
+                    purpose: Purpose::StandIn(day),
                 }];
                 jobs.extend(self.jobs_for(day, now));
                 return jobs;
@@ -271,9 +274,8 @@ impl AccountPlan {
                 }
                 self.store(e, day, report);
             }
-            Purpose::Day(day) if e == Endpoint::UserCumulate => {
-                // The cold-start stand-in for a day not yet published: shown, but it neither
-                // marks the target ready nor disturbs the probe's retry.
+            Purpose::StandIn(day) => {
+                // Shown, but it neither marks the target ready nor disturbs the probe's retry.
                 self.states.entry(e).or_default().latest = Some(DatedReport { date: day, report });
             }
             Purpose::Day(day) => {
@@ -542,7 +544,7 @@ mod tests {
         assert!(cold.len() > 20, "{cold:?}");
         let before = date(2026, 11, 22);
         assert!(cold.iter().all(|j| match j.purpose {
-            Purpose::Day(d) => d == before,
+            Purpose::Day(d) | Purpose::StandIn(d) => d == before,
             Purpose::Window { as_of, .. } => as_of == before,
             Purpose::Period(label) => label < before,
             Purpose::Probe(_) => false,
