@@ -868,3 +868,45 @@ fn empty_reports_give_only_health() {
         }]
     );
 }
+
+/// The documented example bodies of every endpoint mapped through the metrics, both formats,
+/// byte for byte against `tests/golden/examples.*` (`UPDATE_DOCS=1` rewrites them). The one
+/// wall-clock value, the config load time, is pinned to 0.
+#[test]
+fn documented_examples_match_the_golden_exposition() {
+    let store = Store::new("0.1.0", "abc123");
+    store.update_account("brand", &documented(), &full_status(), 100);
+    let pin = |body: String| {
+        body.lines()
+            .map(|l| {
+                match l.strip_prefix(
+                    "wechat_mp_exporter_config_last_reload_success_timestamp_seconds ",
+                ) {
+                    Some(_) => {
+                        "wechat_mp_exporter_config_last_reload_success_timestamp_seconds 0\n"
+                            .to_string()
+                    }
+                    None => format!("{l}\n"),
+                }
+            })
+            .collect::<String>()
+    };
+    for (file, format) in [
+        ("examples.openmetrics.txt", text::Format::OpenMetrics),
+        ("examples.txt", text::Format::Text),
+    ] {
+        let have = pin(body(&store, format));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(file);
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &have).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            want == have,
+            "{} is stale: run `UPDATE_DOCS=1 cargo test --lib metrics` if the change is intended",
+            path.display()
+        );
+    }
+}
