@@ -1,4 +1,4 @@
-//! Benchmarks for DESIGN section 6 (results in docs/benchmarks.md; run them with `bash scripts/bench.sh`).
+//! Benchmarks of the performance targets (results in docs/benchmarks.md; run them with `bash scripts/bench.sh`).
 //!
 //! Modes, each meant to run in its own process so memory numbers stay clean:
 //! - `sim <N>`: the simulated WeChat API with N accounts on 127.0.0.1 (OS-chosen port), publishing
@@ -135,6 +135,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     // Diagnosis only (the targets are judged on `rss_filled`): how much of it is freed heap that
     // glibc kept (poll-round transients, bodies of earlier encodings) rather than live data.
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+    #[allow(unsafe_code)]
     unsafe {
         libc::malloc_trim(0);
     }
@@ -292,7 +293,7 @@ fn month_label(target: Date) -> Date {
 }
 
 /// The fewest datacube calls the T+1 rules allow for one account over the targets `first..=first+days`
-/// (DESIGN 4.2/4.3): one call per daily report per day, one per week/month period, and for the
+/// (docs/wechat-api.md, "Publication"): one call per daily report per day, one per week/month period, and for the
 /// per-article windows the new date plus every earlier date of the window that had articles.
 fn t1_minimum(sim: &Simulator, app_id: &str, first: Date, days: i64) -> u64 {
     let targets: Vec<Date> = (0..=days).map(|k| add_days(first, k)).collect();

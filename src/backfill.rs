@@ -111,82 +111,6 @@ pub fn fetch_ranges(endpoint: Endpoint, range: DateRange, today: Date) -> Vec<Da
     }
 }
 
-/// Groups a report's rows by `ref_date`, one report per day. Rows without a date are dropped and
-/// counted.
-macro_rules! by_ref_date {
-    ($report:expr; $($v:ident),+ $(,)?) => {
-        match $report {
-            $(Report::$v(rows) => {
-                let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
-                let mut undated = 0usize;
-                for row in rows {
-                    match row.ref_date {
-                        Some(d) => days.entry(d).or_default().push(row),
-                        None => undated += 1,
-                    }
-                }
-                (days.into_iter().map(|(d, rows)| (d, Report::$v(rows))).collect(), undated)
-            })+
-        }
-    };
-}
-
-/// A report split into the China days it describes. Daily rows by `ref_date`, week/month rows by
-/// their label date; the per-article windows by `stat_date`, each article keeping only that
-/// day's running total (what the live exporter shows on that day). Also returns the number of
-/// rows dropped for having no date.
-pub fn split_by_day(report: Report) -> (BTreeMap<Date, Report>, usize) {
-    match report {
-        Report::ArticleTotal(rows) => {
-            let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
-            let mut undated = 0;
-            for mut row in rows {
-                for detail in std::mem::take(&mut row.details) {
-                    let Some(day) = detail.stat_date else {
-                        undated += 1;
-                        continue;
-                    };
-                    let mut one = row.clone();
-                    one.details = vec![detail];
-                    days.entry(day).or_default().push(one);
-                }
-            }
-            let days = days
-                .into_iter()
-                .map(|(d, rows)| (d, Report::ArticleTotal(rows)))
-                .collect();
-            (days, undated)
-        }
-        Report::ArticleTotalDetail(rows) => {
-            let mut days: BTreeMap<Date, Vec<_>> = BTreeMap::new();
-            let mut undated = 0;
-            for mut row in rows {
-                for stat in std::mem::take(&mut row.detail_list) {
-                    let Some(day) = stat.stat_date else {
-                        undated += 1;
-                        continue;
-                    };
-                    let mut one = row.clone();
-                    one.detail_list = vec![stat];
-                    days.entry(day).or_default().push(one);
-                }
-            }
-            let days = days
-                .into_iter()
-                .map(|(d, rows)| (d, Report::ArticleTotalDetail(rows)))
-                .collect();
-            (days, undated)
-        }
-        other => by_ref_date!(other;
-            UserSummary, UserCumulate, ArticleSummary, ArticleTotal, UserRead, UserReadHour,
-            UserShare, UserShareHour, UpstreamMsg, UpstreamMsgHour, UpstreamMsgWeek,
-            UpstreamMsgMonth, UpstreamMsgDist, UpstreamMsgDistWeek, UpstreamMsgDistMonth,
-            InterfaceSummary, InterfaceSummaryHour, ArticleRead, ArticleShare, BizSummary,
-            ArticleTotalDetail,
-        ),
-    }
-}
-
 /// One sample with its timestamp (Unix seconds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedSample {
@@ -210,7 +134,7 @@ pub fn account_samples(
 ) -> Vec<TimedSample> {
     let mut days: BTreeMap<Date, AccountReports> = BTreeMap::new();
     for (endpoint, report) in reports {
-        let (by_day, undated) = split_by_day(report);
+        let (by_day, undated) = report.split_by_day();
         if undated > 0 {
             tracing::warn!(
                 account,
@@ -617,7 +541,7 @@ mod tests {
             total_row("1_1", d1, &[(d1, 10), (d2, 25), (d3, 30)]),
             total_row("2_1", d2, &[(d2, 7), (d3, 9)]),
         ]);
-        let (days, undated) = split_by_day(report);
+        let (days, undated) = report.split_by_day();
         assert_eq!(undated, 0);
         assert_eq!(days.keys().copied().collect::<Vec<_>>(), vec![d1, d2, d3]);
         let Report::ArticleTotal(on_d2) = &days[&d2] else {
@@ -651,11 +575,9 @@ mod tests {
             cumulate_user: Some(n),
             user_source: Some(0),
         };
-        let (days, undated) = split_by_day(Report::UserCumulate(vec![
-            row(Some(d1), 100),
-            row(Some(d2), 105),
-            row(None, 7),
-        ]));
+        let (days, undated) =
+            Report::UserCumulate(vec![row(Some(d1), 100), row(Some(d2), 105), row(None, 7)])
+                .split_by_day();
         assert_eq!(undated, 1);
         assert_eq!(days[&d1], Report::UserCumulate(vec![row(Some(d1), 100)]));
         assert_eq!(days[&d2], Report::UserCumulate(vec![row(Some(d2), 105)]));

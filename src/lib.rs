@@ -4,6 +4,8 @@
 //! holds what it said, `metrics` maps that to an immutable pre-encoded exposition, and the HTTP
 //! server only copies bytes.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod backfill;
 pub mod cli;

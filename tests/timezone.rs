@@ -19,7 +19,10 @@ fn plan() -> AccountPlan {
 #[test]
 fn yesterday_is_a_china_day_in_los_angeles() {
     // SAFETY: this is the only test in this binary and it sets TZ before any thread reads it.
-    unsafe { std::env::set_var("TZ", "America/Los_Angeles") };
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("TZ", "America/Los_Angeles")
+    };
     let system = TimeZone::system();
     assert_eq!(
         system.iana_name(),

@@ -1,4 +1,4 @@
-//! Readable ASCII label values for WeChat's codes (wechat-api.md section 3).
+//! Readable ASCII label values for WeChat's codes (docs/wechat-api.md, "Label codes").
 //!
 //! Unknown codes pass through as `code_N` so new channels show up instead of vanishing; a missing
 //! code is `unknown`.

@@ -1,9 +1,14 @@
-//! The 21 Official Account datacube endpoints and the rules each one carries (path, span, family).
+//! The 21 Official Account datacube endpoints as one table, and everything generated from it: the
+//! `Endpoint` enum with its properties (path, span, group, period, first day, kind) and the typed
+//! `Report` with its parsing, merging and splitting by day.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use jiff::civil::{Date, date};
+
+use super::report::*;
 
 /// Which report group an endpoint belongs to (the config's `reports` list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,82 +54,198 @@ pub enum Period {
     Month,
 }
 
-/// A datacube endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Endpoint {
-    UserSummary,
-    UserCumulate,
-    ArticleSummary,
-    ArticleTotal,
-    UserRead,
-    UserReadHour,
-    UserShare,
-    UserShareHour,
-    UpstreamMsg,
-    UpstreamMsgHour,
-    UpstreamMsgWeek,
-    UpstreamMsgMonth,
-    UpstreamMsgDist,
-    UpstreamMsgDistWeek,
-    UpstreamMsgDistMonth,
-    InterfaceSummary,
-    InterfaceSummaryHour,
-    ArticleRead,
-    ArticleShare,
-    BizSummary,
-    ArticleTotalDetail,
+/// Which of WeChat's API generations an endpoint belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The 11 user, message and callback endpoints: maintained, data from 2014-12-01.
+    Current,
+    /// The six old article endpoints WeChat no longer maintains (may answer 47009).
+    Legacy,
+    /// The four published-content endpoints, whose bodies carry `is_delay` (data from 2025-11-01).
+    Published,
+}
+
+/// Everything the exporter knows about one endpoint: one row of the table below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Props {
+    /// The endpoint's name as WeChat spells it (also the `api` label value).
+    pub name: &'static str,
+    /// The config's report group.
+    pub group: ReportGroup,
+    /// How the rows are dated.
+    pub period: Period,
+    /// Largest inclusive span of one request, in days.
+    pub span: u32,
+    /// The first day WeChat keeps data for.
+    pub first: Date,
+    /// Legacy, published content, or neither.
+    pub kind: Kind,
+    /// For rows that keep changing after their date (running totals per article): the days,
+    /// counting the date itself, during which they change and are re-polled.
+    pub window: Option<u32>,
+}
+
+/// The one list of endpoints (docs/wechat-api.md, "Endpoints"). Each row names the variant, the
+/// properties and the row type; from it come `Endpoint`, `Endpoint::ALL`, the properties,
+/// `Report` and its parsing, serialising, merging and splitting by day. Adding an endpoint is one
+/// row here plus its row struct in `report.rs` (CONTRIBUTING.md, "Add an endpoint").
+macro_rules! endpoints {
+    ($(
+        $(#[$doc:meta])*
+        $v:ident = $name:literal, $group:ident, $period:ident, span $span:literal,
+            from ($y:literal, $m:literal, $d:literal), $kind:ident, window $window:expr, $row:ty;
+    )+) => {
+        /// A datacube endpoint.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Endpoint {
+            $($(#[$doc])* $v,)+
+        }
+
+        const PROPS: &[Props] = &[$(Props {
+            name: $name,
+            group: ReportGroup::$group,
+            period: Period::$period,
+            span: $span,
+            first: date($y, $m, $d),
+            kind: Kind::$kind,
+            window: $window,
+        },)+];
+
+        impl Endpoint {
+            /// Every endpoint, in table order.
+            pub const ALL: [Endpoint; PROPS.len()] = [$(Self::$v,)+];
+        }
+
+        /// The parsed body of any datacube endpoint: its rows, typed.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Report {
+            $($(#[$doc])* $v(Vec<$row>),)+
+        }
+
+        impl Report {
+            /// Parses a success body (`{"list":[...]}`) of `endpoint`. Error bodies are not
+            /// handled here.
+            pub fn parse(endpoint: Endpoint, json: &[u8]) -> Result<Parsed, serde_json::Error> {
+                Ok(match endpoint {
+                    $(Endpoint::$v => {
+                        let body: ListBody<$row> = serde_json::from_slice(json)?;
+                        Parsed { report: Report::$v(body.list), is_delay: body.is_delay }
+                    })+
+                })
+            }
+
+            /// The endpoint this report came from.
+            pub fn endpoint(&self) -> Endpoint {
+                match self {
+                    $(Report::$v(_) => Endpoint::$v,)+
+                }
+            }
+
+            /// Serialises the report as WeChat's success body (used by the simulator and tests).
+            pub fn to_body(&self, is_delay: Option<bool>) -> serde_json::Value {
+                match self {
+                    $(Report::$v(rows) => body(rows, is_delay),)+
+                }
+            }
+
+            /// Number of rows.
+            pub fn len(&self) -> usize {
+                match self {
+                    $(Report::$v(rows) => rows.len(),)+
+                }
+            }
+
+            /// Appends `other`'s rows after this report's (merging the parts of a split range,
+            /// fetched in date order). A report of another endpoint is handed back untouched.
+            pub fn extend(&mut self, other: Report) -> Result<(), Report> {
+                match (self, other) {
+                    $((Report::$v(rows), Report::$v(more)) => {
+                        rows.extend(more);
+                        Ok(())
+                    })+
+                    (_, other) => Err(other),
+                }
+            }
+
+            /// The report split into the China days it describes (see `Row::days`), and the
+            /// number of rows dropped for having no date.
+            pub fn split_by_day(self) -> (BTreeMap<Date, Report>, usize) {
+                match self {
+                    $(Report::$v(rows) => {
+                        let (days, undated) = by_day(rows);
+                        (days.into_iter().map(|(d, rows)| (d, Report::$v(rows))).collect(), undated)
+                    })+
+                }
+            }
+        }
+    };
+}
+
+endpoints! {
+    //  variant          = name,                       group,     period, span,    first day,          kind,      re-poll window, row type;
+    UserSummary          = "getusersummary",           Users,     Day,   span 7,  from (2014, 12, 1), Current,   window None,     UserSummaryRow;
+    UserCumulate         = "getusercumulate",          Users,     Day,   span 7,  from (2014, 12, 1), Current,   window None,     UserCumulateRow;
+    ArticleSummary       = "getarticlesummary",        Articles,  Day,   span 1,  from (2014, 12, 1), Legacy,    window None,     ArticleSummaryRow;
+    /// Queried by mass-send date; each row's running totals change for 7 days.
+    ArticleTotal         = "getarticletotal",          Articles,  Day,   span 1,  from (2014, 12, 1), Legacy,    window Some(7),  ArticleTotalRow;
+    UserRead             = "getuserread",              Articles,  Day,   span 3,  from (2014, 12, 1), Legacy,    window None,     UserReadRow;
+    UserReadHour         = "getuserreadhour",          Articles,  Day,   span 1,  from (2014, 12, 1), Legacy,    window None,     UserReadHourRow;
+    UserShare            = "getusershare",             Articles,  Day,   span 7,  from (2014, 12, 1), Legacy,    window None,     UserShareRow;
+    UserShareHour        = "getusersharehour",         Articles,  Day,   span 1,  from (2014, 12, 1), Legacy,    window None,     UserShareHourRow;
+    UpstreamMsg          = "getupstreammsg",           Messages,  Day,   span 7,  from (2014, 12, 1), Current,   window None,     UpstreamMsgRow;
+    UpstreamMsgHour      = "getupstreammsghour",       Messages,  Day,   span 1,  from (2014, 12, 1), Current,   window None,     UpstreamMsgHourRow;
+    /// Week and month: begin == end == the period's label date, valid under both documented spans.
+    UpstreamMsgWeek      = "getupstreammsgweek",       Messages,  Week,  span 1,  from (2014, 12, 1), Current,   window None,     UpstreamMsgRow;
+    UpstreamMsgMonth     = "getupstreammsgmonth",      Messages,  Month, span 1,  from (2014, 12, 1), Current,   window None,     UpstreamMsgRow;
+    UpstreamMsgDist      = "getupstreammsgdist",       Messages,  Day,   span 15, from (2014, 12, 1), Current,   window None,     UpstreamMsgDistRow;
+    UpstreamMsgDistWeek  = "getupstreammsgdistweek",   Messages,  Week,  span 15, from (2014, 12, 1), Current,   window None,     UpstreamMsgDistRow;
+    UpstreamMsgDistMonth = "getupstreammsgdistmonth",  Messages,  Month, span 15, from (2014, 12, 1), Current,   window None,     UpstreamMsgDistRow;
+    InterfaceSummary     = "getinterfacesummary",      Callbacks, Day,   span 30, from (2014, 12, 1), Current,   window None,     InterfaceSummaryRow;
+    InterfaceSummaryHour = "getinterfacesummaryhour",  Callbacks, Day,   span 1,  from (2014, 12, 1), Current,   window None,     InterfaceSummaryHourRow;
+    ArticleRead          = "getarticleread",           Articles,  Day,   span 1,  from (2025, 11, 1), Published, window None,     ArticleReadRow;
+    ArticleShare         = "getarticleshare",          Articles,  Day,   span 1,  from (2025, 11, 1), Published, window None,     ArticleShareRow;
+    BizSummary           = "getbizsummary",            Articles,  Day,   span 30, from (2025, 11, 1), Published, window None,     BizSummaryRow;
+    /// Queried by publish date; each row's running totals change for 30 days.
+    ArticleTotalDetail   = "getarticletotaldetail",    Articles,  Day,   span 1,  from (2025, 11, 1), Published, window Some(30), ArticleTotalDetailRow;
+}
+
+fn body<R: Row>(rows: &[R], is_delay: Option<bool>) -> serde_json::Value {
+    #[derive(serde::Serialize)]
+    struct Body<'a, R> {
+        list: &'a [R],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        is_delay: Option<bool>,
+    }
+    serde_json::to_value(Body {
+        list: rows,
+        is_delay,
+    })
+    .expect("report rows always serialise")
+}
+
+fn by_day<R: Row>(rows: Vec<R>) -> (BTreeMap<Date, Vec<R>>, usize) {
+    let mut days: BTreeMap<Date, Vec<R>> = BTreeMap::new();
+    let mut undated = 0;
+    for row in rows {
+        for (day, row) in row.days() {
+            match day {
+                Some(d) => days.entry(d).or_default().push(row),
+                None => undated += 1,
+            }
+        }
+    }
+    (days, undated)
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 21] = [
-        Self::UserSummary,
-        Self::UserCumulate,
-        Self::ArticleSummary,
-        Self::ArticleTotal,
-        Self::UserRead,
-        Self::UserReadHour,
-        Self::UserShare,
-        Self::UserShareHour,
-        Self::UpstreamMsg,
-        Self::UpstreamMsgHour,
-        Self::UpstreamMsgWeek,
-        Self::UpstreamMsgMonth,
-        Self::UpstreamMsgDist,
-        Self::UpstreamMsgDistWeek,
-        Self::UpstreamMsgDistMonth,
-        Self::InterfaceSummary,
-        Self::InterfaceSummaryHour,
-        Self::ArticleRead,
-        Self::ArticleShare,
-        Self::BizSummary,
-        Self::ArticleTotalDetail,
-    ];
+    /// This endpoint's row of the table.
+    pub fn props(self) -> &'static Props {
+        &PROPS[self as usize]
+    }
 
     /// The endpoint's name as WeChat spells it (also the `api` label value).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::UserSummary => "getusersummary",
-            Self::UserCumulate => "getusercumulate",
-            Self::ArticleSummary => "getarticlesummary",
-            Self::ArticleTotal => "getarticletotal",
-            Self::UserRead => "getuserread",
-            Self::UserReadHour => "getuserreadhour",
-            Self::UserShare => "getusershare",
-            Self::UserShareHour => "getusersharehour",
-            Self::UpstreamMsg => "getupstreammsg",
-            Self::UpstreamMsgHour => "getupstreammsghour",
-            Self::UpstreamMsgWeek => "getupstreammsgweek",
-            Self::UpstreamMsgMonth => "getupstreammsgmonth",
-            Self::UpstreamMsgDist => "getupstreammsgdist",
-            Self::UpstreamMsgDistWeek => "getupstreammsgdistweek",
-            Self::UpstreamMsgDistMonth => "getupstreammsgdistmonth",
-            Self::InterfaceSummary => "getinterfacesummary",
-            Self::InterfaceSummaryHour => "getinterfacesummaryhour",
-            Self::ArticleRead => "getarticleread",
-            Self::ArticleShare => "getarticleshare",
-            Self::BizSummary => "getbizsummary",
-            Self::ArticleTotalDetail => "getarticletotaldetail",
-        }
+        self.props().name
     }
 
     /// The request path, under the API base URL.
@@ -133,89 +254,41 @@ impl Endpoint {
     }
 
     /// Largest inclusive span of one request, in days. Where the old and current docs disagree this
-    /// is the smaller value (wechat-api.md §1.1), so it is valid under both readings.
+    /// is the smaller value (docs/wechat-api.md, "Endpoints"), so it is valid under both readings.
     pub fn max_span_days(self) -> u32 {
-        match self {
-            Self::UserSummary | Self::UserCumulate | Self::UserShare | Self::UpstreamMsg => 7,
-            Self::UserRead => 3,
-            Self::UpstreamMsgDist | Self::UpstreamMsgDistWeek | Self::UpstreamMsgDistMonth => 15,
-            Self::InterfaceSummary | Self::BizSummary => 30,
-            // Week/month: send begin == end == the period's label date (valid under both readings).
-            Self::UpstreamMsgWeek | Self::UpstreamMsgMonth => 1,
-            Self::ArticleSummary
-            | Self::ArticleTotal
-            | Self::UserReadHour
-            | Self::UserShareHour
-            | Self::UpstreamMsgHour
-            | Self::InterfaceSummaryHour
-            | Self::ArticleRead
-            | Self::ArticleShare
-            | Self::ArticleTotalDetail => 1,
-        }
+        self.props().span
     }
 
+    /// The config's report group.
     pub fn group(self) -> ReportGroup {
-        match self {
-            Self::UserSummary | Self::UserCumulate => ReportGroup::Users,
-            Self::UpstreamMsg
-            | Self::UpstreamMsgHour
-            | Self::UpstreamMsgWeek
-            | Self::UpstreamMsgMonth
-            | Self::UpstreamMsgDist
-            | Self::UpstreamMsgDistWeek
-            | Self::UpstreamMsgDistMonth => ReportGroup::Messages,
-            Self::InterfaceSummary | Self::InterfaceSummaryHour => ReportGroup::Callbacks,
-            _ => ReportGroup::Articles,
-        }
+        self.props().group
     }
 
+    /// How the rows are dated.
     pub fn period(self) -> Period {
-        match self {
-            Self::UpstreamMsgWeek | Self::UpstreamMsgDistWeek => Period::Week,
-            Self::UpstreamMsgMonth | Self::UpstreamMsgDistMonth => Period::Month,
-            _ => Period::Day,
-        }
+        self.props().period
     }
 
     /// The six old article endpoints that WeChat no longer maintains (may answer 47009).
     pub fn is_legacy_article(self) -> bool {
-        matches!(
-            self,
-            Self::ArticleSummary
-                | Self::ArticleTotal
-                | Self::UserRead
-                | Self::UserReadHour
-                | Self::UserShare
-                | Self::UserShareHour
-        )
+        self.props().kind == Kind::Legacy
     }
 
     /// The four published-content endpoints, whose bodies carry `is_delay`.
     pub fn is_published_content(self) -> bool {
-        matches!(
-            self,
-            Self::ArticleRead | Self::ArticleShare | Self::BizSummary | Self::ArticleTotalDetail
-        )
+        self.props().kind == Kind::Published
     }
 
     /// For endpoints whose rows keep changing after their date (running totals per article), the
     /// number of days, counting the date itself, during which they change: the query date is the
     /// send/publish date, and it is re-polled for this many days.
     pub fn rolling_window_days(self) -> Option<u32> {
-        match self {
-            Self::ArticleTotal => Some(7),
-            Self::ArticleTotalDetail => Some(30),
-            _ => None,
-        }
+        self.props().window
     }
 
     /// The first day WeChat keeps data for.
     pub fn earliest_date(self) -> Date {
-        if self.is_published_content() {
-            date(2025, 11, 1)
-        } else {
-            date(2014, 12, 1)
-        }
+        self.props().first
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// What the scheduler does about an error (DESIGN section 4.5).
+/// What the scheduler does about an error (docs/wechat-api.md, "Errcodes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// Busy, per-minute limit, network, 5xx: retry with jittered backoff.

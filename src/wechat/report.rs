@@ -1,5 +1,5 @@
 //! Typed rows of every datacube endpoint, parsed tolerantly: every field optional, unknown fields
-//! ignored, counts as `u64`, rates as `f64` (DESIGN §4.6). The same types serialise the simulator's
+//! ignored, counts as `u64`, rates as `f64` (docs/wechat-api.md, "Parsing"). The same types serialise the simulator's
 //! answers, so both sides of the wire share one definition of each body.
 
 use jiff::civil::Date;
@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::Endpoint;
+pub use super::endpoint::Report;
 
 /// A successful datacube body: `{"list":[...]}`, plus `is_delay` on the published-content endpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +17,86 @@ pub struct ListBody<T> {
     pub list: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_delay: Option<bool>,
+}
+
+/// What the generic core in `endpoint.rs` needs of every row type.
+pub trait Row: Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned {
+    /// The China day the row describes: `ref_date`, for week and month rows the period's label
+    /// date.
+    fn ref_date(&self) -> Option<Date>;
+
+    /// The row split into the days it describes. Most rows describe one day; the per-article
+    /// windows give one copy per `stat_date`, each keeping only that day's running total (what the
+    /// live exporter shows on that day). `None` days are dropped and counted by the caller.
+    fn days(self) -> Vec<(Option<Date>, Self)> {
+        let day = self.ref_date();
+        vec![(day, self)]
+    }
+}
+
+/// Rows dated by their `ref_date` field.
+macro_rules! dated_by_ref_date {
+    ($($row:ty),+ $(,)?) => {$(
+        impl Row for $row {
+            fn ref_date(&self) -> Option<Date> {
+                self.ref_date
+            }
+        }
+    )+};
+}
+
+dated_by_ref_date!(
+    UserSummaryRow,
+    UserCumulateRow,
+    ArticleSummaryRow,
+    UserReadRow,
+    UserReadHourRow,
+    UserShareRow,
+    UserShareHourRow,
+    UpstreamMsgRow,
+    UpstreamMsgHourRow,
+    UpstreamMsgDistRow,
+    InterfaceSummaryRow,
+    InterfaceSummaryHourRow,
+    ArticleReadRow,
+    ArticleShareRow,
+    BizSummaryRow,
+);
+
+impl Row for ArticleTotalRow {
+    fn ref_date(&self) -> Option<Date> {
+        self.ref_date
+    }
+
+    fn days(mut self) -> Vec<(Option<Date>, Self)> {
+        std::mem::take(&mut self.details)
+            .into_iter()
+            .map(|detail| {
+                let mut one = self.clone();
+                let day = detail.stat_date;
+                one.details = vec![detail];
+                (day, one)
+            })
+            .collect()
+    }
+}
+
+impl Row for ArticleTotalDetailRow {
+    fn ref_date(&self) -> Option<Date> {
+        self.ref_date
+    }
+
+    fn days(mut self) -> Vec<(Option<Date>, Self)> {
+        std::mem::take(&mut self.detail_list)
+            .into_iter()
+            .map(|stat| {
+                let mut one = self.clone();
+                let day = stat.stat_date;
+                one.detail_list = vec![stat];
+                (day, one)
+            })
+            .collect()
+    }
 }
 
 /// getusersummary: new and cancelled followers per day and follower channel.
@@ -420,32 +501,6 @@ pub struct ArticleTotalDetailRow {
     pub detail_list: Vec<TotalDetailStat>,
 }
 
-/// The parsed body of any datacube endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Report {
-    UserSummary(Vec<UserSummaryRow>),
-    UserCumulate(Vec<UserCumulateRow>),
-    ArticleSummary(Vec<ArticleSummaryRow>),
-    ArticleTotal(Vec<ArticleTotalRow>),
-    UserRead(Vec<UserReadRow>),
-    UserReadHour(Vec<UserReadHourRow>),
-    UserShare(Vec<UserShareRow>),
-    UserShareHour(Vec<UserShareHourRow>),
-    UpstreamMsg(Vec<UpstreamMsgRow>),
-    UpstreamMsgHour(Vec<UpstreamMsgHourRow>),
-    UpstreamMsgWeek(Vec<UpstreamMsgRow>),
-    UpstreamMsgMonth(Vec<UpstreamMsgRow>),
-    UpstreamMsgDist(Vec<UpstreamMsgDistRow>),
-    UpstreamMsgDistWeek(Vec<UpstreamMsgDistRow>),
-    UpstreamMsgDistMonth(Vec<UpstreamMsgDistRow>),
-    InterfaceSummary(Vec<InterfaceSummaryRow>),
-    InterfaceSummaryHour(Vec<InterfaceSummaryHourRow>),
-    ArticleRead(Vec<ArticleReadRow>),
-    ArticleShare(Vec<ArticleShareRow>),
-    BizSummary(Vec<BizSummaryRow>),
-    ArticleTotalDetail(Vec<ArticleTotalDetailRow>),
-}
-
 /// A parsed body with its `is_delay` flag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
@@ -454,105 +509,7 @@ pub struct Parsed {
     pub is_delay: Option<bool>,
 }
 
-macro_rules! parse_as {
-    ($json:expr, $variant:ident) => {{
-        let body: ListBody<_> = serde_json::from_slice($json)?;
-        Parsed {
-            report: Report::$variant(body.list),
-            is_delay: body.is_delay,
-        }
-    }};
-}
-
-macro_rules! each_variant {
-    ($self:expr, $rows:ident => $body:expr) => {
-        match $self {
-            Report::UserSummary($rows) => $body,
-            Report::UserCumulate($rows) => $body,
-            Report::ArticleSummary($rows) => $body,
-            Report::ArticleTotal($rows) => $body,
-            Report::UserRead($rows) => $body,
-            Report::UserReadHour($rows) => $body,
-            Report::UserShare($rows) => $body,
-            Report::UserShareHour($rows) => $body,
-            Report::UpstreamMsg($rows) => $body,
-            Report::UpstreamMsgHour($rows) => $body,
-            Report::UpstreamMsgWeek($rows) => $body,
-            Report::UpstreamMsgMonth($rows) => $body,
-            Report::UpstreamMsgDist($rows) => $body,
-            Report::UpstreamMsgDistWeek($rows) => $body,
-            Report::UpstreamMsgDistMonth($rows) => $body,
-            Report::InterfaceSummary($rows) => $body,
-            Report::InterfaceSummaryHour($rows) => $body,
-            Report::ArticleRead($rows) => $body,
-            Report::ArticleShare($rows) => $body,
-            Report::BizSummary($rows) => $body,
-            Report::ArticleTotalDetail($rows) => $body,
-        }
-    };
-}
-
 impl Report {
-    /// Parses a success body (`{"list":[...]}`) of `endpoint`. Error bodies are not handled here.
-    pub fn parse(endpoint: Endpoint, json: &[u8]) -> Result<Parsed, serde_json::Error> {
-        Ok(match endpoint {
-            Endpoint::UserSummary => parse_as!(json, UserSummary),
-            Endpoint::UserCumulate => parse_as!(json, UserCumulate),
-            Endpoint::ArticleSummary => parse_as!(json, ArticleSummary),
-            Endpoint::ArticleTotal => parse_as!(json, ArticleTotal),
-            Endpoint::UserRead => parse_as!(json, UserRead),
-            Endpoint::UserReadHour => parse_as!(json, UserReadHour),
-            Endpoint::UserShare => parse_as!(json, UserShare),
-            Endpoint::UserShareHour => parse_as!(json, UserShareHour),
-            Endpoint::UpstreamMsg => parse_as!(json, UpstreamMsg),
-            Endpoint::UpstreamMsgHour => parse_as!(json, UpstreamMsgHour),
-            Endpoint::UpstreamMsgWeek => parse_as!(json, UpstreamMsgWeek),
-            Endpoint::UpstreamMsgMonth => parse_as!(json, UpstreamMsgMonth),
-            Endpoint::UpstreamMsgDist => parse_as!(json, UpstreamMsgDist),
-            Endpoint::UpstreamMsgDistWeek => parse_as!(json, UpstreamMsgDistWeek),
-            Endpoint::UpstreamMsgDistMonth => parse_as!(json, UpstreamMsgDistMonth),
-            Endpoint::InterfaceSummary => parse_as!(json, InterfaceSummary),
-            Endpoint::InterfaceSummaryHour => parse_as!(json, InterfaceSummaryHour),
-            Endpoint::ArticleRead => parse_as!(json, ArticleRead),
-            Endpoint::ArticleShare => parse_as!(json, ArticleShare),
-            Endpoint::BizSummary => parse_as!(json, BizSummary),
-            Endpoint::ArticleTotalDetail => parse_as!(json, ArticleTotalDetail),
-        })
-    }
-
-    /// Serialises the report as WeChat's success body (used by the simulator and tests).
-    pub fn to_body(&self, is_delay: Option<bool>) -> serde_json::Value {
-        each_variant!(self, rows => serde_json::to_value(ListBody { list: rows.clone(), is_delay })
-            .expect("report rows always serialise"))
-    }
-
-    /// The endpoint this report came from.
-    pub fn endpoint(&self) -> Endpoint {
-        match self {
-            Report::UserSummary(_) => Endpoint::UserSummary,
-            Report::UserCumulate(_) => Endpoint::UserCumulate,
-            Report::ArticleSummary(_) => Endpoint::ArticleSummary,
-            Report::ArticleTotal(_) => Endpoint::ArticleTotal,
-            Report::UserRead(_) => Endpoint::UserRead,
-            Report::UserReadHour(_) => Endpoint::UserReadHour,
-            Report::UserShare(_) => Endpoint::UserShare,
-            Report::UserShareHour(_) => Endpoint::UserShareHour,
-            Report::UpstreamMsg(_) => Endpoint::UpstreamMsg,
-            Report::UpstreamMsgHour(_) => Endpoint::UpstreamMsgHour,
-            Report::UpstreamMsgWeek(_) => Endpoint::UpstreamMsgWeek,
-            Report::UpstreamMsgMonth(_) => Endpoint::UpstreamMsgMonth,
-            Report::UpstreamMsgDist(_) => Endpoint::UpstreamMsgDist,
-            Report::UpstreamMsgDistWeek(_) => Endpoint::UpstreamMsgDistWeek,
-            Report::UpstreamMsgDistMonth(_) => Endpoint::UpstreamMsgDistMonth,
-            Report::InterfaceSummary(_) => Endpoint::InterfaceSummary,
-            Report::InterfaceSummaryHour(_) => Endpoint::InterfaceSummaryHour,
-            Report::ArticleRead(_) => Endpoint::ArticleRead,
-            Report::ArticleShare(_) => Endpoint::ArticleShare,
-            Report::BizSummary(_) => Endpoint::BizSummary,
-            Report::ArticleTotalDetail(_) => Endpoint::ArticleTotalDetail,
-        }
-    }
-
     /// An empty report of `endpoint`.
     pub fn empty(endpoint: Endpoint) -> Report {
         Report::parse(endpoint, br#"{"list":[]}"#)
@@ -560,52 +517,9 @@ impl Report {
             .report
     }
 
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        each_variant!(self, rows => rows.len())
-    }
-
+    /// Whether the report has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Appends `other`'s rows after this report's (merging the parts of a split range, fetched in
-    /// date order). A report of another endpoint is handed back untouched.
-    pub fn extend(&mut self, other: Report) -> Result<(), Report> {
-        macro_rules! same_variant {
-            ($($v:ident),+ $(,)?) => {
-                match (self, other) {
-                    $((Report::$v(rows), Report::$v(more)) => {
-                        rows.extend(more);
-                        Ok(())
-                    })+
-                    (_, other) => Err(other),
-                }
-            };
-        }
-        same_variant!(
-            UserSummary,
-            UserCumulate,
-            ArticleSummary,
-            ArticleTotal,
-            UserRead,
-            UserReadHour,
-            UserShare,
-            UserShareHour,
-            UpstreamMsg,
-            UpstreamMsgHour,
-            UpstreamMsgWeek,
-            UpstreamMsgMonth,
-            UpstreamMsgDist,
-            UpstreamMsgDistWeek,
-            UpstreamMsgDistMonth,
-            InterfaceSummary,
-            InterfaceSummaryHour,
-            ArticleRead,
-            ArticleShare,
-            BizSummary,
-            ArticleTotalDetail,
-        )
     }
 }
 
@@ -632,7 +546,7 @@ mod tests {
     use jiff::civil::date;
     use std::path::PathBuf;
 
-    /// The documented example bodies, copied from shared/wechat-examples into tests/fixtures.
+    /// The documented example bodies, WeChat's own, kept in tests/fixtures.
     fn example(endpoint: Endpoint) -> Vec<u8> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/wechat-examples")

@@ -2,8 +2,6 @@
 //! config lose their series, new ones are polled, unchanged ones keep their state, and a broken
 //! file changes nothing.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,7 +14,7 @@ use wechat_mp_exporter::clock;
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::simulator::{SimConfig, Simulator};
 
-use support::{get, parse_text, sim_config, value};
+use crate::support::{get, parse_text, sim_config, value};
 
 /// A config file polling `accounts` (name, index into the simulator's accounts).
 fn write_config(path: &Path, sim_addr: SocketAddr, sim: &SimConfig, accounts: &[(&str, usize)]) {
@@ -145,7 +143,7 @@ async fn the_binary_reloads_on_sighup() {
         .spawn()
         .unwrap();
     let metrics = format!("http://127.0.0.1:{port}/metrics");
-    support::wait_until_ok(&format!("http://127.0.0.1:{port}/-/ready")).await;
+    crate::support::wait_until_ok(&format!("http://127.0.0.1:{port}/-/ready")).await;
     wait_for_metrics(&metrics, |b| up(b, "leaving") == Some(1.0)).await;
 
     write_config(&path, sim_addr, &sim, &[("brand", 0)]);

@@ -3,9 +3,7 @@
 //! variables used everywhere, a unit and description on every panel, every expression parsed by
 //! Prometheus' own parser (promtool) after variable expansion, and every metric name known.
 
-mod support;
-
-use support::checks;
+use crate::support::checks;
 
 use std::collections::{BTreeSet, HashSet};
 

@@ -7,8 +7,6 @@
 //! (this test process's CPU and memory) are removed, and the values of the families in `WALL_CLOCK`
 //! (when the config was loaded, how long a poll round took in real time) are replaced by `0`.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +17,7 @@ use wechat_mp_exporter::clock::ManualClock;
 use wechat_mp_exporter::demo::Demo;
 use wechat_mp_exporter::wechat::date::china_at;
 
-use support::{get, wait_until_ok};
+use crate::support::{get, wait_until_ok};
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -74,7 +72,7 @@ fn golden(name: &str, have: &str) {
             .unwrap_or(want.lines().count().min(have.lines().count()));
         panic!(
             "{} differs from the exposition at line {} (want {:?}, have {:?}); \
-             if the change is intended run `UPDATE_DOCS=1 cargo test --test golden`",
+             if the change is intended run `UPDATE_DOCS=1 cargo test --test e2e golden`",
             path.display(),
             first + 1,
             want.lines().nth(first),

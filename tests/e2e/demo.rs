@@ -1,8 +1,6 @@
 //! `wechat-mp-exporter demo` end to end: the simulator and the exporter in one process; every
-//! metric of DESIGN section 2 for every demo account, with the values the simulator served, and
+//! metric the README names for every demo account, with the values the simulator served, and
 //! the text exposition accepted by Debian's `promtool check metrics`.
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -16,11 +14,11 @@ use wechat_mp_exporter::demo::{Demo, demo_sim_config};
 use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
-use support::checks::promtool;
-use support::{Sample, get, of, parse_text, value, wait_until_ok};
+use crate::support::checks::promtool;
+use crate::support::{Sample, get, of, parse_text, value, wait_until_ok};
 
-/// DESIGN section 2: the names dashboards, alerts and outside checks rely on.
-const DESIGN_METRICS: [&str; 17] = [
+/// The README's metric table: the names dashboards, alerts and outside checks rely on.
+const NAMED_METRICS: [&str; 17] = [
     "wechat_mp_followers",
     "wechat_mp_followers_new",
     "wechat_mp_followers_cancelled",
@@ -40,7 +38,7 @@ const DESIGN_METRICS: [&str; 17] = [
     "wechat_mp_api_requests_total",
 ];
 
-/// The label vocabularies of DESIGN section 2 (wechat-api.md section 3), written out independently
+/// The label vocabularies of docs/wechat-api.md ("Label codes"), written out independently
 /// of the exporter's own tables.
 fn follower_source(code: u64) -> String {
     let name = match code {
@@ -130,7 +128,7 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
 
     for (i, account) in demo.account_names.iter().enumerate() {
         let app = &sim_accounts[i].app_id;
-        for name in DESIGN_METRICS {
+        for name in NAMED_METRICS {
             assert!(
                 !of(&samples, name, account).is_empty(),
                 "{name} missing for {account}"

@@ -1,8 +1,6 @@
 //! The T+1 schedule against the simulator on an injected clock: a simulated week costs exactly the
 //! minimum calls, not-ready days are retried, 45009 and 47009 stop exactly what they should.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -17,7 +15,7 @@ use wechat_mp_exporter::wechat::date::{
 };
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
 
-use support::{Stack, parse_text, sim_config, stack, value};
+use crate::support::{Stack, parse_text, sim_config, stack, value};
 
 /// The simulator publishes yesterday at 09:00 UTC+8; the exporter starts looking at 08:00 and retries
 /// every 30 minutes, so each day costs three readiness probes (08:00, 08:30, 09:00).
@@ -71,7 +69,7 @@ fn month_label(target: Date) -> Date {
 }
 
 /// The T+1 minimum for `days` days after a first poll of `first_target`, derived from the rules
-/// (DESIGN 4.2, 4.3) and the simulator's own record of which days had articles.
+/// (docs/wechat-api.md, "Publication") and the simulator's own record of which days had articles.
 fn t1_minimum(
     sim: &Simulator,
     app_id: &str,
@@ -364,11 +362,11 @@ async fn offline_legacy_article_endpoints_give_way_to_the_published_content_ones
         "getbizsummary carries the reads"
     );
     assert!(
-        support::of(&samples, "wechat_mp_article_reads", &account.name).is_empty(),
+        crate::support::of(&samples, "wechat_mp_article_reads", &account.name).is_empty(),
         "no stale legacy series"
     );
     assert!(
-        !support::of(
+        !crate::support::of(
             &samples,
             "wechat_mp_article_cumulative_read_users",
             &account.name

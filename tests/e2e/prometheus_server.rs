@@ -3,8 +3,6 @@
 //! upstream calls hit quota, 5xx and IP-whitelist errors. Every dashboard query and variable returns
 //! data; the callback-failure alert fires for the failing accounts; nothing alerts for the healthy ones.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -13,9 +11,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use wechat_mp_exporter::clock;
 
-use support::checks::files;
-use support::prometheus::Prometheus;
-use support::{sim_config, stack, wait_until_ok};
+use crate::support::checks::files;
+use crate::support::prometheus::Prometheus;
+use crate::support::{sim_config, stack, wait_until_ok};
 
 const JOB: &str = "wechat-mp-exporter";
 const CALLBACK_ALERT: &str = "WechatMpCallbackFailureRatioHigh";

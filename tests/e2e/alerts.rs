@@ -3,9 +3,7 @@
 //! alert carries severity, summary, a description with its value and a runbook_url whose anchor
 //! exists in docs/runbook.md, every metric is known, and deploy/prometheus.yml loads them.
 
-mod support;
-
-use support::checks;
+use crate::support::checks;
 
 use std::collections::{BTreeMap, BTreeSet};
 

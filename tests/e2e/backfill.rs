@@ -2,8 +2,6 @@
 //! against the simulator's, the number of upstream calls, promtool turning it into TSDB blocks, and
 //! the refusals.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +14,8 @@ use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
-use support::checks::run_promtool;
-use support::{Stack, Timed, parse_timestamped, sim_config, stack};
+use crate::support::checks::run_promtool;
+use crate::support::{Stack, Timed, parse_timestamped, sim_config, stack};
 
 const FROM: Date = date(2026, 11, 14);
 const TO: Date = date(2026, 11, 23);

@@ -1,0 +1,20 @@
+//! The end-to-end tests, one module per subject, in one test binary: the simulator and the
+//! exporter in-process on 127.0.0.1, Debian's promtool and Prometheus server where a real component
+//! is the check. One binary links axum, reqwest and rustls once instead of once per file.
+//!
+//! Two subjects stay separate binaries because they change process-wide state: `tests/timezone.rs`
+//! sets `TZ`, `tests/logs.rs` installs the global log subscriber.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alerts;
+mod backfill;
+mod check_config;
+mod dashboards;
+mod demo;
+mod golden;
+mod prometheus_server;
+mod reload;
+mod scheduling;
+mod tokens;
