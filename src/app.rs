@@ -16,8 +16,9 @@ use crate::metrics::Store;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
-use crate::wechat::client::{CallObserver, Client, ClientSettings, http_client};
+use crate::wechat::client::{Client, ClientSettings};
 use crate::wechat::token::{TokenCache, TokenSource};
+use crate::wechat::transport::{CallObserver, http_client};
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -21,9 +21,9 @@ use crate::config::{Config, TokenSourceConfig};
 use crate::metrics::text::{self, Format};
 use crate::metrics::{self, MetricKind, Sample, Value};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
-use crate::wechat::client::{NoopObserver, try_http_client};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
+use crate::wechat::transport::{NoopObserver, try_http_client};
 use crate::wechat::{DateRange, Endpoint, Period, Report};
 
 /// What to backfill: every day in `[from, to]` (China days), written to `output`.

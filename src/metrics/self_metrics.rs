@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Out, Sample, Value, midnight_seconds};
 use crate::reports::{AccountReports, AccountStatus};
-use crate::wechat::client::CallObserver;
+use crate::wechat::transport::CallObserver;
 
 const API_REQUESTS: &str = "wechat_mp_api_requests_total";
 const TOKEN_FETCHES: &str = "wechat_mp_token_fetches_total";

@@ -5,34 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use url::Url;
 
 use super::date::{self, format_date};
 use super::error::{Error, ErrorClass};
 use super::token::{AccessToken, TokenCache};
+use super::transport::{self, CallObserver, api_url};
 use super::{DateRange, Endpoint, Parsed, Report};
 use crate::clock::SharedClock;
 
 #[cfg(test)]
 pub(crate) mod fake;
-
-/// Told about every upstream call, so the metrics can count them without the client knowing
-/// Prometheus.
-pub trait CallObserver: Send + Sync {
-    /// A datacube call finished; `errcode_label` is "0" or `Error::label()`.
-    fn api_call(&self, api: &str, errcode_label: &str);
-    /// A token fetch finished; `source_kind` is `TokenSource::kind()`.
-    fn token_fetch(&self, source_kind: &str, errcode_label: &str);
-}
-
-/// An observer that ignores everything.
-pub struct NoopObserver;
-
-impl CallObserver for NoopObserver {
-    fn api_call(&self, _api: &str, _errcode_label: &str) {}
-    fn token_fetch(&self, _source_kind: &str, _errcode_label: &str) {}
-}
 
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
@@ -43,52 +26,12 @@ pub struct ClientSettings {
 
 /// Longest wait between two transient retries, however many there were.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// Connecting must not take the whole request budget.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The shared HTTP client (rustls, no OpenSSL).
-///
-/// No redirects (a redirect could carry the token elsewhere) and no proxy taken from the
-/// environment (an `HTTP_PROXY` would see every token in the query string).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    try_http_client(timeout).expect("the TLS backend of the HTTP client failed to initialise")
-}
-
-/// `http_client`, with the (environmental, not input-driven) build failure as a value.
-pub fn try_http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
-        .user_agent(concat!("wechat-mp-exporter/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-}
-
-/// `{base}{path}`, keeping any path prefix of the base (a reverse proxy, the simulator).
-pub(crate) fn api_url(base: &Url, path: &str, api: &str) -> Result<Url, Error> {
-    let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
-    Url::parse(&joined).map_err(|e| Error::Request {
-        api: api.into(),
-        message: format!("cannot build the request URL from the API base URL: {e}"),
-    })
-}
-
 pub struct Client {
     http: reqwest::Client,
     settings: ClientSettings,
     tokens: Arc<TokenCache>,
     clock: SharedClock,
     observer: Arc<dyn CallObserver>,
-}
-
-/// Only the error fields; success bodies have no `errcode` (or 0).
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errcode: Option<i64>,
-    #[serde(default)]
-    errmsg: Option<String>,
 }
 
 impl Client {
@@ -275,37 +218,8 @@ impl Client {
             "begin_date": format_date(range.begin),
             "end_date": format_date(range.end),
         });
-        let response = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| Error::transport(api, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Error::Http {
-                api: api.into(),
-                status: status.as_u16(),
-            });
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(api, e))?;
-        let invalid = |e: serde_json::Error| Error::InvalidJson {
-            api: api.into(),
-            message: e.to_string(),
-        };
-        let head: ErrorBody = serde_json::from_slice(&bytes).map_err(invalid)?;
-        if let Some(errcode) = head.errcode.filter(|&c| c != 0) {
-            return Err(Error::Api {
-                api: api.into(),
-                errcode,
-                errmsg: head.errmsg.unwrap_or_default(),
-            });
-        }
-        Report::parse(endpoint, &bytes).map_err(invalid)
+        let bytes = transport::wechat_body(api, self.http.post(url).json(&body)).await?;
+        Report::parse(endpoint, &bytes).map_err(|e| transport::invalid_json(api, e.to_string()))
     }
 }
 
@@ -332,6 +246,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::wechat::date::add_days;
     use crate::wechat::token::TokenSource;
+    use crate::wechat::transport::{NoopObserver, http_client};
     use jiff::civil::{Date, date};
     use secrecy::SecretString;
 
@@ -861,23 +776,5 @@ mod tests {
         // Full jitter spreads the waits: 50 draws from [0, 100 ms] are not all equal.
         let draws: std::collections::HashSet<_> = (0..50).map(|_| backoff(base, 0)).collect();
         assert!(draws.len() > 1);
-    }
-
-    #[test]
-    fn api_urls_keep_the_base_path() {
-        let base = Url::parse("http://127.0.0.1:1/").unwrap();
-        assert_eq!(
-            api_url(&base, "/datacube/getusersummary", "x")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:1/datacube/getusersummary"
-        );
-        let base = Url::parse("https://proxy.example/wx/").unwrap();
-        assert_eq!(
-            api_url(&base, "/cgi-bin/stable_token", "x")
-                .unwrap()
-                .as_str(),
-            "https://proxy.example/wx/cgi-bin/stable_token"
-        );
     }
 }

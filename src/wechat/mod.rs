@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod error;
 pub mod report;
 pub mod token;
+pub mod transport;
 
 pub use date::DateRange;
 pub use endpoint::{Endpoint, Period, ReportGroup};

@@ -12,8 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::client::{CallObserver, api_url};
 use super::error::Error;
+use super::transport::{self, CallObserver, Failure, api_url};
 use crate::clock::SharedClock;
 
 /// WeChat rotates a token 5 minutes before it expires; stop using it then.
@@ -240,20 +240,12 @@ impl TokenCache {
             source_kind: "url".into(),
             message: format!("{shown}: {message}"),
         };
-        let response = self
-            .http
-            .get(url.clone())
-            .send()
+        let body = transport::read_body(self.http.get(url.clone()))
             .await
-            .map_err(|e| fail(transport_message(e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(fail(format!("HTTP status {}", status.as_u16())));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fail(transport_message(e)))?;
+            .map_err(|f| match f {
+                Failure::Transport(e) => fail(transport_message(e)),
+                Failure::Status(status) => fail(format!("HTTP status {status}")),
+            })?;
         let json: Value =
             serde_json::from_slice(&body).map_err(|e| fail(format!("invalid JSON: {e}")))?;
         if let Some((errcode, errmsg)) = errcode_of(&json) {
@@ -266,31 +258,10 @@ impl TokenCache {
 /// Sends a request to a WeChat token endpoint and reads `{"access_token","expires_in"}` or
 /// `{"errcode","errmsg"}` (HTTP 200 either way).
 async fn wechat_token(api: &str, request: reqwest::RequestBuilder) -> Result<Fetched, Error> {
-    let response = request.send().await.map_err(|e| Error::transport(api, e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(Error::Http {
-            api: api.into(),
-            status: status.as_u16(),
-        });
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| Error::transport(api, e))?;
-    let invalid = |message: String| Error::InvalidJson {
-        api: api.into(),
-        message,
-    };
-    let json: Value = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
-    if let Some((errcode, errmsg)) = errcode_of(&json) {
-        return Err(Error::Api {
-            api: api.into(),
-            errcode,
-            errmsg,
-        });
-    }
-    token_from_json(&json).map_err(invalid)
+    let body = transport::wechat_body(api, request).await?;
+    let json: Value =
+        serde_json::from_slice(&body).map_err(|e| transport::invalid_json(api, e.to_string()))?;
+    token_from_json(&json).map_err(|message| transport::invalid_json(api, message))
 }
 
 /// A file holds the bare token or `{"access_token":..,"expires_in":N}`.
@@ -383,8 +354,8 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
     use crate::wechat::client::fake::{Fake, Recorder};
-    use crate::wechat::client::http_client;
     use crate::wechat::error::ErrorClass;
+    use crate::wechat::transport::http_client;
     use std::time::Duration;
 
     const APP_SECRET: &str = "APP-SECRET-456";

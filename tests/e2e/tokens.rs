@@ -8,10 +8,11 @@ use jiff::civil::Time;
 use secrecy::SecretString;
 use wechat_mp_exporter::clock::{self, SharedClock};
 use wechat_mp_exporter::simulator::{SimConfig, Simulator};
-use wechat_mp_exporter::wechat::client::{CallObserver, Client, ClientSettings, http_client};
+use wechat_mp_exporter::wechat::client::{Client, ClientSettings};
 use wechat_mp_exporter::wechat::date::china_yesterday;
 use wechat_mp_exporter::wechat::error::ErrorClass;
 use wechat_mp_exporter::wechat::token::{TokenCache, TokenSource};
+use wechat_mp_exporter::wechat::transport::{CallObserver, http_client};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint};
 
 /// Records what the client reports, as the metrics would count it.

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::wechat::Endpoint;
-use crate::wechat::client::CallObserver;
 use crate::wechat::date::{DateRange, format_date};
+use crate::wechat::transport::CallObserver;
 
 /// The token every token endpoint hands out.
 pub const FAKE_TOKEN: &str = "TOKEN-SECRET-123";
