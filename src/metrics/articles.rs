@@ -1,54 +1,55 @@
 //! The legacy article endpoints: getuserread(hour), getusershare(hour), getarticlesummary and
 //! getarticletotal (per mass-sent article, running totals for 7 days after sending).
 
-use super::{Out, labels, latest_day, midnight_seconds, newest_articles};
+use super::catalogue as m;
+use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
 use crate::reports::AccountReports;
 use crate::wechat::report::{ArticleCounters, ArticleTotalDetail};
 use crate::wechat::{Endpoint, Report};
 
 /// Family names for the eight shared counters, in `ArticleCounters` field order.
 struct CounterNames {
-    read_users: &'static str,
-    reads: &'static str,
-    ori_read_users: &'static str,
-    ori_reads: &'static str,
-    share_users: &'static str,
-    shares: &'static str,
-    fav_users: &'static str,
-    favs: &'static str,
+    read_users: &'static MetricInfo,
+    reads: &'static MetricInfo,
+    ori_read_users: &'static MetricInfo,
+    ori_reads: &'static MetricInfo,
+    share_users: &'static MetricInfo,
+    shares: &'static MetricInfo,
+    fav_users: &'static MetricInfo,
+    favs: &'static MetricInfo,
 }
 
 const USER_READ: CounterNames = CounterNames {
-    read_users: "wechat_mp_article_page_read_users",
-    reads: "wechat_mp_article_reads",
-    ori_read_users: "wechat_mp_article_original_page_read_users",
-    ori_reads: "wechat_mp_article_original_page_reads",
-    share_users: "wechat_mp_article_share_users",
-    shares: "wechat_mp_article_shares",
-    fav_users: "wechat_mp_article_favourite_users",
-    favs: "wechat_mp_article_favourites",
+    read_users: &m::ARTICLE_PAGE_READ_USERS,
+    reads: &m::ARTICLE_READS,
+    ori_read_users: &m::ARTICLE_ORIGINAL_PAGE_READ_USERS,
+    ori_reads: &m::ARTICLE_ORIGINAL_PAGE_READS,
+    share_users: &m::ARTICLE_SHARE_USERS,
+    shares: &m::ARTICLE_SHARES,
+    fav_users: &m::ARTICLE_FAVOURITE_USERS,
+    favs: &m::ARTICLE_FAVOURITES,
 };
 
 const USER_READ_HOUR: CounterNames = CounterNames {
-    read_users: "wechat_mp_hourly_article_page_read_users",
-    reads: "wechat_mp_hourly_article_reads",
-    ori_read_users: "wechat_mp_hourly_article_original_page_read_users",
-    ori_reads: "wechat_mp_hourly_article_original_page_reads",
-    share_users: "wechat_mp_hourly_article_share_users",
-    shares: "wechat_mp_hourly_article_shares",
-    fav_users: "wechat_mp_hourly_article_favourite_users",
-    favs: "wechat_mp_hourly_article_favourites",
+    read_users: &m::HOURLY_ARTICLE_PAGE_READ_USERS,
+    reads: &m::HOURLY_ARTICLE_READS,
+    ori_read_users: &m::HOURLY_ARTICLE_ORIGINAL_PAGE_READ_USERS,
+    ori_reads: &m::HOURLY_ARTICLE_ORIGINAL_PAGE_READS,
+    share_users: &m::HOURLY_ARTICLE_SHARE_USERS,
+    shares: &m::HOURLY_ARTICLE_SHARES,
+    fav_users: &m::HOURLY_ARTICLE_FAVOURITE_USERS,
+    favs: &m::HOURLY_ARTICLE_FAVOURITES,
 };
 
 const ARTICLE_SUMMARY: CounterNames = CounterNames {
-    read_users: "wechat_mp_massmsg_daily_read_users",
-    reads: "wechat_mp_massmsg_daily_reads",
-    ori_read_users: "wechat_mp_massmsg_daily_original_page_read_users",
-    ori_reads: "wechat_mp_massmsg_daily_original_page_reads",
-    share_users: "wechat_mp_massmsg_daily_share_users",
-    shares: "wechat_mp_massmsg_daily_shares",
-    fav_users: "wechat_mp_massmsg_daily_favourite_users",
-    favs: "wechat_mp_massmsg_daily_favourites",
+    read_users: &m::MASSMSG_DAILY_READ_USERS,
+    reads: &m::MASSMSG_DAILY_READS,
+    ori_read_users: &m::MASSMSG_DAILY_ORIGINAL_PAGE_READ_USERS,
+    ori_reads: &m::MASSMSG_DAILY_ORIGINAL_PAGE_READS,
+    share_users: &m::MASSMSG_DAILY_SHARE_USERS,
+    shares: &m::MASSMSG_DAILY_SHARES,
+    fav_users: &m::MASSMSG_DAILY_FAVOURITE_USERS,
+    favs: &m::MASSMSG_DAILY_FAVOURITES,
 };
 
 fn counters(out: &mut Out, names: &CounterNames, l: &[(&'static str, &str)], c: &ArticleCounters) {
@@ -60,14 +61,6 @@ fn counters(out: &mut Out, names: &CounterNames, l: &[(&'static str, &str)], c: 
     out.put(names.shares, l, c.share_count);
     out.put(names.fav_users, l, c.add_to_fav_user);
     out.put(names.favs, l, c.add_to_fav_count);
-}
-
-fn dropped(out: &mut Out, endpoint: Endpoint, n: usize) {
-    out.put(
-        "wechat_mp_article_series_dropped",
-        &[("api", endpoint.name())],
-        Some(n as u64),
-    );
 }
 
 pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
@@ -96,8 +89,8 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             Report::UserShare(rows) => {
                 for row in latest_day(rows, |r| r.ref_date) {
                     let s = labels::share_scene(row.share_scene);
-                    out.put("wechat_mp_shares", &[("scene", &s)], row.share_count);
-                    out.put("wechat_mp_share_users", &[("scene", &s)], row.share_user);
+                    out.put(&m::SHARES, &[("scene", &s)], row.share_count);
+                    out.put(&m::SHARE_USERS, &[("scene", &s)], row.share_user);
                 }
             }
             Report::UserShareHour(rows) => {
@@ -107,54 +100,47 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
                         labels::hour(row.ref_hour),
                     );
                     let l = [("scene", s.as_str()), ("hour", h.as_str())];
-                    out.put("wechat_mp_hourly_shares", &l, row.share_count);
-                    out.put("wechat_mp_hourly_share_users", &l, row.share_user);
+                    out.put(&m::HOURLY_SHARES, &l, row.share_count);
+                    out.put(&m::HOURLY_SHARE_USERS, &l, row.share_user);
                 }
             }
             Report::ArticleSummary(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                let (kept, cut) = newest_articles(
+                per_article(
+                    out,
+                    Endpoint::ArticleSummary,
                     &day,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |r| r.ref_date,
                     max_articles,
+                    |r| r.msgid.as_deref().unwrap_or(""),
+                    |out, row, id| {
+                        let title = row.title.as_deref().unwrap_or("");
+                        let l = [("msgid", id), ("title", title)];
+                        counters(out, &ARTICLE_SUMMARY, &l, &row.counters);
+                    },
                 );
-                for row in kept {
-                    let (id, title) = (
-                        row.msgid.as_deref().unwrap_or(""),
-                        row.title.as_deref().unwrap_or(""),
-                    );
-                    counters(
-                        out,
-                        &ARTICLE_SUMMARY,
-                        &[("msgid", id), ("title", title)],
-                        &row.counters,
-                    );
-                }
-                dropped(out, Endpoint::ArticleSummary, cut);
             }
             Report::ArticleTotal(rows) => {
-                let (kept, cut) = newest_articles(
-                    rows,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |r| r.ref_date,
+                let all: Vec<_> = rows.iter().collect();
+                per_article(
+                    out,
+                    Endpoint::ArticleTotal,
+                    &all,
                     max_articles,
+                    |r| r.msgid.as_deref().unwrap_or(""),
+                    |out, row, id| {
+                        let title = row.title.as_deref().unwrap_or("");
+                        let l = [("msgid", id), ("title", title)];
+                        out.put(
+                            &m::MASSMSG_SENT_TIMESTAMP_SECONDS,
+                            &l,
+                            midnight_seconds(row.ref_date),
+                        );
+                        // The latest stat_date holds the running total up to the newest day.
+                        if let Some(d) = row.details.iter().max_by_key(|d| d.stat_date) {
+                            article_total(out, &l, d);
+                        }
+                    },
                 );
-                for row in kept {
-                    let id = row.msgid.as_deref().unwrap_or("");
-                    let title = row.title.as_deref().unwrap_or("");
-                    let l = [("msgid", id), ("title", title)];
-                    out.put(
-                        "wechat_mp_massmsg_sent_timestamp_seconds",
-                        &l,
-                        midnight_seconds(row.ref_date),
-                    );
-                    // The latest stat_date holds the running total up to the newest day.
-                    if let Some(d) = row.details.iter().max_by_key(|d| d.stat_date) {
-                        article_total(out, &l, d);
-                    }
-                }
-                dropped(out, Endpoint::ArticleTotal, cut);
             }
             _ => {}
         }
@@ -163,21 +149,17 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
 
 fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalDetail) {
     let c = &d.counters;
-    out.put("wechat_mp_massmsg_target_users", l, d.target_user);
+    out.put(&m::MASSMSG_TARGET_USERS, l, d.target_user);
     out.put(
-        "wechat_mp_massmsg_original_page_read_users",
+        &m::MASSMSG_ORIGINAL_PAGE_READ_USERS,
         l,
         c.ori_page_read_user,
     );
-    out.put(
-        "wechat_mp_massmsg_original_page_reads",
-        l,
-        c.ori_page_read_count,
-    );
-    out.put("wechat_mp_massmsg_share_users", l, c.share_user);
-    out.put("wechat_mp_massmsg_shares", l, c.share_count);
-    out.put("wechat_mp_massmsg_favourite_users", l, c.add_to_fav_user);
-    out.put("wechat_mp_massmsg_favourites", l, c.add_to_fav_count);
+    out.put(&m::MASSMSG_ORIGINAL_PAGE_READS, l, c.ori_page_read_count);
+    out.put(&m::MASSMSG_SHARE_USERS, l, c.share_user);
+    out.put(&m::MASSMSG_SHARES, l, c.share_count);
+    out.put(&m::MASSMSG_FAVOURITE_USERS, l, c.add_to_fav_user);
+    out.put(&m::MASSMSG_FAVOURITES, l, c.add_to_fav_count);
     let reads = [
         ("all", c.int_page_read_user, c.int_page_read_count),
         (
@@ -218,8 +200,8 @@ fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalD
     ];
     for (source, users, count) in reads {
         let ls = [l[0], l[1], ("source", source)];
-        out.put("wechat_mp_massmsg_read_users", &ls, users);
-        out.put("wechat_mp_massmsg_reads", &ls, count);
+        out.put(&m::MASSMSG_READ_USERS, &ls, users);
+        out.put(&m::MASSMSG_READS, &ls, count);
     }
     let shares = [
         (
@@ -240,7 +222,7 @@ fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalD
     ];
     for (source, users, count) in shares {
         let ls = [l[0], l[1], ("source", source)];
-        out.put("wechat_mp_massmsg_moments_share_users", &ls, users);
-        out.put("wechat_mp_massmsg_moments_shares", &ls, count);
+        out.put(&m::MASSMSG_MOMENTS_SHARE_USERS, &ls, users);
+        out.put(&m::MASSMSG_MOMENTS_SHARES, &ls, count);
     }
 }

@@ -104,209 +104,219 @@ pub const EXPORTER: &str = "Exporter";
 /// The order of the sections in docs/metrics.md.
 pub const GROUPS: [&str; 6] = [USERS, LEGACY, PUBLISHED, MESSAGES, CALLBACKS, EXPORTER];
 
+/// Declares each family as a typed constant (the mapping code names it, so go-to-definition
+/// reaches its HELP text and source field) and lists them all, in this order, as the catalogue.
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $id:ident = $info:expr;)+) => {
+        $($(#[$doc])* pub const $id: MetricInfo = $info;)+
+
+        static CATALOGUE: &[MetricInfo] = &[$($id,)+];
+    };
+}
+
 #[rustfmt::skip]
-static CATALOGUE: &[MetricInfo] = &[
+catalogue! {
     // ---- users
-    g!("Users", "wechat_mp_followers", [], "getusercumulate", "cumulate_user", day,
-        "Total followers at the end of the day"),
-    g!("Users", "wechat_mp_followers_new", ["source"], "getusersummary", "new_user", day,
-        "New followers by follow channel"),
-    g!("Users", "wechat_mp_followers_cancelled", ["source"], "getusersummary", "cancel_user", day,
-        "Unfollows by original follow channel"),
+    FOLLOWERS = g!("Users", "wechat_mp_followers", [], "getusercumulate", "cumulate_user", day,
+        "Total followers at the end of the day");
+    FOLLOWERS_NEW = g!("Users", "wechat_mp_followers_new", ["source"], "getusersummary", "new_user", day,
+        "New followers by follow channel");
+    FOLLOWERS_CANCELLED = g!("Users", "wechat_mp_followers_cancelled", ["source"], "getusersummary", "cancel_user", day,
+        "Unfollows by original follow channel");
     // ---- legacy article endpoints: account-wide reads
-    g!("Articles (legacy endpoints)", "wechat_mp_article_reads", ["source"], "getuserread", "int_page_read_count", day,
-        "Article page views of mass-sent articles by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_page_read_users", ["source"], "getuserread", "int_page_read_user", day,
-        "Distinct article page readers of mass-sent articles by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_original_page_reads", ["source"], "getuserread", "ori_page_read_count", day,
-        "Original-page views by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_original_page_read_users", ["source"], "getuserread", "ori_page_read_user", day,
-        "Distinct original-page readers by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_shares", ["source"], "getuserread", "share_count", day,
-        "Article shares by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_share_users", ["source"], "getuserread", "share_user", day,
-        "Distinct article sharers by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_favourites", ["source"], "getuserread", "add_to_fav_count", day,
-        "Articles added to favourites by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_article_favourite_users", ["source"], "getuserread", "add_to_fav_user", day,
-        "Distinct users who added articles to favourites by read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_reads", ["source", "hour"], "getuserreadhour", "int_page_read_count", day,
-        "Article page views per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_page_read_users", ["source", "hour"], "getuserreadhour", "int_page_read_user", day,
-        "Distinct article page readers per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_original_page_reads", ["source", "hour"], "getuserreadhour", "ori_page_read_count", day,
-        "Original-page views per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_original_page_read_users", ["source", "hour"], "getuserreadhour", "ori_page_read_user", day,
-        "Distinct original-page readers per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_shares", ["source", "hour"], "getuserreadhour", "share_count", day,
-        "Article shares per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_share_users", ["source", "hour"], "getuserreadhour", "share_user", day,
-        "Distinct article sharers per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_favourites", ["source", "hour"], "getuserreadhour", "add_to_fav_count", day,
-        "Favourites per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_favourite_users", ["source", "hour"], "getuserreadhour", "add_to_fav_user", day,
-        "Distinct users adding favourites per hour and read channel"),
-    g!("Articles (legacy endpoints)", "wechat_mp_shares", ["scene"], "getusershare", "share_count", day,
-        "Article shares by share scene"),
-    g!("Articles (legacy endpoints)", "wechat_mp_share_users", ["scene"], "getusershare", "share_user", day,
-        "Distinct sharers by share scene"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_shares", ["scene", "hour"], "getusersharehour", "share_count", day,
-        "Article shares per hour and share scene"),
-    g!("Articles (legacy endpoints)", "wechat_mp_hourly_share_users", ["scene", "hour"], "getusersharehour", "share_user", day,
-        "Distinct sharers per hour and share scene"),
+    ARTICLE_READS = g!("Articles (legacy endpoints)", "wechat_mp_article_reads", ["source"], "getuserread", "int_page_read_count", day,
+        "Article page views of mass-sent articles by read channel");
+    ARTICLE_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_article_page_read_users", ["source"], "getuserread", "int_page_read_user", day,
+        "Distinct article page readers of mass-sent articles by read channel");
+    ARTICLE_ORIGINAL_PAGE_READS = g!("Articles (legacy endpoints)", "wechat_mp_article_original_page_reads", ["source"], "getuserread", "ori_page_read_count", day,
+        "Original-page views by read channel");
+    ARTICLE_ORIGINAL_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_article_original_page_read_users", ["source"], "getuserread", "ori_page_read_user", day,
+        "Distinct original-page readers by read channel");
+    ARTICLE_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_article_shares", ["source"], "getuserread", "share_count", day,
+        "Article shares by read channel");
+    ARTICLE_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_article_share_users", ["source"], "getuserread", "share_user", day,
+        "Distinct article sharers by read channel");
+    ARTICLE_FAVOURITES = g!("Articles (legacy endpoints)", "wechat_mp_article_favourites", ["source"], "getuserread", "add_to_fav_count", day,
+        "Articles added to favourites by read channel");
+    ARTICLE_FAVOURITE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_article_favourite_users", ["source"], "getuserread", "add_to_fav_user", day,
+        "Distinct users who added articles to favourites by read channel");
+    HOURLY_ARTICLE_READS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_reads", ["source", "hour"], "getuserreadhour", "int_page_read_count", day,
+        "Article page views per hour and read channel");
+    HOURLY_ARTICLE_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_page_read_users", ["source", "hour"], "getuserreadhour", "int_page_read_user", day,
+        "Distinct article page readers per hour and read channel");
+    HOURLY_ARTICLE_ORIGINAL_PAGE_READS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_original_page_reads", ["source", "hour"], "getuserreadhour", "ori_page_read_count", day,
+        "Original-page views per hour and read channel");
+    HOURLY_ARTICLE_ORIGINAL_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_original_page_read_users", ["source", "hour"], "getuserreadhour", "ori_page_read_user", day,
+        "Distinct original-page readers per hour and read channel");
+    HOURLY_ARTICLE_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_shares", ["source", "hour"], "getuserreadhour", "share_count", day,
+        "Article shares per hour and read channel");
+    HOURLY_ARTICLE_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_share_users", ["source", "hour"], "getuserreadhour", "share_user", day,
+        "Distinct article sharers per hour and read channel");
+    HOURLY_ARTICLE_FAVOURITES = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_favourites", ["source", "hour"], "getuserreadhour", "add_to_fav_count", day,
+        "Favourites per hour and read channel");
+    HOURLY_ARTICLE_FAVOURITE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_article_favourite_users", ["source", "hour"], "getuserreadhour", "add_to_fav_user", day,
+        "Distinct users adding favourites per hour and read channel");
+    SHARES = g!("Articles (legacy endpoints)", "wechat_mp_shares", ["scene"], "getusershare", "share_count", day,
+        "Article shares by share scene");
+    SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_share_users", ["scene"], "getusershare", "share_user", day,
+        "Distinct sharers by share scene");
+    HOURLY_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_hourly_shares", ["scene", "hour"], "getusersharehour", "share_count", day,
+        "Article shares per hour and share scene");
+    HOURLY_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_hourly_share_users", ["scene", "hour"], "getusersharehour", "share_user", day,
+        "Distinct sharers per hour and share scene");
     // ---- legacy: per mass-sent article, that day
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_reads", ["msgid", "title"], "getarticlesummary", "int_page_read_count", day,
-        "Page views of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_read_users", ["msgid", "title"], "getarticlesummary", "int_page_read_user", day,
-        "Distinct page readers of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_original_page_reads", ["msgid", "title"], "getarticlesummary", "ori_page_read_count", day,
-        "Original-page views of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_original_page_read_users", ["msgid", "title"], "getarticlesummary", "ori_page_read_user", day,
-        "Distinct original-page readers of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_shares", ["msgid", "title"], "getarticlesummary", "share_count", day,
-        "Shares of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_share_users", ["msgid", "title"], "getarticlesummary", "share_user", day,
-        "Distinct sharers of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_favourites", ["msgid", "title"], "getarticlesummary", "add_to_fav_count", day,
-        "Favourites of a mass-sent article on the day"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_favourite_users", ["msgid", "title"], "getarticlesummary", "add_to_fav_user", day,
-        "Distinct users adding a mass-sent article to favourites on the day"),
+    MASSMSG_DAILY_READS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_reads", ["msgid", "title"], "getarticlesummary", "int_page_read_count", day,
+        "Page views of a mass-sent article on the day");
+    MASSMSG_DAILY_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_read_users", ["msgid", "title"], "getarticlesummary", "int_page_read_user", day,
+        "Distinct page readers of a mass-sent article on the day");
+    MASSMSG_DAILY_ORIGINAL_PAGE_READS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_original_page_reads", ["msgid", "title"], "getarticlesummary", "ori_page_read_count", day,
+        "Original-page views of a mass-sent article on the day");
+    MASSMSG_DAILY_ORIGINAL_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_original_page_read_users", ["msgid", "title"], "getarticlesummary", "ori_page_read_user", day,
+        "Distinct original-page readers of a mass-sent article on the day");
+    MASSMSG_DAILY_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_shares", ["msgid", "title"], "getarticlesummary", "share_count", day,
+        "Shares of a mass-sent article on the day");
+    MASSMSG_DAILY_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_share_users", ["msgid", "title"], "getarticlesummary", "share_user", day,
+        "Distinct sharers of a mass-sent article on the day");
+    MASSMSG_DAILY_FAVOURITES = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_favourites", ["msgid", "title"], "getarticlesummary", "add_to_fav_count", day,
+        "Favourites of a mass-sent article on the day");
+    MASSMSG_DAILY_FAVOURITE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_daily_favourite_users", ["msgid", "title"], "getarticlesummary", "add_to_fav_user", day,
+        "Distinct users adding a mass-sent article to favourites on the day");
     // ---- legacy: per mass-sent article, running totals
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_read_users", ["msgid", "title", "source"], "getarticletotal", "details.int_page_read_user / int_page_from_{source}_read_user", sent,
-        "Distinct page readers of a mass-sent article by read channel, source all = int_page_read_user"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_reads", ["msgid", "title", "source"], "getarticletotal", "details.int_page_read_count / int_page_from_{source}_read_count", sent,
-        "Page views of a mass-sent article by read channel, source all = int_page_read_count"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_target_users", ["msgid", "title"], "getarticletotal", "details.target_user", sent,
-        "Users the article was sent to"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_original_page_reads", ["msgid", "title"], "getarticletotal", "details.ori_page_read_count", sent,
-        "Original-page views of a mass-sent article"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_original_page_read_users", ["msgid", "title"], "getarticletotal", "details.ori_page_read_user", sent,
-        "Distinct original-page readers of a mass-sent article"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_shares", ["msgid", "title"], "getarticletotal", "details.share_count", sent,
-        "Shares of a mass-sent article"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_share_users", ["msgid", "title"], "getarticletotal", "details.share_user", sent,
-        "Distinct sharers of a mass-sent article"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_favourites", ["msgid", "title"], "getarticletotal", "details.add_to_fav_count", sent,
-        "Favourites of a mass-sent article"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_favourite_users", ["msgid", "title"], "getarticletotal", "details.add_to_fav_user", sent,
-        "Distinct users adding a mass-sent article to favourites"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_moments_shares", ["msgid", "title", "source"], "getarticletotal", "details.feed_share_from_{source}_cnt", sent,
-        "Shares to Moments of a mass-sent article, by where the sharer read it"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_moments_share_users", ["msgid", "title", "source"], "getarticletotal", "details.feed_share_from_{source}_user", sent,
-        "Distinct users sharing a mass-sent article to Moments, by where they read it"),
-    g!("Articles (legacy endpoints)", "wechat_mp_massmsg_sent_timestamp_seconds", ["msgid", "title"], "getarticletotal", "ref_date", article,
-        "Unix time of 00:00 UTC+8 of the day the article was mass-sent"),
+    MASSMSG_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_read_users", ["msgid", "title", "source"], "getarticletotal", "details.int_page_read_user / int_page_from_{source}_read_user", sent,
+        "Distinct page readers of a mass-sent article by read channel, source all = int_page_read_user");
+    MASSMSG_READS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_reads", ["msgid", "title", "source"], "getarticletotal", "details.int_page_read_count / int_page_from_{source}_read_count", sent,
+        "Page views of a mass-sent article by read channel, source all = int_page_read_count");
+    MASSMSG_TARGET_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_target_users", ["msgid", "title"], "getarticletotal", "details.target_user", sent,
+        "Users the article was sent to");
+    MASSMSG_ORIGINAL_PAGE_READS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_original_page_reads", ["msgid", "title"], "getarticletotal", "details.ori_page_read_count", sent,
+        "Original-page views of a mass-sent article");
+    MASSMSG_ORIGINAL_PAGE_READ_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_original_page_read_users", ["msgid", "title"], "getarticletotal", "details.ori_page_read_user", sent,
+        "Distinct original-page readers of a mass-sent article");
+    MASSMSG_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_shares", ["msgid", "title"], "getarticletotal", "details.share_count", sent,
+        "Shares of a mass-sent article");
+    MASSMSG_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_share_users", ["msgid", "title"], "getarticletotal", "details.share_user", sent,
+        "Distinct sharers of a mass-sent article");
+    MASSMSG_FAVOURITES = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_favourites", ["msgid", "title"], "getarticletotal", "details.add_to_fav_count", sent,
+        "Favourites of a mass-sent article");
+    MASSMSG_FAVOURITE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_favourite_users", ["msgid", "title"], "getarticletotal", "details.add_to_fav_user", sent,
+        "Distinct users adding a mass-sent article to favourites");
+    MASSMSG_MOMENTS_SHARES = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_moments_shares", ["msgid", "title", "source"], "getarticletotal", "details.feed_share_from_{source}_cnt", sent,
+        "Shares to Moments of a mass-sent article, by where the sharer read it");
+    MASSMSG_MOMENTS_SHARE_USERS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_moments_share_users", ["msgid", "title", "source"], "getarticletotal", "details.feed_share_from_{source}_user", sent,
+        "Distinct users sharing a mass-sent article to Moments, by where they read it");
+    MASSMSG_SENT_TIMESTAMP_SECONDS = g!("Articles (legacy endpoints)", "wechat_mp_massmsg_sent_timestamp_seconds", ["msgid", "title"], "getarticletotal", "ref_date", article,
+        "Unix time of 00:00 UTC+8 of the day the article was mass-sent");
     // ---- published content
-    g!("Published content", "wechat_mp_article_read_users", ["source"], "getbizsummary", "detail.read_user / read_user_source", day,
-        "Distinct readers of published content by read channel, source all = read_user"),
-    g!("Published content", "wechat_mp_published_share_users", [], "getbizsummary", "detail.share_user", day,
-        "Distinct sharers of published content"),
-    g!("Published content", "wechat_mp_published_zaikan_users", [], "getbizsummary", "detail.zaikan_user", day,
-        "Distinct users giving a heart (zaikan) to published content"),
-    g!("Published content", "wechat_mp_published_like_users", [], "getbizsummary", "detail.like_user", day,
-        "Distinct users liking published content"),
-    g!("Published content", "wechat_mp_published_comments", [], "getbizsummary", "detail.comment_count", day,
-        "Comments on published content"),
-    g!("Published content", "wechat_mp_published_favourite_users", [], "getbizsummary", "detail.collection_user", day,
-        "Distinct users adding published content to favourites"),
-    g!("Published content", "wechat_mp_published_original_page_users", [], "getbizsummary", "detail.redirect_ori_page_user", day,
-        "Distinct users going on to the original page"),
-    g!("Published content", "wechat_mp_published_articles", [], "getbizsummary", "detail.send_page_count", day,
-        "Articles published"),
-    g!("Published content", "wechat_mp_published_article_read_users", ["msgid", "source"], "getarticleread", "detail.read_user / read_user_source", day,
-        "Distinct readers of a published article on the day by read channel, source all = read_user"),
-    g!("Published content", "wechat_mp_published_article_share_users", ["msgid"], "getarticleshare", "detail.share_user", day,
-        "Distinct sharers of a published article on the day"),
-    g!("Published content", "wechat_mp_article_cumulative_read_users", ["msgid", "title", "source"], "getarticletotaldetail", "detail_list.read_user / read_user_source", published,
-        "Distinct readers of a published article by read channel, source all = read_user"),
-    g!("Published content", "wechat_mp_article_cumulative_share_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.share_user", published,
-        "Distinct sharers of a published article"),
-    g!("Published content", "wechat_mp_article_cumulative_zaikan_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.zaikan_user", published,
-        "Distinct users giving a heart (zaikan) to a published article"),
-    g!("Published content", "wechat_mp_article_cumulative_like_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.like_user", published,
-        "Distinct users liking a published article"),
-    g!("Published content", "wechat_mp_article_cumulative_comments", ["msgid", "title"], "getarticletotaldetail", "detail_list.comment_count", published,
-        "Comments on a published article"),
-    g!("Published content", "wechat_mp_article_cumulative_favourite_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.collection_user", published,
-        "Distinct users adding a published article to favourites"),
-    g!("Published content", "wechat_mp_article_cumulative_tips_yuan", ["msgid", "title"], "getarticletotaldetail", "detail_list.praise_money / 100", published,
-        "Tips received by a published article, in CNY"),
-    g!("Published content", "wechat_mp_article_cumulative_follows_after_read", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_subscribe_user", published,
-        "Users who followed the account after reading a published article"),
-    g!("Published content", "wechat_mp_article_read_delivery_ratio", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_delivery_rate", published_rate,
-        "Delivery read rate of a published article, 0-1"),
-    g!("Published content", "wechat_mp_article_read_finish_ratio", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_finish_rate", published_rate,
-        "Share of readers who finished a published article, 0-1"),
-    g!("Published content", "wechat_mp_article_read_avg_active_seconds", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_avg_activetime * 60", published_rate,
-        "Average active reading time of a published article, in seconds"),
-    g!("Published content", "wechat_mp_article_read_exit_position_ratio", ["msgid", "title", "position"], "getarticletotaldetail", "detail_list.read_jump_position.rate", published_rate,
-        "Share of readers who left at that part of a published article; position is in percent of its length"),
-    g!("Published content", "wechat_mp_article_published_timestamp_seconds", ["msgid", "title", "publish_type"], "getarticletotaldetail", "ref_date / publish_type", article,
-        "Unix time of 00:00 UTC+8 of the day the article was published"),
+    ARTICLE_READ_USERS = g!("Published content", "wechat_mp_article_read_users", ["source"], "getbizsummary", "detail.read_user / read_user_source", day,
+        "Distinct readers of published content by read channel, source all = read_user");
+    PUBLISHED_SHARE_USERS = g!("Published content", "wechat_mp_published_share_users", [], "getbizsummary", "detail.share_user", day,
+        "Distinct sharers of published content");
+    PUBLISHED_ZAIKAN_USERS = g!("Published content", "wechat_mp_published_zaikan_users", [], "getbizsummary", "detail.zaikan_user", day,
+        "Distinct users giving a heart (zaikan) to published content");
+    PUBLISHED_LIKE_USERS = g!("Published content", "wechat_mp_published_like_users", [], "getbizsummary", "detail.like_user", day,
+        "Distinct users liking published content");
+    PUBLISHED_COMMENTS = g!("Published content", "wechat_mp_published_comments", [], "getbizsummary", "detail.comment_count", day,
+        "Comments on published content");
+    PUBLISHED_FAVOURITE_USERS = g!("Published content", "wechat_mp_published_favourite_users", [], "getbizsummary", "detail.collection_user", day,
+        "Distinct users adding published content to favourites");
+    PUBLISHED_ORIGINAL_PAGE_USERS = g!("Published content", "wechat_mp_published_original_page_users", [], "getbizsummary", "detail.redirect_ori_page_user", day,
+        "Distinct users going on to the original page");
+    PUBLISHED_ARTICLES = g!("Published content", "wechat_mp_published_articles", [], "getbizsummary", "detail.send_page_count", day,
+        "Articles published");
+    PUBLISHED_ARTICLE_READ_USERS = g!("Published content", "wechat_mp_published_article_read_users", ["msgid", "source"], "getarticleread", "detail.read_user / read_user_source", day,
+        "Distinct readers of a published article on the day by read channel, source all = read_user");
+    PUBLISHED_ARTICLE_SHARE_USERS = g!("Published content", "wechat_mp_published_article_share_users", ["msgid"], "getarticleshare", "detail.share_user", day,
+        "Distinct sharers of a published article on the day");
+    ARTICLE_CUMULATIVE_READ_USERS = g!("Published content", "wechat_mp_article_cumulative_read_users", ["msgid", "title", "source"], "getarticletotaldetail", "detail_list.read_user / read_user_source", published,
+        "Distinct readers of a published article by read channel, source all = read_user");
+    ARTICLE_CUMULATIVE_SHARE_USERS = g!("Published content", "wechat_mp_article_cumulative_share_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.share_user", published,
+        "Distinct sharers of a published article");
+    ARTICLE_CUMULATIVE_ZAIKAN_USERS = g!("Published content", "wechat_mp_article_cumulative_zaikan_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.zaikan_user", published,
+        "Distinct users giving a heart (zaikan) to a published article");
+    ARTICLE_CUMULATIVE_LIKE_USERS = g!("Published content", "wechat_mp_article_cumulative_like_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.like_user", published,
+        "Distinct users liking a published article");
+    ARTICLE_CUMULATIVE_COMMENTS = g!("Published content", "wechat_mp_article_cumulative_comments", ["msgid", "title"], "getarticletotaldetail", "detail_list.comment_count", published,
+        "Comments on a published article");
+    ARTICLE_CUMULATIVE_FAVOURITE_USERS = g!("Published content", "wechat_mp_article_cumulative_favourite_users", ["msgid", "title"], "getarticletotaldetail", "detail_list.collection_user", published,
+        "Distinct users adding a published article to favourites");
+    ARTICLE_CUMULATIVE_TIPS_YUAN = g!("Published content", "wechat_mp_article_cumulative_tips_yuan", ["msgid", "title"], "getarticletotaldetail", "detail_list.praise_money / 100", published,
+        "Tips received by a published article, in CNY");
+    ARTICLE_CUMULATIVE_FOLLOWS_AFTER_READ = g!("Published content", "wechat_mp_article_cumulative_follows_after_read", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_subscribe_user", published,
+        "Users who followed the account after reading a published article");
+    ARTICLE_READ_DELIVERY_RATIO = g!("Published content", "wechat_mp_article_read_delivery_ratio", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_delivery_rate", published_rate,
+        "Delivery read rate of a published article, 0-1");
+    ARTICLE_READ_FINISH_RATIO = g!("Published content", "wechat_mp_article_read_finish_ratio", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_finish_rate", published_rate,
+        "Share of readers who finished a published article, 0-1");
+    ARTICLE_READ_AVG_ACTIVE_SECONDS = g!("Published content", "wechat_mp_article_read_avg_active_seconds", ["msgid", "title"], "getarticletotaldetail", "detail_list.read_avg_activetime * 60", published_rate,
+        "Average active reading time of a published article, in seconds");
+    ARTICLE_READ_EXIT_POSITION_RATIO = g!("Published content", "wechat_mp_article_read_exit_position_ratio", ["msgid", "title", "position"], "getarticletotaldetail", "detail_list.read_jump_position.rate", published_rate,
+        "Share of readers who left at that part of a published article; position is in percent of its length");
+    ARTICLE_PUBLISHED_TIMESTAMP_SECONDS = g!("Published content", "wechat_mp_article_published_timestamp_seconds", ["msgid", "title", "publish_type"], "getarticletotaldetail", "ref_date / publish_type", article,
+        "Unix time of 00:00 UTC+8 of the day the article was published");
     // ---- messages
-    g!("Messages", "wechat_mp_upstream_messages", ["msg_type"], "getupstreammsg", "msg_count", day,
-        "Messages users sent to the account by message type"),
-    g!("Messages", "wechat_mp_upstream_message_users", ["msg_type"], "getupstreammsg", "msg_user", day,
-        "Distinct users sending messages to the account by message type"),
-    g!("Messages", "wechat_mp_hourly_upstream_messages", ["msg_type", "hour"], "getupstreammsghour", "msg_count", day,
-        "Messages users sent to the account per hour and message type"),
-    g!("Messages", "wechat_mp_hourly_upstream_message_users", ["msg_type", "hour"], "getupstreammsghour", "msg_user", day,
-        "Distinct users sending messages per hour and message type"),
-    g!("Messages", "wechat_mp_weekly_upstream_messages", ["msg_type"], "getupstreammsgweek", "msg_count", week,
-        "Messages users sent to the account in the week by message type"),
-    g!("Messages", "wechat_mp_weekly_upstream_message_users", ["msg_type"], "getupstreammsgweek", "msg_user", week,
-        "Distinct users sending messages in the week by message type"),
-    g!("Messages", "wechat_mp_monthly_upstream_messages", ["msg_type"], "getupstreammsgmonth", "msg_count", month,
-        "Messages users sent to the account in the month by message type"),
-    g!("Messages", "wechat_mp_monthly_upstream_message_users", ["msg_type"], "getupstreammsgmonth", "msg_user", month,
-        "Distinct users sending messages in the month by message type"),
-    g!("Messages", "wechat_mp_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdist", "msg_user", day,
-        "Users by number of messages they sent on the day"),
-    g!("Messages", "wechat_mp_weekly_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdistweek", "msg_user", week,
-        "Users by number of messages they sent in the week"),
-    g!("Messages", "wechat_mp_monthly_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdistmonth", "msg_user", month,
-        "Users by number of messages they sent in the month"),
+    UPSTREAM_MESSAGES = g!("Messages", "wechat_mp_upstream_messages", ["msg_type"], "getupstreammsg", "msg_count", day,
+        "Messages users sent to the account by message type");
+    UPSTREAM_MESSAGE_USERS = g!("Messages", "wechat_mp_upstream_message_users", ["msg_type"], "getupstreammsg", "msg_user", day,
+        "Distinct users sending messages to the account by message type");
+    HOURLY_UPSTREAM_MESSAGES = g!("Messages", "wechat_mp_hourly_upstream_messages", ["msg_type", "hour"], "getupstreammsghour", "msg_count", day,
+        "Messages users sent to the account per hour and message type");
+    HOURLY_UPSTREAM_MESSAGE_USERS = g!("Messages", "wechat_mp_hourly_upstream_message_users", ["msg_type", "hour"], "getupstreammsghour", "msg_user", day,
+        "Distinct users sending messages per hour and message type");
+    WEEKLY_UPSTREAM_MESSAGES = g!("Messages", "wechat_mp_weekly_upstream_messages", ["msg_type"], "getupstreammsgweek", "msg_count", week,
+        "Messages users sent to the account in the week by message type");
+    WEEKLY_UPSTREAM_MESSAGE_USERS = g!("Messages", "wechat_mp_weekly_upstream_message_users", ["msg_type"], "getupstreammsgweek", "msg_user", week,
+        "Distinct users sending messages in the week by message type");
+    MONTHLY_UPSTREAM_MESSAGES = g!("Messages", "wechat_mp_monthly_upstream_messages", ["msg_type"], "getupstreammsgmonth", "msg_count", month,
+        "Messages users sent to the account in the month by message type");
+    MONTHLY_UPSTREAM_MESSAGE_USERS = g!("Messages", "wechat_mp_monthly_upstream_message_users", ["msg_type"], "getupstreammsgmonth", "msg_user", month,
+        "Distinct users sending messages in the month by message type");
+    UPSTREAM_MESSAGE_DISTRIBUTION_USERS = g!("Messages", "wechat_mp_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdist", "msg_user", day,
+        "Users by number of messages they sent on the day");
+    WEEKLY_UPSTREAM_MESSAGE_DISTRIBUTION_USERS = g!("Messages", "wechat_mp_weekly_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdistweek", "msg_user", week,
+        "Users by number of messages they sent in the week");
+    MONTHLY_UPSTREAM_MESSAGE_DISTRIBUTION_USERS = g!("Messages", "wechat_mp_monthly_upstream_message_distribution_users", ["count_interval"], "getupstreammsgdistmonth", "msg_user", month,
+        "Users by number of messages they sent in the month");
     // ---- callbacks
-    g!("Callbacks", "wechat_mp_callback_requests", [], "getinterfacesummary", "callback_count", day,
-        "Passive replies sent through the callback server"),
-    g!("Callbacks", "wechat_mp_callback_failures", [], "getinterfacesummary", "fail_count", day,
-        "Failed callback requests"),
-    g!("Callbacks", "wechat_mp_callback_time_cost_seconds", [], "getinterfacesummary", "total_time_cost / 1000", day,
-        "Total time spent in callback requests, in seconds"),
-    g!("Callbacks", "wechat_mp_callback_max_time_cost_seconds", [], "getinterfacesummary", "max_time_cost / 1000", day,
-        "Longest callback request, in seconds"),
-    g!("Callbacks", "wechat_mp_hourly_callback_requests", ["hour"], "getinterfacesummaryhour", "callback_count", day,
-        "Passive replies sent through the callback server per hour"),
-    g!("Callbacks", "wechat_mp_hourly_callback_failures", ["hour"], "getinterfacesummaryhour", "fail_count", day,
-        "Failed callback requests per hour"),
-    g!("Callbacks", "wechat_mp_hourly_callback_time_cost_seconds", ["hour"], "getinterfacesummaryhour", "total_time_cost / 1000", day,
-        "Total time spent in callback requests per hour, in seconds"),
-    g!("Callbacks", "wechat_mp_hourly_callback_max_time_cost_seconds", ["hour"], "getinterfacesummaryhour", "max_time_cost / 1000", day,
-        "Longest callback request per hour, in seconds"),
+    CALLBACK_REQUESTS = g!("Callbacks", "wechat_mp_callback_requests", [], "getinterfacesummary", "callback_count", day,
+        "Passive replies sent through the callback server");
+    CALLBACK_FAILURES = g!("Callbacks", "wechat_mp_callback_failures", [], "getinterfacesummary", "fail_count", day,
+        "Failed callback requests");
+    CALLBACK_TIME_COST_SECONDS = g!("Callbacks", "wechat_mp_callback_time_cost_seconds", [], "getinterfacesummary", "total_time_cost / 1000", day,
+        "Total time spent in callback requests, in seconds");
+    CALLBACK_MAX_TIME_COST_SECONDS = g!("Callbacks", "wechat_mp_callback_max_time_cost_seconds", [], "getinterfacesummary", "max_time_cost / 1000", day,
+        "Longest callback request, in seconds");
+    HOURLY_CALLBACK_REQUESTS = g!("Callbacks", "wechat_mp_hourly_callback_requests", ["hour"], "getinterfacesummaryhour", "callback_count", day,
+        "Passive replies sent through the callback server per hour");
+    HOURLY_CALLBACK_FAILURES = g!("Callbacks", "wechat_mp_hourly_callback_failures", ["hour"], "getinterfacesummaryhour", "fail_count", day,
+        "Failed callback requests per hour");
+    HOURLY_CALLBACK_TIME_COST_SECONDS = g!("Callbacks", "wechat_mp_hourly_callback_time_cost_seconds", ["hour"], "getinterfacesummaryhour", "total_time_cost / 1000", day,
+        "Total time spent in callback requests per hour, in seconds");
+    HOURLY_CALLBACK_MAX_TIME_COST_SECONDS = g!("Callbacks", "wechat_mp_hourly_callback_max_time_cost_seconds", ["hour"], "getinterfacesummaryhour", "max_time_cost / 1000", day,
+        "Longest callback request per hour, in seconds");
     // ---- the exporter itself
-    own!(Gauge, "wechat_mp_up", ["account"], "AccountStatus.up",
-        "1 when the account's last poll round had no error, else 0."),
-    own!(Gauge, "wechat_mp_data_date_seconds", ["account", "api"], "DatedReport.date",
-        "Unix time of 00:00 UTC+8 of the day the exposed values of this endpoint describe."),
-    own!(Counter, "wechat_mp_api_requests_total", ["account", "api", "errcode"], "every datacube call",
-        "Datacube API calls made, by endpoint and errcode (0 = ok)."),
-    own!(Counter, "wechat_mp_token_fetches_total", ["account", "source", "errcode"], "every token fetch",
-        "Access token fetches, by token source and errcode (0 = ok)."),
-    own!(Gauge, "wechat_mp_api_unavailable", ["account", "api", "reason"], "AccountStatus.unavailable",
-        "1 for each endpoint the scheduler has stopped calling, with the reason."),
-    own!(Gauge, "wechat_mp_last_poll_duration_seconds", ["account"], "AccountStatus.last_poll_seconds",
-        "Wall-clock seconds the account's last poll round took."),
-    own!(Gauge, "wechat_mp_last_poll_timestamp_seconds", ["account"], "AccountStatus.last_poll_end",
-        "Unix time the account's last poll round ended."),
-    own!(Gauge, "wechat_mp_article_series_dropped", ["account", "api"], "max_articles_per_account",
-        "Articles left out of this endpoint's per-article series by max_articles_per_account."),
-    own!(Gauge, "wechat_mp_exporter_build_info", ["version", "revision"], "build",
-        "Always 1; the exporter's version and source revision as labels."),
-    own!(Gauge, "wechat_mp_exporter_config_last_reload_successful", [], "config reload",
-        "1 when the last config load (start, SIGHUP or POST /-/reload) succeeded; 0 while a bad file is ignored."),
-    own!(Gauge, "wechat_mp_exporter_config_last_reload_success_timestamp_seconds", [], "config reload",
-        "Unix time of the last successful config load."),
-];
+    UP = own!(Gauge, "wechat_mp_up", ["account"], "AccountStatus.up",
+        "1 when the account's last poll round had no error, else 0.");
+    DATA_DATE_SECONDS = own!(Gauge, "wechat_mp_data_date_seconds", ["account", "api"], "DatedReport.date",
+        "Unix time of 00:00 UTC+8 of the day the exposed values of this endpoint describe.");
+    API_REQUESTS_TOTAL = own!(Counter, "wechat_mp_api_requests_total", ["account", "api", "errcode"], "every datacube call",
+        "Datacube API calls made, by endpoint and errcode (0 = ok).");
+    TOKEN_FETCHES_TOTAL = own!(Counter, "wechat_mp_token_fetches_total", ["account", "source", "errcode"], "every token fetch",
+        "Access token fetches, by token source and errcode (0 = ok).");
+    API_UNAVAILABLE = own!(Gauge, "wechat_mp_api_unavailable", ["account", "api", "reason"], "AccountStatus.unavailable",
+        "1 for each endpoint the scheduler has stopped calling, with the reason.");
+    LAST_POLL_DURATION_SECONDS = own!(Gauge, "wechat_mp_last_poll_duration_seconds", ["account"], "AccountStatus.last_poll_seconds",
+        "Wall-clock seconds the account's last poll round took.");
+    LAST_POLL_TIMESTAMP_SECONDS = own!(Gauge, "wechat_mp_last_poll_timestamp_seconds", ["account"], "AccountStatus.last_poll_end",
+        "Unix time the account's last poll round ended.");
+    ARTICLE_SERIES_DROPPED = own!(Gauge, "wechat_mp_article_series_dropped", ["account", "api"], "max_articles_per_account",
+        "Articles left out of this endpoint's per-article series by max_articles_per_account.");
+    EXPORTER_BUILD_INFO = own!(Gauge, "wechat_mp_exporter_build_info", ["version", "revision"], "build",
+        "Always 1; the exporter's version and source revision as labels.");
+    EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL = own!(Gauge, "wechat_mp_exporter_config_last_reload_successful", [], "config reload",
+        "1 when the last config load (start, SIGHUP or POST /-/reload) succeeded; 0 while a bad file is ignored.");
+    EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS = own!(Gauge, "wechat_mp_exporter_config_last_reload_success_timestamp_seconds", [], "config reload",
+        "Unix time of the last successful config load.");
+}
 
 /// Every metric family the exporter can emit.
 pub fn catalogue() -> &'static [MetricInfo] {

@@ -16,6 +16,7 @@ mod self_metrics;
 pub(crate) mod text;
 mod users;
 
+use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +26,8 @@ use bytes::Bytes;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
+use crate::wechat::Endpoint;
+use crate::wechat::report::Row;
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use process::{ProcessStats, with_process_metrics};
@@ -87,7 +90,7 @@ impl<'a> Out<'a> {
     /// Adds a sample; a missing field (`None`) emits nothing rather than a made-up zero.
     pub fn put<V: Into<Value>>(
         &mut self,
-        name: &'static str,
+        metric: &'static MetricInfo,
         labels: &[(&'static str, &str)],
         value: Option<V>,
     ) {
@@ -96,7 +99,7 @@ impl<'a> Out<'a> {
         all.push(("account", self.account.to_string()));
         all.extend(labels.iter().map(|(k, v)| (*k, (*v).to_string())));
         self.samples.push(Sample {
-            name,
+            name: metric.name,
             labels: all,
             value: value.into(),
         });
@@ -154,6 +157,28 @@ pub(crate) fn newest_articles<T>(
     let dropped = kept.len().saturating_sub(max);
     kept.truncate(max);
     (kept, dropped)
+}
+
+/// The per-article families of one endpoint: at most `max` articles, newest first (one row per
+/// msgid, the latest date wins), each handed to `each` with its msgid; how many were left out goes
+/// to `wechat_mp_article_series_dropped{api}`.
+pub(crate) fn per_article<'r, T: Row>(
+    out: &mut Out,
+    endpoint: Endpoint,
+    rows: &[&'r T],
+    max: usize,
+    msgid: impl Fn(&T) -> &str,
+    mut each: impl FnMut(&mut Out, &'r T, &str),
+) {
+    let (kept, cut) = newest_articles(rows, |r| msgid(r), |r| r.ref_date(), max);
+    for row in kept {
+        each(out, row, msgid(row));
+    }
+    out.put(
+        &m::ARTICLE_SERIES_DROPPED,
+        &[("api", endpoint.name())],
+        Some(cut as u64),
+    );
 }
 
 /// Every sample of one account's reports and status, no label set twice (pure: no I/O, no clock).
@@ -214,7 +239,7 @@ impl Store {
     pub fn new(version: &str, revision: &str) -> Arc<Store> {
         let store = Store {
             build_info: Sample {
-                name: "wechat_mp_exporter_build_info",
+                name: m::EXPORTER_BUILD_INFO.name,
                 labels: vec![
                     ("version", version.to_string()),
                     ("revision", revision.to_string()),
@@ -328,12 +353,12 @@ impl Store {
         let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         let reload = [
             Sample {
-                name: "wechat_mp_exporter_config_last_reload_successful",
+                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL.name,
                 labels: Vec::new(),
                 value: Value::Int(u64::from(success)),
             },
             Sample {
-                name: "wechat_mp_exporter_config_last_reload_success_timestamp_seconds",
+                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
                 labels: Vec::new(),
                 value: Value::Float(at),
             },

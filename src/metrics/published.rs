@@ -2,7 +2,8 @@
 //! getarticleread / getarticleshare (per article, that day) and getarticletotaldetail (per
 //! article, running totals for 30 days after publishing).
 
-use super::{Out, labels, latest_day, midnight_seconds, newest_articles};
+use super::catalogue as m;
+use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
 use crate::reports::AccountReports;
 use crate::wechat::report::{ReadUserSource, TotalDetailStat};
 use crate::wechat::{Endpoint, Report};
@@ -11,7 +12,7 @@ use crate::wechat::{Endpoint, Report};
 /// same number and loses to `read_user` in `map_account`'s duplicate check).
 fn read_sources(
     out: &mut Out,
-    name: &'static str,
+    name: &'static MetricInfo,
     l: &[(&'static str, &str)],
     read_user: Option<u64>,
     sources: &[ReadUserSource],
@@ -27,14 +28,6 @@ fn read_sources(
     }
 }
 
-fn dropped(out: &mut Out, endpoint: Endpoint, n: usize) {
-    out.put(
-        "wechat_mp_article_series_dropped",
-        &[("api", endpoint.name())],
-        Some(n as u64),
-    );
-}
-
 pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
     for dated in reports.reports.values() {
         match &dated.report {
@@ -43,89 +36,85 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
                     let d = &row.detail;
                     read_sources(
                         out,
-                        "wechat_mp_article_read_users",
+                        &m::ARTICLE_READ_USERS,
                         &[],
                         d.read_user,
                         &d.read_user_source,
                     );
-                    out.put("wechat_mp_published_share_users", &[], d.share_user);
-                    out.put("wechat_mp_published_zaikan_users", &[], d.zaikan_user);
-                    out.put("wechat_mp_published_like_users", &[], d.like_user);
-                    out.put("wechat_mp_published_comments", &[], d.comment_count);
+                    out.put(&m::PUBLISHED_SHARE_USERS, &[], d.share_user);
+                    out.put(&m::PUBLISHED_ZAIKAN_USERS, &[], d.zaikan_user);
+                    out.put(&m::PUBLISHED_LIKE_USERS, &[], d.like_user);
+                    out.put(&m::PUBLISHED_COMMENTS, &[], d.comment_count);
+                    out.put(&m::PUBLISHED_FAVOURITE_USERS, &[], d.collection_user);
                     out.put(
-                        "wechat_mp_published_favourite_users",
-                        &[],
-                        d.collection_user,
-                    );
-                    out.put(
-                        "wechat_mp_published_original_page_users",
+                        &m::PUBLISHED_ORIGINAL_PAGE_USERS,
                         &[],
                         d.redirect_ori_page_user,
                     );
-                    out.put("wechat_mp_published_articles", &[], d.send_page_count);
+                    out.put(&m::PUBLISHED_ARTICLES, &[], d.send_page_count);
                 }
             }
             Report::ArticleRead(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                let (kept, cut) = newest_articles(
+                per_article(
+                    out,
+                    Endpoint::ArticleRead,
                     &day,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |r| r.ref_date,
                     max_articles,
+                    |r| r.msgid.as_deref().unwrap_or(""),
+                    |out, row, id| {
+                        let d = &row.detail;
+                        let l = [("msgid", id)];
+                        read_sources(
+                            out,
+                            &m::PUBLISHED_ARTICLE_READ_USERS,
+                            &l,
+                            d.read_user,
+                            &d.read_user_source,
+                        );
+                    },
                 );
-                for row in kept {
-                    let l = [("msgid", row.msgid.as_deref().unwrap_or(""))];
-                    read_sources(
-                        out,
-                        "wechat_mp_published_article_read_users",
-                        &l,
-                        row.detail.read_user,
-                        &row.detail.read_user_source,
-                    );
-                }
-                dropped(out, Endpoint::ArticleRead, cut);
             }
             Report::ArticleShare(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                let (kept, cut) = newest_articles(
+                per_article(
+                    out,
+                    Endpoint::ArticleShare,
                     &day,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |r| r.ref_date,
                     max_articles,
+                    |r| r.msgid.as_deref().unwrap_or(""),
+                    |out, row, id| {
+                        out.put(
+                            &m::PUBLISHED_ARTICLE_SHARE_USERS,
+                            &[("msgid", id)],
+                            row.detail.share_user,
+                        );
+                    },
                 );
-                for row in kept {
-                    let l = [("msgid", row.msgid.as_deref().unwrap_or(""))];
-                    out.put(
-                        "wechat_mp_published_article_share_users",
-                        &l,
-                        row.detail.share_user,
-                    );
-                }
-                dropped(out, Endpoint::ArticleShare, cut);
             }
             Report::ArticleTotalDetail(rows) => {
-                let (kept, cut) = newest_articles(
-                    rows,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |r| r.ref_date,
+                let all: Vec<_> = rows.iter().collect();
+                per_article(
+                    out,
+                    Endpoint::ArticleTotalDetail,
+                    &all,
                     max_articles,
+                    |r| r.msgid.as_deref().unwrap_or(""),
+                    |out, row, id| {
+                        let title = row.title.as_deref().unwrap_or("");
+                        let l = [("msgid", id), ("title", title)];
+                        let p = labels::publish_type(row.publish_type);
+                        out.put(
+                            &m::ARTICLE_PUBLISHED_TIMESTAMP_SECONDS,
+                            &[l[0], l[1], ("publish_type", &p)],
+                            midnight_seconds(row.ref_date),
+                        );
+                        // The latest stat_date holds the running total up to the newest day.
+                        if let Some(s) = row.detail_list.iter().max_by_key(|s| s.stat_date) {
+                            total_detail(out, &l, s);
+                        }
+                    },
                 );
-                for row in kept {
-                    let id = row.msgid.as_deref().unwrap_or("");
-                    let title = row.title.as_deref().unwrap_or("");
-                    let l = [("msgid", id), ("title", title)];
-                    let p = labels::publish_type(row.publish_type);
-                    out.put(
-                        "wechat_mp_article_published_timestamp_seconds",
-                        &[l[0], l[1], ("publish_type", &p)],
-                        midnight_seconds(row.ref_date),
-                    );
-                    // The latest stat_date holds the running total up to the newest day.
-                    if let Some(s) = row.detail_list.iter().max_by_key(|s| s.stat_date) {
-                        total_detail(out, &l, s);
-                    }
-                }
-                dropped(out, Endpoint::ArticleTotalDetail, cut);
             }
             _ => {}
         }
@@ -135,49 +124,37 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
 fn total_detail(out: &mut Out, l: &[(&'static str, &str); 2], s: &TotalDetailStat) {
     read_sources(
         out,
-        "wechat_mp_article_cumulative_read_users",
+        &m::ARTICLE_CUMULATIVE_READ_USERS,
         l,
         s.read_user,
         &s.read_user_source,
     );
-    out.put("wechat_mp_article_cumulative_share_users", l, s.share_user);
+    out.put(&m::ARTICLE_CUMULATIVE_SHARE_USERS, l, s.share_user);
+    out.put(&m::ARTICLE_CUMULATIVE_ZAIKAN_USERS, l, s.zaikan_user);
+    out.put(&m::ARTICLE_CUMULATIVE_LIKE_USERS, l, s.like_user);
+    out.put(&m::ARTICLE_CUMULATIVE_COMMENTS, l, s.comment_count);
+    out.put(&m::ARTICLE_CUMULATIVE_FAVOURITE_USERS, l, s.collection_user);
     out.put(
-        "wechat_mp_article_cumulative_zaikan_users",
-        l,
-        s.zaikan_user,
-    );
-    out.put("wechat_mp_article_cumulative_like_users", l, s.like_user);
-    out.put("wechat_mp_article_cumulative_comments", l, s.comment_count);
-    out.put(
-        "wechat_mp_article_cumulative_favourite_users",
-        l,
-        s.collection_user,
-    );
-    out.put(
-        "wechat_mp_article_cumulative_tips_yuan",
+        &m::ARTICLE_CUMULATIVE_TIPS_YUAN,
         l,
         s.praise_money.map(|fen| fen as f64 / 100.0),
     );
     out.put(
-        "wechat_mp_article_cumulative_follows_after_read",
+        &m::ARTICLE_CUMULATIVE_FOLLOWS_AFTER_READ,
         l,
         s.read_subscribe_user,
     );
+    out.put(&m::ARTICLE_READ_DELIVERY_RATIO, l, s.read_delivery_rate);
+    out.put(&m::ARTICLE_READ_FINISH_RATIO, l, s.read_finish_rate);
     out.put(
-        "wechat_mp_article_read_delivery_ratio",
-        l,
-        s.read_delivery_rate,
-    );
-    out.put("wechat_mp_article_read_finish_ratio", l, s.read_finish_rate);
-    out.put(
-        "wechat_mp_article_read_avg_active_seconds",
+        &m::ARTICLE_READ_AVG_ACTIVE_SECONDS,
         l,
         s.read_avg_activetime.map(|min| min * 60.0),
     );
     for j in &s.read_jump_position {
         let pos = labels::exit_position(j.position);
         out.put(
-            "wechat_mp_article_read_exit_position_ratio",
+            &m::ARTICLE_READ_EXIT_POSITION_RATIO,
             &[l[0], l[1], ("position", &pos)],
             j.rate,
         );

@@ -1,5 +1,6 @@
 //! The exporter's own metrics: call counters fed by the client, and the account's health.
 
+use super::catalogue as m;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,8 +9,8 @@ use super::{Out, Sample, Value, midnight_seconds};
 use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::transport::CallObserver;
 
-const API_REQUESTS: &str = "wechat_mp_api_requests_total";
-const TOKEN_FETCHES: &str = "wechat_mp_token_fetches_total";
+const API_REQUESTS: &str = m::API_REQUESTS_TOTAL.name;
+const TOKEN_FETCHES: &str = m::TOKEN_FETCHES_TOTAL.name;
 
 /// (family, account, api or token source, errcode).
 type Key = (&'static str, String, String, String);
@@ -102,27 +103,27 @@ impl CallObserver for AccountObserver {
 
 /// Health of the account and the date of each report's data.
 pub fn map_status(out: &mut Out, reports: &AccountReports, status: &AccountStatus) {
-    out.put("wechat_mp_up", &[], Some(u64::from(status.up)));
+    out.put(&m::UP, &[], Some(u64::from(status.up)));
     out.put(
-        "wechat_mp_last_poll_duration_seconds",
+        &m::LAST_POLL_DURATION_SECONDS,
         &[],
         status.last_poll_seconds,
     );
     out.put(
-        "wechat_mp_last_poll_timestamp_seconds",
+        &m::LAST_POLL_TIMESTAMP_SECONDS,
         &[],
         status.last_poll_end.and_then(|t| u64::try_from(t).ok()),
     );
     for (endpoint, reason) in &status.unavailable {
         out.put(
-            "wechat_mp_api_unavailable",
+            &m::API_UNAVAILABLE,
             &[("api", endpoint.name()), ("reason", reason)],
             Some(1u64),
         );
     }
     for (endpoint, dated) in &reports.reports {
         out.put(
-            "wechat_mp_data_date_seconds",
+            &m::DATA_DATE_SECONDS,
             &[("api", endpoint.name())],
             midnight_seconds(Some(dated.date)),
         );

@@ -14,9 +14,6 @@ use super::transport::{self, CallObserver, api_url};
 use super::{DateRange, Endpoint, Parsed, Report};
 use crate::clock::SharedClock;
 
-#[cfg(test)]
-pub(crate) mod fake;
-
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     pub base_url: Url,
@@ -241,10 +238,10 @@ fn backoff(base: Duration, retry: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::fake::{Fake, Recorder, Reply};
     use super::*;
     use crate::clock::ManualClock;
     use crate::wechat::date::add_days;
+    use crate::wechat::fake::{Fake, Recorder, Reply};
     use crate::wechat::token::TokenSource;
     use crate::wechat::transport::{NoopObserver, http_client};
     use jiff::civil::{Date, date};

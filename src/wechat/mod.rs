@@ -6,6 +6,8 @@ pub mod client;
 pub mod date;
 pub mod endpoint;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod report;
 pub mod token;
 pub mod transport;

@@ -353,8 +353,8 @@ fn transport_message(e: reqwest::Error) -> String {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::wechat::client::fake::{Fake, Recorder};
     use crate::wechat::error::ErrorClass;
+    use crate::wechat::fake::{Fake, Recorder};
     use crate::wechat::transport::http_client;
     use std::time::Duration;
 
