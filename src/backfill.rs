@@ -94,18 +94,7 @@ pub fn fetch_ranges(endpoint: Endpoint, range: DateRange, today: Date) -> Vec<Da
         // whole period is past.
         period @ (Period::Week | Period::Month) => range
             .days()
-            .filter(|d| match period {
-                Period::Week => d.weekday() == jiff::civil::Weekday::Monday,
-                _ => d.day() == 1,
-            })
-            .filter(|d| *d >= earliest)
-            .filter(|d| {
-                let end = match period {
-                    Period::Week => add_days(*d, 6),
-                    _ => d.last_of_month(),
-                };
-                end < today
-            })
+            .filter(|d| period.label(*d) == *d && *d >= earliest && period.range(*d).end < today)
             .map(DateRange::day)
             .collect(),
     }

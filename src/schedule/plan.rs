@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::config::ScheduleSettings;
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
-use crate::wechat::date::{add_days, china_at, china_today, month_start, week_start};
+use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::error::{Error, ErrorClass};
 use crate::wechat::{DateRange, Endpoint, Parsed, Period, Report};
 
@@ -208,16 +208,10 @@ impl AccountPlan {
                 }
                 continue;
             }
-            let (label, purpose) = match e.period() {
-                Period::Day => (target, Purpose::Day(target)),
-                Period::Week => {
-                    let label = add_days(week_start(add_days(target, 1)), -7);
-                    (label, Purpose::Period(label))
-                }
-                Period::Month => {
-                    let label = month_start(add_days(month_start(add_days(target, 1)), -1));
-                    (label, Purpose::Period(label))
-                }
+            let label = e.period().last_complete(target);
+            let purpose = match e.period() {
+                Period::Day => Purpose::Day(target),
+                Period::Week | Period::Month => Purpose::Period(label),
             };
             if label < e.earliest_date() || self.state(e).and_then(|s| s.done) == Some(label) {
                 continue;

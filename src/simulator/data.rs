@@ -3,7 +3,7 @@
 
 use jiff::civil::{Date, date};
 
-use crate::wechat::date::{add_days, month_start, week_start};
+use crate::wechat::date::add_days;
 use crate::wechat::report::*;
 use crate::wechat::{DateRange, Endpoint, Period, Report};
 
@@ -1062,15 +1062,6 @@ fn dist_rows(app_id: &str, label: Date, rows: &[(u64, u64, u64)]) -> Vec<Upstrea
         .collect()
 }
 
-fn period_range(period: Period, label: Date) -> DateRange {
-    let end = match period {
-        Period::Week => add_days(label, 6),
-        Period::Month => label.last_of_month(),
-        Period::Day => label,
-    };
-    DateRange { begin: label, end }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Callbacks
 
@@ -1168,11 +1159,8 @@ pub(crate) fn answer(
     let labels = |period: Period| -> Vec<Date> {
         let mut out: Vec<Date> = range
             .days()
-            .map(|d| match period {
-                Period::Week => week_start(d),
-                _ => month_start(d),
-            })
-            .filter(|l| *l >= earliest && period_range(period, *l).end <= last)
+            .map(|d| period.label(d))
+            .filter(|l| *l >= earliest && period.range(*l).end <= last)
             .collect();
         out.dedup();
         out
@@ -1221,9 +1209,7 @@ pub(crate) fn answer(
             let overlap = if period == Period::Week { 0.75 } else { 0.6 };
             let rows = labels(period)
                 .into_iter()
-                .flat_map(|l| {
-                    upstream_rows(l, upstream_period(app_id, period_range(period, l), overlap))
-                })
+                .flat_map(|l| upstream_rows(l, upstream_period(app_id, period.range(l), overlap)))
                 .collect();
             if period == Period::Week {
                 Report::UpstreamMsgWeek(rows)
@@ -1240,7 +1226,7 @@ pub(crate) fn answer(
             let rows = labels(period)
                 .into_iter()
                 .flat_map(|l| {
-                    let msgs = upstream_period(app_id, period_range(period, l), overlap);
+                    let msgs = upstream_period(app_id, period.range(l), overlap);
                     dist_rows(app_id, l, &msgs)
                 })
                 .collect();

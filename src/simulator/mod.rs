@@ -143,26 +143,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 const JSON: &str = "application/json; encoding=utf-8";
 
+/// WeChat's errmsg for `errcode`, from the client's own table (one description of each code).
 fn errmsg(errcode: i64) -> &'static str {
-    match errcode {
-        -1 => "system error",
-        40001 => "invalid credential, access_token is invalid or not latest",
-        40002 => "invalid grant_type",
-        40013 => "invalid appid",
-        40125 => "invalid appsecret",
-        41001 => "access_token missing",
-        41002 => "appid missing",
-        41004 => "appsecret missing",
-        42001 => "access_token expired",
-        43002 => "require POST method",
-        45009 => "reach max api daily quota limit",
-        45011 => "api minute-quota reach limit  mustslower  retry next minute",
-        47001 => "data format error",
-        47009 => "api offline",
-        48001 => "api unauthorized",
-        61500 => "date format error",
-        61501 => "date range error",
-        61503 => "data not ready, please try later",
+    match crate::wechat::error::lookup(errcode) {
+        Some(e) if !e.errmsg.is_empty() => e.errmsg,
         _ => "simulated error",
     }
 }

@@ -1,4 +1,5 @@
-//! China calendar days (UTC+8): "yesterday", date ranges and splitting a range into allowed spans.
+//! China calendar days (UTC+8): "yesterday", date ranges and splitting a range into allowed spans,
+//! and the period math of week and month endpoints (label dates, the last complete period).
 //!
 //! WeChat dates every datacube row in Beijing time and refuses today or later (61501). These helpers
 //! never look at the host's time zone.
@@ -66,6 +67,45 @@ pub fn month_start(date: Date) -> Date {
     date.first_of_month()
 }
 
+/// How often an endpoint's rows are dated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Period {
+    /// One row set per China day.
+    Day,
+    /// One row set per ISO week, labelled with its Monday; fetchable once the week has ended.
+    Week,
+    /// One row set per month, labelled with its 1st; fetchable once the month has ended.
+    Month,
+}
+
+impl Period {
+    /// The label date of the period that contains `day`: the day itself, its week's Monday, or
+    /// its month's 1st (WeChat labels week and month rows so).
+    pub fn label(self, day: Date) -> Date {
+        match self {
+            Period::Day => day,
+            Period::Week => week_start(day),
+            Period::Month => month_start(day),
+        }
+    }
+
+    /// The days of the period labelled `label`.
+    pub fn range(self, label: Date) -> DateRange {
+        let end = match self {
+            Period::Day => label,
+            Period::Week => add_days(label, 6),
+            Period::Month => label.last_of_month(),
+        };
+        DateRange { begin: label, end }
+    }
+
+    /// The label of the latest period that has ended by the end of `last` (a period can be
+    /// fetched only once it is over): `last` itself, the week before the one after `last`, ...
+    pub fn last_complete(self, last: Date) -> Date {
+        self.label(add_days(self.label(add_days(last, 1)), -1))
+    }
+}
+
 /// An inclusive range of China days, as WeChat's `begin_date`/`end_date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DateRange {
@@ -130,6 +170,41 @@ pub fn format_date(date: Date) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_label_their_days_and_end_before_they_are_complete() {
+        let tuesday = jiff::civil::date(2026, 11, 24);
+        assert_eq!(Period::Day.label(tuesday), tuesday);
+        assert_eq!(Period::Week.label(tuesday), jiff::civil::date(2026, 11, 23));
+        assert_eq!(Period::Month.label(tuesday), jiff::civil::date(2026, 11, 1));
+        assert_eq!(
+            Period::Month.range(jiff::civil::date(2026, 2, 1)).end,
+            jiff::civil::date(2026, 2, 28)
+        );
+        // Yesterday is Monday 23rd: the last complete week is the one of Monday 16th, the last
+        // complete month October.
+        let last = jiff::civil::date(2026, 11, 23);
+        assert_eq!(Period::Day.last_complete(last), last);
+        assert_eq!(
+            Period::Week.last_complete(last),
+            jiff::civil::date(2026, 11, 16)
+        );
+        assert_eq!(
+            Period::Month.last_complete(last),
+            jiff::civil::date(2026, 10, 1)
+        );
+        // A Sunday completes its own week; the 30th of November completes November.
+        let sunday = jiff::civil::date(2026, 11, 22);
+        assert_eq!(
+            Period::Week.last_complete(sunday),
+            jiff::civil::date(2026, 11, 16)
+        );
+        let end = jiff::civil::date(2026, 11, 30);
+        assert_eq!(
+            Period::Month.last_complete(end),
+            jiff::civil::date(2026, 11, 1)
+        );
+    }
     use jiff::civil::date;
 
     fn ts(s: &str) -> Timestamp {

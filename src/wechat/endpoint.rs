@@ -43,16 +43,7 @@ impl FromStr for ReportGroup {
     }
 }
 
-/// How often an endpoint's rows are dated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Period {
-    /// One row set per China day.
-    Day,
-    /// One row set per ISO week, labelled with its Monday; fetchable once the week has ended.
-    Week,
-    /// One row set per month, labelled with its 1st; fetchable once the month has ended.
-    Month,
-}
+pub use super::date::Period;
 
 /// Which of WeChat's API generations an endpoint belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

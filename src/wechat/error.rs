@@ -45,69 +45,117 @@ impl fmt::Display for ErrorClass {
     }
 }
 
-/// The class of a WeChat errcode.
+/// One errcode the exporter knows: its class, the errmsg WeChat usually sends with it, and what
+/// an operator should do (docs/wechat-api.md, "Errcodes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errcode {
+    /// WeChat's `errcode`.
+    pub code: i64,
+    /// What the scheduler does about it.
+    pub class: ErrorClass,
+    /// The `errmsg` WeChat sends (before the request id); empty where none was recorded.
+    pub errmsg: &'static str,
+    /// What it means and what to do, in words an operator can act on.
+    pub advice: &'static str,
+}
+
+/// Advice shared by the request-format errcodes.
+const MALFORMED: &str = "malformed request: a bug in this exporter, please report it";
+/// Advice shared by the API-security confirmation errcodes.
+const CONFIRM_IP: &str = "the account administrator must confirm API calls from this IP";
+
+macro_rules! errcodes {
+    ($($code:literal $class:ident $errmsg:literal $advice:expr;)+) => {
+        /// Every errcode the exporter acts on; `classify`, `explain` and the simulator read it.
+        pub const ERRCODES: &[Errcode] = &[$(Errcode {
+            code: $code,
+            class: ErrorClass::$class,
+            errmsg: $errmsg,
+            advice: $advice,
+        },)+];
+    };
+}
+
+#[rustfmt::skip]
+errcodes! {
+    -1    Transient    "system error"
+        "WeChat system busy; retrying with backoff";
+    40001 Token        "invalid credential, access_token is invalid or not latest"
+        "invalid credential: on the token endpoint the app_secret is wrong; on a data endpoint the token was replaced and a fresh one was rejected too (is another party force-refreshing tokens?)";
+    40014 Token        "invalid access token"
+        "invalid access token; check the token source";
+    42001 Token        "access_token expired"
+        "access token expired and the token source keeps returning it; check the token source";
+    40013 Permanent    "invalid appid"
+        "invalid app_id: check the account's app_id in the config";
+    40125 Permanent    "invalid appsecret"
+        "invalid app_secret: check the account's app_secret (WeChat console: Settings > Basic configuration)";
+    41002 Permanent    "appid missing"
+        "app_id or app_secret missing from the token request: check the account config";
+    41004 Permanent    "appsecret missing"
+        "app_id or app_secret missing from the token request: check the account config";
+    40164 Permanent    ""
+        "this host's IP is not in the account's API IP whitelist: add it in the WeChat console";
+    40243 Permanent    ""
+        "the AppSecret is frozen: an administrator must unfreeze or reset it";
+    45009 Quota        "reach max api daily quota limit"
+        "daily API quota used up: calls stop until the next UTC+8 day (only a human should clear_quota)";
+    45011 Transient    "api minute-quota reach limit  mustslower  retry next minute"
+        "per-minute API limit reached: backing off";
+    47009 Offline      "api offline"
+        "API offline: this legacy endpoint is no longer served; the published-content endpoints carry on";
+    48001 Unauthorized "api unauthorized"
+        "API unauthorized: the account is not verified or lacks this permission set";
+    48004 Permanent    ""
+        "API forbidden for irregularities: the account is banned from this API";
+    50001 Permanent    ""
+        "user unauthorized or limited: the account is restricted or frozen";
+    50002 Permanent    ""
+        "user unauthorized or limited: the account is restricted or frozen";
+    61007 Unauthorized ""
+        "third-party platform lacks the permission set: the merchant must grant it";
+    61023 Permanent    ""
+        "refresh_token invalid: the account must re-authorise the third-party platform";
+    61500 ClientBug    "date format error"
+        "date format error: a bug in this exporter, please report it";
+    61501 ClientBug    "date range error"
+        "date range error: span too long or end date not before today (UTC+8); a bug or clock skew";
+    61503 NotReady     "data not ready, please try later"
+        "data not ready yet: retrying later";
+    47001 ClientBug    "data format error"      MALFORMED;
+    44002 ClientBug    ""                       MALFORMED;
+    43002 ClientBug    "require POST method"    MALFORMED;
+    41001 ClientBug    "access_token missing"   MALFORMED;
+    76021 ClientBug    ""                       MALFORMED;
+    76022 ClientBug    ""                       MALFORMED;
+    89501 Permanent    ""                       CONFIRM_IP;
+    89503 Permanent    ""                       CONFIRM_IP;
+    89504 Permanent    ""                       CONFIRM_IP;
+    89505 Permanent    ""                       CONFIRM_IP;
+    89506 Permanent    ""
+        "the administrator rejected calls from this IP; retry after 24 h";
+    89507 Permanent    ""
+        "the administrator rejected calls from this IP; retry after 1 h";
+    40002 Permanent    "invalid grant_type"
+        "invalid grant_type in the token request: a bug in this exporter, please report it";
+}
+
+/// The table row of `errcode`, if the exporter knows it.
+pub fn lookup(errcode: i64) -> Option<&'static Errcode> {
+    ERRCODES.iter().find(|e| e.code == errcode)
+}
+
+/// The class of a WeChat errcode; an unknown one is permanent (report it, retry slowly).
 pub fn classify(errcode: i64) -> ErrorClass {
-    match errcode {
-        -1 | 45011 => ErrorClass::Transient,
-        40001 | 40014 | 42001 => ErrorClass::Token,
-        45009 => ErrorClass::Quota,
-        61503 => ErrorClass::NotReady,
-        47009 => ErrorClass::Offline,
-        48001 | 61007 => ErrorClass::Unauthorized,
-        61500 | 61501 | 47001 | 44002 | 43002 | 41001 | 76021 | 76022 => ErrorClass::ClientBug,
-        _ => ErrorClass::Permanent,
-    }
+    lookup(errcode).map_or(ErrorClass::Permanent, |e| e.class)
 }
 
 /// What an errcode means and what to do, in words an operator can act on.
 pub fn explain(errcode: i64) -> &'static str {
-    match errcode {
-        -1 => "WeChat system busy; retrying with backoff",
-        40001 => {
-            "invalid credential: on the token endpoint the app_secret is wrong; on a data endpoint the token was replaced and a fresh one was rejected too (is another party force-refreshing tokens?)"
-        }
-        40014 => "invalid access token; check the token source",
-        42001 => {
-            "access token expired and the token source keeps returning it; check the token source"
-        }
-        40013 => "invalid app_id: check the account's app_id in the config",
-        40125 => {
-            "invalid app_secret: check the account's app_secret (WeChat console: Settings > Basic configuration)"
-        }
-        41002 | 41004 => {
-            "app_id or app_secret missing from the token request: check the account config"
-        }
-        40164 => {
-            "this host's IP is not in the account's API IP whitelist: add it in the WeChat console"
-        }
-        40243 => "the AppSecret is frozen: an administrator must unfreeze or reset it",
-        45009 => {
-            "daily API quota used up: calls stop until the next UTC+8 day (only a human should clear_quota)"
-        }
-        45011 => "per-minute API limit reached: backing off",
-        47009 => {
-            "API offline: this legacy endpoint is no longer served; the published-content endpoints carry on"
-        }
-        48001 => "API unauthorized: the account is not verified or lacks this permission set",
-        48004 => "API forbidden for irregularities: the account is banned from this API",
-        50001 | 50002 => "user unauthorized or limited: the account is restricted or frozen",
-        61007 => "third-party platform lacks the permission set: the merchant must grant it",
-        61023 => "refresh_token invalid: the account must re-authorise the third-party platform",
-        61500 => "date format error: a bug in this exporter, please report it",
-        61501 => {
-            "date range error: span too long or end date not before today (UTC+8); a bug or clock skew"
-        }
-        61503 => "data not ready yet: retrying later",
-        47001 | 44002 | 43002 | 41001 => {
-            "malformed request: a bug in this exporter, please report it"
-        }
-        89501 | 89503 | 89504 | 89505 => {
-            "the account administrator must confirm API calls from this IP"
-        }
-        89506 => "the administrator rejected calls from this IP; retry after 24 h",
-        89507 => "the administrator rejected calls from this IP; retry after 1 h",
-        _ => "unknown errcode: see WeChat's global error code list",
-    }
+    lookup(errcode).map_or(
+        "unknown errcode: see WeChat's global error code list",
+        |e| e.advice,
+    )
 }
 
 /// Everything that can go wrong asking WeChat. Display never includes a URL, token or secret.
@@ -221,6 +269,18 @@ mod tests {
         for c in [61500, 61501, 47001] {
             assert_eq!(classify(c), ErrorClass::ClientBug, "{c}");
         }
+    }
+
+    #[test]
+    fn the_table_has_each_code_once() {
+        let mut codes: Vec<_> = ERRCODES.iter().map(|e| e.code).collect();
+        codes.sort();
+        let n = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "an errcode is listed twice");
+        assert_eq!(classify(12345), ErrorClass::Permanent);
+        assert!(explain(12345).starts_with("unknown errcode"));
+        assert_eq!(lookup(45011).unwrap().class, ErrorClass::Transient);
     }
 
     #[test]
