@@ -1,0 +1,144 @@
+//! Unit tests of `config`.
+
+use super::*;
+use secrecy::ExposeSecret;
+
+fn env(name: &str) -> Option<String> {
+    (name == "BRAND_SECRET").then(|| "s3cr3t-value".to_string())
+}
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse(text, Path::new("/etc/wechat"), &env)
+}
+
+#[test]
+fn a_minimal_config_gets_the_defaults() {
+    let c = parse("[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\napp_secret = \"${BRAND_SECRET}\"\n").unwrap();
+    assert_eq!(c.accounts.len(), 1);
+    let a = &c.accounts[0];
+    assert_eq!(
+        a.app_secret.as_ref().unwrap().expose_secret(),
+        "s3cr3t-value"
+    );
+    assert_eq!(a.token, TokenSourceConfig::Stable);
+    assert_eq!(a.reports.len(), 4);
+    assert_eq!(c.wechat.api_base_url.as_str(), "https://api.weixin.qq.com/");
+    assert_eq!(c.schedule.retry_interval, Duration::from_secs(1800));
+    assert_eq!(c.metrics.max_articles_per_account, 200);
+}
+
+#[test]
+fn every_key_is_read() {
+    let c = parse(
+        r#"
+[wechat]
+api_base_url = "http://127.0.0.1:9865"
+timeout = "5s"
+max_retries = 2
+retry_backoff = "250ms"
+concurrency = 8
+[schedule]
+publish_after = "09:30"
+retry_interval = "15m"
+empty_is_zero_after = "13:00"
+error_retry_interval = "2h"
+[metrics]
+max_articles_per_account = 50
+[[account]]
+name = "a"
+app_id = "wx0000000000000001"
+token = "file:tokens/a"
+reports = ["users", "callbacks"]
+[[account]]
+name = "b"
+app_id = "wx0000000000000002"
+token = "url:http://tokens.internal/b"
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.wechat.timeout, Duration::from_secs(5));
+    assert_eq!(c.wechat.max_retries, 2);
+    assert_eq!(c.wechat.retry_backoff, Duration::from_millis(250));
+    assert_eq!(c.wechat.concurrency, 8);
+    assert_eq!(c.schedule.publish_after, Time::constant(9, 30, 0, 0));
+    assert_eq!(c.schedule.empty_is_zero_after, Time::constant(13, 0, 0, 0));
+    assert_eq!(c.schedule.error_retry_interval, Duration::from_secs(7200));
+    assert_eq!(c.metrics.max_articles_per_account, 50);
+    assert_eq!(
+        c.accounts[0].token,
+        TokenSourceConfig::File(PathBuf::from("/etc/wechat/tokens/a"))
+    );
+    assert_eq!(
+        c.accounts[0].reports,
+        [ReportGroup::Users, ReportGroup::Callbacks]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(
+        c.accounts[1].token,
+        TokenSourceConfig::Url(Url::parse("http://tokens.internal/b").unwrap())
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let errors = parse(
+        r#"
+[wechat]
+timeout = "soon"
+concurency = 4
+[schedule]
+publish_after = "9am"
+[[account]]
+name = "brand"
+app_id = "0123"
+app_secret = "${MISSING_SECRET}"
+token = "force"
+reports = ["users", "likes"]
+[[account]]
+name = "brand"
+app_id = "wx0000000000000002"
+"#,
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "wechat.timeout",
+            "wechat.concurency",
+            "schedule.publish_after",
+            "account[0].app_id",
+            "account[0].app_secret",
+            "account[0].token",
+            "account[0].reports",
+            "account[1].app_secret",
+            "account[1].name",
+        ]
+    );
+    let text = errors.to_string();
+    assert!(text.contains("MISSING_SECRET is not set"), "{text}");
+    assert!(text.contains("unknown key"), "{text}");
+}
+
+#[test]
+fn secrets_are_never_echoed() {
+    let errors = parse("[[account]]\nname = \"x\"\napp_id = \"wx0000000000000001\"\napp_secret = \"${BRAND_SECRET}\"\napp_secret_file = \"s\"\n").unwrap_err();
+    assert!(
+        !format!("{errors} {errors:?}").contains("s3cr3t"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let errors = parse("[wechat]\ntimeout = \n").unwrap_err();
+    assert_eq!(errors.0[0].key, "(syntax)");
+    assert!(errors.0[0].fix.contains("line 2"), "{errors}");
+}
+
+#[test]
+fn no_accounts_is_an_error() {
+    let errors = parse("").unwrap_err();
+    assert_eq!(errors.0[0].key, "account");
+}
