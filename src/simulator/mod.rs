@@ -25,6 +25,7 @@
 //!     `times` absent or null = until cleared; `app_id` absent = every account; api `"*"` = every
 //!     datacube endpoint; `"callback_failure_ratio": null` removes the override.
 
+mod control;
 mod data;
 mod faults;
 mod tokens;
@@ -50,6 +51,7 @@ use crate::clock::SharedClock;
 use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::{DateRange, Endpoint, Report};
 
+use control::{control_calls, control_faults, control_reset};
 pub use faults::Faults;
 use tokens::Tokens;
 
@@ -562,148 +564,6 @@ async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) 
         Err(code) => error_body(code),
     };
     Simulator::finish(body, &decision)
-}
-
-#[derive(Serialize)]
-struct CallCount {
-    app_id: String,
-    api: String,
-    count: u64,
-}
-
-async fn control_calls(State(sim): State<Simulator>) -> Response {
-    let calls: Vec<CallCount> = sim
-        .calls()
-        .into_iter()
-        .map(|((app_id, api), count)| CallCount { app_id, api, count })
-        .collect();
-    axum::Json(serde_json::json!({
-        "calls": calls,
-        "stable_token_requests": sim.stable_token_requests(),
-        "force_refresh_requests": sim.force_refresh_requests(),
-        "classic_token_requests": sim.classic_token_requests(),
-    }))
-    .into_response()
-}
-
-async fn control_reset(State(sim): State<Simulator>) -> Response {
-    sim.reset_calls();
-    sim.faults().clear();
-    axum::Json(serde_json::json!({"ok": true})).into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailSpec {
-    api: String,
-    errcode: i64,
-    #[serde(default)]
-    times: Option<u32>,
-    #[serde(default)]
-    app_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusSpec {
-    api: String,
-    status: u16,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MalformedSpec {
-    api: String,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DelaySpec {
-    api: String,
-    ms: u64,
-}
-
-/// `Some(None)` for an explicit null, `None` when the key is absent.
-fn explicit_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
-    Option::<f64>::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FaultSpec {
-    #[serde(default)]
-    clear: bool,
-    #[serde(default)]
-    fail: Vec<FailSpec>,
-    #[serde(default)]
-    http_status: Vec<StatusSpec>,
-    #[serde(default)]
-    malformed: Vec<MalformedSpec>,
-    #[serde(default)]
-    delay: Vec<DelaySpec>,
-    #[serde(default)]
-    revoke_tokens: bool,
-    #[serde(default)]
-    legacy_articles_offline: Option<bool>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    callback_failure_ratio: Option<Option<f64>>,
-}
-
-async fn control_faults(State(sim): State<Simulator>, body: Bytes) -> Response {
-    let spec: FaultSpec = match serde_json::from_slice(&body) {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": e.to_string()})),
-            )
-                .into_response();
-        }
-    };
-    if let Some(bad) = spec
-        .http_status
-        .iter()
-        .find(|s| StatusCode::from_u16(s.status).is_err())
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"error": format!("invalid HTTP status {}", bad.status)})),
-        )
-            .into_response();
-    }
-    let f = sim.faults();
-    if spec.clear {
-        f.clear();
-    }
-    for s in spec.fail {
-        match s.app_id {
-            Some(app) => f.fail_account(&app, &s.api, s.errcode, s.times),
-            None => f.fail(&s.api, s.errcode, s.times),
-        }
-    }
-    for s in spec.http_status {
-        f.http_status(&s.api, s.status, s.times);
-    }
-    for s in spec.malformed {
-        f.malformed(&s.api, s.times);
-    }
-    for s in spec.delay {
-        f.delay(&s.api, Duration::from_millis(s.ms));
-    }
-    if spec.revoke_tokens {
-        f.revoke_tokens();
-    }
-    if let Some(offline) = spec.legacy_articles_offline {
-        f.set_legacy_articles_offline(offline);
-    }
-    if let Some(ratio) = spec.callback_failure_ratio {
-        f.set_callback_failure_ratio(ratio);
-    }
-    axum::Json(serde_json::json!({"ok": true})).into_response()
 }
 
 #[cfg(test)]
