@@ -360,33 +360,9 @@ pub fn catalogue_markdown() -> String {
             );
         }
     }
-    out.push_str(LABELS_DOC);
+    out.push_str(&super::labels::labels_markdown());
     out
 }
-
-const LABELS_DOC: &str = "
-## Label values
-
-Unknown codes pass through as `code_N` and are never dropped; a missing code is `unknown`.
-
-- `source` (followers, getusersummary.user_source): 0 other, 1 account_search, 17 name_card, 30 qr_code,
-  35 number_search, 39 account_query, 43 article_menu, 51 after_payment, 57 article_account_name, 100 ads,
-  149 mini_program, 161 repost, 176 album, 200 channels, 201 live.
-- `source` (reads, getuserread/getuserreadhour.user_source): 99999999 all, 0 session, 1 friends, 2 moments,
-  3 tencent_weibo, 4 history, 5 other, 6 top_stories, 7 search; rows without user_source (before
-  2020-02-28) are `all`.
-- `source` (published content, read_user_source.scene_desc): 全部 all, 公众号消息 session, 聊天会话 chats,
-  朋友圈 moments, 公众号主页 home_page, 其他 other, 推荐 recommendation, 搜一搜 search; an unknown
-  description becomes `scene_` + the lowercase hex of its UTF-8 bytes.
-- `source` (getarticletotal): all, session, history, moments (feed), friends, other, top_stories (kanyikan),
-  search (souyisou); for Moments shares: session, moments, other.
-- `scene` (share_scene): 1 friends, 2 moments, 3 tencent_weibo, 255 other.
-- `msg_type`: 1 text, 2 image, 3 voice, 4 video, 6 app_link.
-- `count_interval`: 0 `0`, 1 `1_5`, 2 `6_10`, 3 `over_10` messages.
-- `hour`: `0`..`23` (ref_hour / 100).
-- `position`: 1 `0_20`, 2 `20_40`, 3 `40_60`, 4 `60_80`, 5 `80_100` (percent of the article).
-- `publish_type`: 0 notified, 1 not_notified.
-";
 
 #[cfg(test)]
 mod tests {
