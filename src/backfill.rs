@@ -6,7 +6,6 @@
 //! of the day it describes, in seconds.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +17,8 @@ use jiff::civil::Date;
 use crate::app;
 use crate::clock::SharedClock;
 use crate::config::{Config, TokenSourceConfig};
-use crate::metrics::text::{self, Format};
-use crate::metrics::{self, MetricKind, Sample, Value};
+use crate::metrics;
+use crate::metrics::text::{self, TimedSample};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
@@ -100,13 +99,6 @@ pub fn fetch_ranges(endpoint: Endpoint, range: DateRange, today: Date) -> Vec<Da
     }
 }
 
-/// One sample with its timestamp (Unix seconds).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimedSample {
-    pub sample: Sample,
-    pub timestamp: i64,
-}
-
 /// Only the business metrics: the exporter's own (up, data date, call counters, dropped-series
 /// counts...) describe a running exporter, not the past.
 fn is_business_metric(name: &str) -> bool {
@@ -158,100 +150,20 @@ pub fn account_samples(
     out
 }
 
-type Labels = Vec<(&'static str, String)>;
-
-/// The OpenMetrics text and what it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Encoded {
-    pub text: String,
-    pub series: usize,
-    pub samples: usize,
-}
-
-/// Encodes samples as OpenMetrics text: families sorted by name with HELP and TYPE once, each
-/// series' samples together and in timestamp order (promtool drops out-of-order samples within a
-/// block window), timestamps in seconds, LF endings, `# EOF` last. For a series with two samples
-/// at one timestamp the first is kept.
-pub fn encode(samples: Vec<TimedSample>) -> Encoded {
-    let mut families: BTreeMap<&'static str, BTreeMap<Labels, BTreeMap<i64, Value>>> =
-        BTreeMap::new();
-    for TimedSample { sample, timestamp } in samples {
-        families
-            .entry(sample.name)
-            .or_default()
-            .entry(sample.labels)
-            .or_default()
-            .entry(timestamp)
-            .or_insert(sample.value);
-    }
-    let mut out = String::new();
-    let (mut series, mut written) = (0, 0);
-    for (name, family) in &families {
-        let info = metrics::lookup(name);
-        let kind = info.map_or(MetricKind::Gauge, |m| m.kind);
-        let family_name = match kind {
-            MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
-            MetricKind::Gauge => name,
-        };
-        let _ = write!(out, "# HELP {family_name} ");
-        text::escape_help(info.map_or("", |m| m.help), Format::OpenMetrics, &mut out);
-        let _ = writeln!(out, "\n# TYPE {family_name} {}", kind.as_str());
-        for (labels, points) in family {
-            series += 1;
-            let mut head = String::from(*name);
-            if !labels.is_empty() {
-                head.push('{');
-                for (i, (k, v)) in labels.iter().enumerate() {
-                    if i > 0 {
-                        head.push(',');
-                    }
-                    head.push_str(k);
-                    head.push_str("=\"");
-                    text::escape_label_value(v, &mut head);
-                    head.push('"');
-                }
-                head.push('}');
-            }
-            for (timestamp, value) in points {
-                written += 1;
-                out.push_str(&head);
-                out.push(' ');
-                text::write_value(*value, &mut out);
-                let _ = writeln!(out, " {timestamp}");
-            }
-        }
-    }
-    out.push_str("# EOF\n");
-    Encoded {
-        text: out,
-        series,
-        samples: written,
-    }
-}
-
 /// Writes `body` to a temporary file beside `path`, syncs it and renames it over `path`, so a
 /// reader never sees half a file.
 pub fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
     let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
         file.write_all(body)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -414,7 +326,7 @@ pub async fn run(
             config.metrics.max_articles_per_account,
         ));
     }
-    let encoded = encode(samples);
+    let encoded = text::encode_timestamped(samples);
     summary.series = encoded.series;
     summary.samples = encoded.samples;
     write_atomically(&request.output, encoded.text.as_bytes())?;

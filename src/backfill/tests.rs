@@ -1,6 +1,7 @@
 //! Unit tests of `backfill`.
 
 use super::*;
+use crate::metrics::Value;
 use crate::wechat::report::{
     ArticleTotalDetail, ArticleTotalRow, UpstreamMsgRow, UserCumulateRow, UserSummaryRow,
 };
@@ -241,93 +242,6 @@ fn each_day_is_mapped_alone_and_stamped_at_china_midnight() {
         );
         assert!(s.timestamp == t1 || s.timestamp == t2);
     }
-}
-
-fn timed(name: &'static str, labels: &[(&'static str, &str)], v: Value, ts: i64) -> TimedSample {
-    TimedSample {
-        sample: Sample {
-            name,
-            labels: labels.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-            value: v,
-        },
-        timestamp: ts,
-    }
-}
-
-#[test]
-fn encoding_sorts_each_series_by_time_and_ends_with_eof() {
-    let encoded = encode(vec![
-        timed(
-            "wechat_mp_followers",
-            &[("account", "b")],
-            Value::Int(7),
-            200,
-        ),
-        timed(
-            "wechat_mp_followers",
-            &[("account", "a")],
-            Value::Int(2),
-            200,
-        ),
-        timed(
-            "wechat_mp_callback_time_cost_seconds",
-            &[("account", "a")],
-            Value::Float(1.5),
-            100,
-        ),
-        timed(
-            "wechat_mp_followers",
-            &[("account", "a")],
-            Value::Int(1),
-            100,
-        ),
-        // Same series and time twice: the first is kept.
-        timed(
-            "wechat_mp_followers",
-            &[("account", "a")],
-            Value::Int(99),
-            100,
-        ),
-        timed(
-            "wechat_mp_massmsg_reads",
-            &[
-                ("account", "a"),
-                ("msgid", "1_1"),
-                ("title", "a \"b\" \\ c\nd"),
-                ("source", "all"),
-            ],
-            Value::Int(3),
-            100,
-        ),
-    ]);
-    assert_eq!(encoded.series, 4);
-    assert_eq!(encoded.samples, 5);
-    let help = |name: &str| {
-        metrics::lookup(name)
-            .unwrap()
-            .help
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-    };
-    let expected = format!(
-        "# HELP wechat_mp_callback_time_cost_seconds {}\n\
-             # TYPE wechat_mp_callback_time_cost_seconds gauge\n\
-             wechat_mp_callback_time_cost_seconds{{account=\"a\"}} 1.5 100\n\
-             # HELP wechat_mp_followers {}\n\
-             # TYPE wechat_mp_followers gauge\n\
-             wechat_mp_followers{{account=\"a\"}} 1 100\n\
-             wechat_mp_followers{{account=\"a\"}} 2 200\n\
-             wechat_mp_followers{{account=\"b\"}} 7 200\n\
-             # HELP wechat_mp_massmsg_reads {}\n\
-             # TYPE wechat_mp_massmsg_reads gauge\n\
-             wechat_mp_massmsg_reads{{account=\"a\",msgid=\"1_1\",title=\"a \\\"b\\\" \\\\ c\\nd\",source=\"all\"}} 3 100\n\
-             # EOF\n",
-        help("wechat_mp_callback_time_cost_seconds"),
-        help("wechat_mp_followers"),
-        help("wechat_mp_massmsg_reads"),
-    );
-    assert_eq!(encoded.text, expected);
-    assert!(!encoded.text.contains('\r'));
 }
 
 #[test]
