@@ -22,6 +22,7 @@ use crate::wechat::transport::{CallObserver, http_client};
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision, from `WECHAT_MP_EXPORTER_REVISION` at build time.
 pub const REVISION: &str = match option_env!("WECHAT_MP_EXPORTER_REVISION") {
     Some(r) => r,
     None => "unknown",
@@ -29,8 +30,11 @@ pub const REVISION: &str = match option_env!("WECHAT_MP_EXPORTER_REVISION") {
 
 /// Everything a running exporter is made of.
 pub struct Exporter {
+    /// The latest snapshot of every account and the encoded bodies.
     pub store: Arc<Store>,
+    /// What the landing page and `/-/ready` show.
     pub board: Arc<StatusBoard>,
+    /// The poll loop of every account.
     pub scheduler: Scheduler,
     config: Config,
     clock: SharedClock,

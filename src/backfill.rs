@@ -28,8 +28,11 @@ use crate::wechat::{DateRange, Endpoint, Period, Report};
 /// What to backfill: every day in `[from, to]` (China days), written to `output`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The first China day to write.
     pub from: Date,
+    /// The last China day to write (before today).
     pub to: Date,
+    /// Where the OpenMetrics text goes.
     pub output: PathBuf,
 }
 

@@ -1,5 +1,8 @@
 //! The command line: Prometheus-style dotted flags, each with an environment variable, and the
 //! subcommands `serve` (default), `demo`, `simulate`, `check-config` and `backfill`.
+// clap turns doc comments into --help text, so the argument structs are described by their
+// `#[arg]` and `#[command]` attributes and the subcommands' doc comments, not by rustdoc.
+#![allow(missing_docs)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

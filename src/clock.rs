@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current instant.
     fn now(&self) -> Timestamp;
 }
 
@@ -32,16 +33,19 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `start`.
     pub fn new(start: Timestamp) -> Self {
         Self {
             now: Arc::new(Mutex::new(start)),
         }
     }
 
+    /// Moves the clock to `t`.
     pub fn set(&self, t: Timestamp) {
         *self.now.lock().expect("clock lock") = t;
     }
 
+    /// Moves the clock forward by `by`.
     pub fn advance(&self, by: SignedDuration) {
         let mut now = self.now.lock().expect("clock lock");
         *now = now.checked_add(by).expect("clock overflow");

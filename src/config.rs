@@ -19,9 +19,13 @@ mod validate;
 /// The whole configuration file.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `[wechat]`
     pub wechat: WeChatSettings,
+    /// `[schedule]`
     pub schedule: ScheduleSettings,
+    /// `[metrics]`
     pub metrics: MetricsSettings,
+    /// `[[account]]`, in file order.
     pub accounts: Vec<AccountConfig>,
 }
 
@@ -109,7 +113,9 @@ impl AccountConfig {
 pub struct ConfigError {
     /// The key path, e.g. `account[1].app_id`.
     pub key: String,
+    /// What is wrong.
     pub problem: String,
+    /// What to do about it.
     pub fix: String,
 }
 

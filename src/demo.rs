@@ -22,10 +22,15 @@ use crate::wechat::ReportGroup;
 
 /// A running demo.
 pub struct Demo {
+    /// The simulated WeChat API.
     pub simulator: Simulator,
+    /// Where the simulator listens.
     pub simulator_addr: SocketAddr,
+    /// Where the exporter listens.
     pub exporter_addr: SocketAddr,
+    /// The `account` labels of the demo accounts.
     pub account_names: Vec<String>,
+    /// Cancelled by `stop` (or by the caller) to end both servers.
     pub shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }

@@ -10,6 +10,9 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
+// `--log.level`. Undocumented for rustdoc on purpose: clap would print variant doc comments in
+// --help next to each value.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogLevel {
     Trace,
@@ -31,6 +34,8 @@ impl From<LogLevel> for Level {
     }
 }
 
+// `--log.format` (see `LogLevel` on why no doc comments).
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Logfmt,

@@ -8,11 +8,14 @@ use std::fmt::Write as _;
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
+    /// A value that goes up and down (every business metric).
     Gauge,
+    /// A count that only goes up (`_total`).
     Counter,
 }
 
 impl MetricKind {
+    /// The type as the exposition writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             MetricKind::Gauge => "gauge",
@@ -26,6 +29,7 @@ impl MetricKind {
 pub struct MetricInfo {
     /// The full name as exposed in the classic text format (counters end in `_total`).
     pub name: &'static str,
+    /// The Prometheus type.
     pub kind: MetricKind,
     /// Label names in exposition order (`account` first where present).
     pub labels: &'static [&'static str],

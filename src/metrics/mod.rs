@@ -42,14 +42,18 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The pre-encoded bodies of `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Exposition {
+    /// The OpenMetrics 1.0 body.
     pub openmetrics: Bytes,
+    /// The classic text format 0.0.4 body.
     pub text: Bytes,
 }
 
 /// A sample value: counts stay integers, ratios and seconds are floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
+    /// A count.
     Int(u64),
+    /// A ratio, seconds or money.
     Float(f64),
 }
 
@@ -68,8 +72,11 @@ impl From<f64> for Value {
 /// One series and its value. Label order is exposition order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The full name as exposed (counters end in `_total`).
     pub name: &'static str,
+    /// Label names and values, `account` first.
     pub labels: Vec<(&'static str, String)>,
+    /// The value.
     pub value: Value,
 }
 
@@ -236,6 +243,7 @@ pub struct Store {
 }
 
 impl Store {
+    /// An empty store reporting `version` and `revision` in `wechat_mp_exporter_build_info`.
     pub fn new(version: &str, revision: &str) -> Arc<Store> {
         let store = Store {
             build_info: Sample {
@@ -255,6 +263,7 @@ impl Store {
         Arc::new(store)
     }
 
+    /// The call counters the WeChat clients feed.
     pub fn self_metrics(&self) -> Arc<SelfMetrics> {
         self.self_metrics.clone()
     }

@@ -11,11 +11,17 @@ use bytes::Bytes;
 /// What /proc says about this process; `None` where it cannot be read (not Linux, say).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProcessStats {
+    /// User plus system CPU time.
     pub cpu_seconds: Option<f64>,
+    /// Resident set size.
     pub resident_memory_bytes: Option<u64>,
+    /// Virtual memory size.
     pub virtual_memory_bytes: Option<u64>,
+    /// Unix time the process started.
     pub start_time_seconds: Option<f64>,
+    /// Open file descriptors.
     pub open_fds: Option<u64>,
+    /// The soft limit on file descriptors.
     pub max_fds: Option<u64>,
 }
 
@@ -23,6 +29,7 @@ pub struct ProcessStats {
 const TICKS_PER_SECOND: f64 = 100.0;
 
 impl ProcessStats {
+    /// The current values from `/proc/self` (all `None` where it is missing).
     pub fn read() -> Self {
         let stat = std::fs::read_to_string("/proc/self/stat").ok();
         // Fields after the parenthesised command name, which may itself hold spaces.

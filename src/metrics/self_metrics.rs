@@ -25,6 +25,7 @@ pub struct SelfMetrics {
 }
 
 impl SelfMetrics {
+    /// The observer one account's client reports its calls to.
     pub fn observer(self: &Arc<Self>, account: &str) -> Arc<dyn CallObserver> {
         Arc::new(AccountObserver {
             metrics: self.clone(),

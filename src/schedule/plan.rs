@@ -21,9 +21,13 @@ use crate::wechat::{DateRange, Endpoint, Parsed, Period, Report};
 /// The schedule settings the plan needs.
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
+    /// Yesterday is asked for from this time of day (UTC+8).
     pub publish_after: Time,
+    /// How often a day that is not published yet is asked again.
     pub retry_interval: SignedDuration,
+    /// After this time (UTC+8) an empty answer on a ready day means zero.
     pub empty_is_zero_after: Time,
+    /// How long to wait after an error that needs an operator.
     pub error_retry_interval: SignedDuration,
 }
 
@@ -55,14 +59,22 @@ pub enum Purpose {
     /// A week/month endpoint's rows for the period labelled with this date.
     Period(Date),
     /// A per-article window endpoint queried by send/publish date `query`, as of target day `as_of`.
-    Window { query: Date, as_of: Date },
+    Window {
+        /// The send or publish date asked for.
+        query: Date,
+        /// The day whose running totals the answer gives.
+        as_of: Date,
+    },
 }
 
 /// One request the plan wants made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Job {
+    /// The endpoint to ask.
     pub endpoint: Endpoint,
+    /// The days to ask for.
     pub range: DateRange,
+    /// Why, and what the answer means.
     pub purpose: Purpose,
 }
 

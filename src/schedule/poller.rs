@@ -20,6 +20,7 @@ use crate::wechat::{DateRange, Endpoint, Parsed};
 
 /// Something that answers datacube requests: the real client, or a fake in unit tests.
 pub trait Fetch: Send + Sync {
+    /// Asks `endpoint` for `range` (split by span and merged by the client).
     fn fetch(&self, endpoint: Endpoint, range: DateRange) -> BoxFuture<'_, Result<Parsed, Error>>;
 }
 
@@ -32,12 +33,15 @@ impl Fetch for Client {
 /// What one poll round of one account did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PollRound {
+    /// Requests made.
     pub requests: usize,
+    /// Requests that failed.
     pub failures: usize,
 }
 
 /// One account: its plan, its client, its health.
 pub struct AccountPoller {
+    /// The `account` label.
     pub name: String,
     plan: AccountPlan,
     fetch: Arc<dyn Fetch>,
@@ -45,6 +49,7 @@ pub struct AccountPoller {
 }
 
 impl AccountPoller {
+    /// A poller of account `name` with its plan and client.
     pub fn new(name: impl Into<String>, plan: AccountPlan, fetch: Arc<dyn Fetch>) -> Self {
         Self {
             name: name.into(),
@@ -54,10 +59,12 @@ impl AccountPoller {
         }
     }
 
+    /// The account's plan.
     pub fn plan(&self) -> &AccountPlan {
         &self.plan
     }
 
+    /// The account's health after the last round.
     pub fn status(&self) -> &AccountStatus {
         &self.status
     }
@@ -121,10 +128,13 @@ pub struct AccountsUpdate {
     pub keep: Vec<String>,
     /// New or changed accounts.
     pub add: Vec<AccountPoller>,
+    /// How many requests may be in flight at once.
     pub concurrency: usize,
+    /// `max_articles_per_account`.
     pub max_articles: usize,
 }
 
+/// Polls every account when its plan has something due; swaps accounts on reload.
 pub struct Scheduler {
     accounts: Vec<AccountPoller>,
     updates: mpsc::UnboundedReceiver<AccountsUpdate>,
@@ -138,6 +148,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// A scheduler of `accounts`, publishing to `store` and `board` (every account at once).
     pub fn new(
         accounts: Vec<AccountPoller>,
         store: Arc<Store>,
@@ -165,6 +176,7 @@ impl Scheduler {
         }
     }
 
+    /// The accounts being polled.
     pub fn accounts(&self) -> &[AccountPoller] {
         &self.accounts
     }

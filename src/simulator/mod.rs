@@ -58,12 +58,16 @@ use tokens::Tokens;
 /// One simulated Official Account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimAccount {
+    /// The account's app id.
     pub app_id: String,
+    /// The secret its token requests must carry.
     pub app_secret: String,
 }
 
 #[derive(Debug, Clone)]
+/// What the simulator serves.
 pub struct SimConfig {
+    /// The simulated accounts.
     pub accounts: Vec<SimAccount>,
     /// UTC+8 time of day from which yesterday's data is published.
     pub publish_at: Time,
@@ -204,6 +208,7 @@ fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 }
 
 impl Simulator {
+    /// A simulator of `config` on `clock` (not yet listening).
     pub fn new(config: SimConfig, clock: SharedClock) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -222,6 +227,7 @@ impl Simulator {
         }
     }
 
+    /// The routes, to serve on a listener of the caller's.
     pub fn router(&self) -> axum::Router {
         Router::new()
             .route("/cgi-bin/stable_token", post(stable_token))
@@ -272,6 +278,7 @@ impl Simulator {
         lock(&self.inner.calls).clone()
     }
 
+    /// How many calls `app_id` made to `api` (an endpoint or token path).
     pub fn calls_to(&self, app_id: &str, api: &str) -> u64 {
         lock(&self.inner.calls)
             .get(&(app_id.to_string(), api.to_string()))
@@ -299,6 +306,7 @@ impl Simulator {
         data::has_publish(app_id, day)
     }
 
+    /// The faults to inject.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
     }

@@ -108,21 +108,25 @@ impl WebConfig {
         })
     }
 
+    #[cfg(test)]
     /// Whether connections are served over TLS.
     pub fn tls_enabled(&self) -> bool {
         self.tls.is_some()
     }
 
+    #[cfg(test)]
     /// Whether HTTP/2 is offered (over TLS only, as in the toolkit).
     pub fn http2(&self) -> bool {
         self.http2
     }
 
+    #[cfg(test)]
     /// Whether requests need basic auth.
     pub fn basic_auth_enabled(&self) -> bool {
         self.auth.is_some()
     }
 
+    #[cfg(test)]
     /// Re-reads the certificate, key and client CA files now and switches to them if they
     /// changed. `Ok(true)`: switched; `Ok(false)`: nothing to do (unchanged, inline material, no
     /// TLS, or the same broken files as last time). On error the previous certificate stays.

@@ -15,14 +15,19 @@ use super::{DateRange, Endpoint, Parsed, Report};
 use crate::clock::SharedClock;
 
 #[derive(Debug, Clone)]
+/// Where and how persistently to ask.
 pub struct ClientSettings {
+    /// The API base URL (WeChat, a proxy or the simulator).
     pub base_url: Url,
+    /// Retries of a transient error within one call.
     pub max_retries: u32,
+    /// The first backoff; later ones grow (jittered, capped).
     pub retry_backoff: Duration,
 }
 
 /// Longest wait between two transient retries, however many there were.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The datacube client of one account.
 pub struct Client {
     http: reqwest::Client,
     settings: ClientSettings,
@@ -32,6 +37,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of one account over `http`, with its token cache.
     pub fn new(
         http: reqwest::Client,
         settings: ClientSettings,

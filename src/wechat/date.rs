@@ -109,7 +109,9 @@ impl Period {
 /// An inclusive range of China days, as WeChat's `begin_date`/`end_date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DateRange {
+    /// The first day.
     pub begin: Date,
+    /// The last day (inclusive).
     pub end: Date,
 }
 

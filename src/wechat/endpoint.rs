@@ -13,16 +13,22 @@ use super::report::*;
 /// Which report group an endpoint belongs to (the config's `reports` list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReportGroup {
+    /// Followers.
     Users,
+    /// Articles and published content.
     Articles,
+    /// Messages users sent.
     Messages,
+    /// The callback server.
     Callbacks,
 }
 
 impl ReportGroup {
+    /// Every group.
     pub const ALL: [ReportGroup; 4] =
         [Self::Users, Self::Articles, Self::Messages, Self::Callbacks];
 
+    /// The group's name in the config's `reports` list.
     pub fn name(self) -> &'static str {
         match self {
             Self::Users => "users",
@@ -89,7 +95,7 @@ macro_rules! endpoints {
         /// A datacube endpoint.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Endpoint {
-            $($(#[$doc])* $v,)+
+            $(#[doc = concat!("`", $name, "`.")] $(#[$doc])* $v,)+
         }
 
         const PROPS: &[Props] = &[$(Props {
@@ -110,7 +116,7 @@ macro_rules! endpoints {
         /// The parsed body of any datacube endpoint: its rows, typed.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Report {
-            $($(#[$doc])* $v(Vec<$row>),)+
+            $(#[doc = concat!("The rows of `", $name, "`.")] $(#[$doc])* $v(Vec<$row>),)+
         }
 
         impl Report {

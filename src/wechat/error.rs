@@ -25,6 +25,7 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// The class as logs and the landing page name it.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Transient => "transient",
@@ -164,31 +165,57 @@ pub enum Error {
     /// WeChat answered `{"errcode": N, "errmsg": ...}`.
     #[error("{api}: WeChat errcode {errcode} ({errmsg}): {}", explain(*.errcode))]
     Api {
+        /// The endpoint or token API asked.
         api: String,
+        /// WeChat's errcode.
         errcode: i64,
+        /// WeChat's errmsg (it ends with a request id).
         errmsg: String,
     },
     /// A non-2xx HTTP status.
     #[error("{api}: HTTP status {status}")]
-    Http { api: String, status: u16 },
+    Http {
+        /// The endpoint or token API asked.
+        api: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// Connect, timeout or body errors (the URL stripped).
     #[error("{api}: network error: {message}")]
-    Transport { api: String, message: String },
+    Transport {
+        /// The endpoint or token API asked.
+        api: String,
+        /// What failed (without the URL).
+        message: String,
+    },
     /// The body was not the JSON the endpoint documents.
     #[error("{api}: invalid JSON in the response: {message}")]
-    InvalidJson { api: String, message: String },
+    InvalidJson {
+        /// The endpoint or token API asked.
+        api: String,
+        /// The parser's message (never the body, which may hold a token).
+        message: String,
+    },
     /// The configured token source failed (file unreadable, URL service down, ...).
     #[error("token source {source_kind}: {message}")]
     TokenSource {
+        /// `TokenSource::kind()`.
         source_kind: String,
+        /// What failed (never the token).
         message: String,
     },
     /// The request was refused before it was sent (today, over the span, before the earliest date).
     #[error("{api}: request refused: {message}")]
-    Request { api: String, message: String },
+    Request {
+        /// The endpoint.
+        api: String,
+        /// Why it was not sent.
+        message: String,
+    },
 }
 
 impl Error {
+    /// What the scheduler does about this error.
     pub fn class(&self) -> ErrorClass {
         match self {
             Error::Api { errcode, .. } => classify(*errcode),
@@ -200,6 +227,7 @@ impl Error {
         }
     }
 
+    /// WeChat's errcode, if WeChat answered with one.
     pub fn errcode(&self) -> Option<i64> {
         match self {
             Error::Api { errcode, .. } => Some(*errcode),

@@ -30,7 +30,9 @@ const FILE_REREAD_SECS: i64 = 60;
 /// A token and when the cache stops using it.
 #[derive(Clone)]
 pub struct AccessToken {
+    /// The token (never logged).
     pub value: SecretString,
+    /// When the cache stops using it.
     pub expires_at: Timestamp,
 }
 
@@ -48,12 +50,16 @@ impl std::fmt::Debug for AccessToken {
 pub enum TokenSource {
     /// `POST /cgi-bin/stable_token`, normal mode: never `force_refresh`.
     Stable {
+        /// The account's app id.
         app_id: String,
+        /// The account's app secret.
         secret: SecretString,
     },
     /// `GET /cgi-bin/token`: only when this exporter owns the account's token.
     Classic {
+        /// The account's app id.
         app_id: String,
+        /// The account's app secret.
         secret: SecretString,
     },
     /// A file kept up to date by a central token server.
@@ -94,6 +100,7 @@ struct Fetched {
 }
 
 impl TokenCache {
+    /// A cache of `source`'s tokens for one account.
     pub fn new(
         source: TokenSource,
         http: reqwest::Client,
