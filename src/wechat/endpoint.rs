@@ -131,6 +131,17 @@ macro_rules! endpoints {
                 })
             }
 
+            /// The report of `endpoint` with the rows `source` makes for the endpoint's row type
+            /// (the simulator's answers): the one dispatch from endpoint to row type.
+            pub fn build<S>(endpoint: Endpoint, source: &S) -> Report
+            where
+                $(S: RowSource<$row>,)+
+            {
+                match endpoint {
+                    $(Endpoint::$v => Report::$v(<S as RowSource<$row>>::rows(source, endpoint)),)+
+                }
+            }
+
             /// The endpoint this report came from.
             pub fn endpoint(&self) -> Endpoint {
                 match self {
@@ -204,6 +215,13 @@ endpoints! {
     BizSummary           = "getbizsummary",            Articles,  Day,   span 30, from (2025, 11, 1), Published, window None,     BizSummaryRow;
     /// Queried by publish date; each row's running totals change for 30 days.
     ArticleTotalDetail   = "getarticletotaldetail",    Articles,  Day,   span 1,  from (2025, 11, 1), Published, window Some(30), ArticleTotalDetailRow;
+}
+
+/// Something that makes rows of type `R` for the endpoints whose rows are `R`; `Report::build`
+/// picks the row type from the endpoint table.
+pub trait RowSource<R> {
+    /// The rows of `endpoint` (one of those whose row type is `R`).
+    fn rows(&self, endpoint: Endpoint) -> Vec<R>;
 }
 
 fn body<R: Row>(rows: &[R], is_delay: Option<bool>) -> serde_json::Value {

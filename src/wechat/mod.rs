@@ -13,5 +13,5 @@ pub mod token;
 pub mod transport;
 
 pub use date::DateRange;
-pub use endpoint::{Endpoint, Period, ReportGroup};
+pub use endpoint::{Endpoint, Period, ReportGroup, RowSource};
 pub use report::{Parsed, Report};

@@ -362,3 +362,39 @@ pub(super) fn user_share_hour(app_id: &str, day: Date) -> Vec<UserShareHourRow> 
     }
     rows
 }
+
+impl RowSource<ArticleSummaryRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<ArticleSummaryRow> {
+        self.per_day(|d| article_summary(self.app_id, d))
+    }
+}
+
+impl RowSource<ArticleTotalRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<ArticleTotalRow> {
+        self.per_day(|d| article_total(self.app_id, d, self.last))
+    }
+}
+
+impl RowSource<UserReadRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserReadRow> {
+        self.per_day(|d| user_read(self.app_id, d))
+    }
+}
+
+impl RowSource<UserReadHourRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserReadHourRow> {
+        self.per_day(|d| user_read_hour(self.app_id, d))
+    }
+}
+
+impl RowSource<UserShareRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserShareRow> {
+        self.per_day(|d| user_share(self.app_id, d))
+    }
+}
+
+impl RowSource<UserShareHourRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserShareHourRow> {
+        self.per_day(|d| user_share_hour(self.app_id, d))
+    }
+}

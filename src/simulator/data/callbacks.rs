@@ -70,3 +70,19 @@ pub(super) fn interface_day(
         max_time_cost: hours.iter().filter_map(|h| h.max_time_cost).max(),
     })
 }
+
+impl RowSource<InterfaceSummaryRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<InterfaceSummaryRow> {
+        self.per_day(|d| {
+            interface_day(self.app_id, d, self.ratio)
+                .into_iter()
+                .collect()
+        })
+    }
+}
+
+impl RowSource<InterfaceSummaryHourRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<InterfaceSummaryHourRow> {
+        self.per_day(|d| interface_hours(self.app_id, d, self.ratio))
+    }
+}

@@ -117,3 +117,53 @@ pub(super) fn dist_rows(
         })
         .collect()
 }
+
+/// How much of a period's daily senders are the same people (distinct senders of a week or month
+/// are fewer than the sum of its days).
+fn overlap(period: Period) -> f64 {
+    if period == Period::Week { 0.75 } else { 0.6 }
+}
+
+/// getupstreammsg (daily) and getupstreammsgweek / getupstreammsgmonth (per complete period).
+impl RowSource<UpstreamMsgRow> for Source<'_> {
+    fn rows(&self, endpoint: Endpoint) -> Vec<UpstreamMsgRow> {
+        match endpoint.period() {
+            Period::Day => self.per_day(|d| upstream_msg(self.app_id, d)),
+            period => self
+                .labels(period)
+                .iter()
+                .flat_map(|&l| {
+                    upstream_rows(
+                        l,
+                        upstream_period(self.app_id, period.range(l), overlap(period)),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RowSource<UpstreamMsgHourRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UpstreamMsgHourRow> {
+        self.per_day(|d| upstream_msg_hour(self.app_id, d))
+    }
+}
+
+/// getupstreammsgdist (daily) and its week / month variants (per complete period).
+impl RowSource<UpstreamMsgDistRow> for Source<'_> {
+    fn rows(&self, endpoint: Endpoint) -> Vec<UpstreamMsgDistRow> {
+        match endpoint.period() {
+            Period::Day => {
+                self.per_day(|d| dist_rows(self.app_id, d, &upstream_day(self.app_id, d)))
+            }
+            period => self
+                .labels(period)
+                .iter()
+                .flat_map(|&l| {
+                    let msgs = upstream_period(self.app_id, period.range(l), overlap(period));
+                    dist_rows(self.app_id, l, &msgs)
+                })
+                .collect(),
+        }
+    }
+}

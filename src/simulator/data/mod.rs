@@ -5,19 +5,13 @@ use jiff::civil::{Date, date};
 
 use crate::wechat::date::add_days;
 use crate::wechat::report::*;
-use crate::wechat::{DateRange, Endpoint, Period, Report};
+use crate::wechat::{DateRange, Endpoint, Period, Report, RowSource};
 
 mod articles;
 mod callbacks;
 mod messages;
 mod published;
 mod users;
-
-use articles::*;
-use callbacks::*;
-use messages::*;
-use published::*;
-use users::*;
 
 /// Followers are modelled from this day (the base size of an account holds here).
 const ANCHOR: Date = date(2026, 1, 1);
@@ -226,6 +220,36 @@ fn per_day<T>(days: &[Date], f: impl Fn(Date) -> Vec<T>) -> Vec<T> {
     days.iter().flat_map(|d| f(*d)).collect()
 }
 
+/// What one request asks for: the group files implement `RowSource` for their row types, and
+/// `Report::build` picks the one the endpoint table names.
+pub(super) struct Source<'a> {
+    pub(super) app_id: &'a str,
+    /// The requested days WeChat has published (and keeps).
+    pub(super) days: Vec<Date>,
+    /// The label dates of the complete weeks and months in the request.
+    labels: [Vec<Date>; 2],
+    /// The latest published day.
+    pub(super) last: Date,
+    /// A callback failure ratio forced by a fault.
+    pub(super) ratio: Option<f64>,
+}
+
+impl Source<'_> {
+    /// The label dates of the complete periods in the request.
+    pub(super) fn labels(&self, period: Period) -> &[Date] {
+        match period {
+            Period::Week => &self.labels[0],
+            Period::Month => &self.labels[1],
+            Period::Day => &self.days,
+        }
+    }
+
+    /// `f` of each published day, concatenated.
+    pub(super) fn per_day<T>(&self, f: impl Fn(Date) -> Vec<T>) -> Vec<T> {
+        per_day(&self.days, f)
+    }
+}
+
 /// Knobs that change the data at answer time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ctx {
@@ -258,94 +282,15 @@ pub(crate) fn answer(
         out.dedup();
         out
     };
-    let ratio = ctx.callback_failure_ratio;
-    let report = match endpoint {
-        Endpoint::UserSummary => Report::UserSummary(per_day(&days, |d| user_summary(app_id, d))),
-        Endpoint::UserCumulate => {
-            let mut rows = Vec::new();
-            let mut value = None;
-            for d in &days {
-                // One walk from the anchor, then step by each day's net change.
-                let v = match value {
-                    None => cumulate(app_id, *d),
-                    Some(prev) => (prev as i64 + net_followers(app_id, *d)).max(0) as u64,
-                };
-                value = Some(v);
-                rows.push(UserCumulateRow {
-                    ref_date: Some(*d),
-                    cumulate_user: Some(v),
-                    user_source: Some(0),
-                });
-            }
-            Report::UserCumulate(rows)
-        }
-        Endpoint::ArticleSummary => {
-            Report::ArticleSummary(per_day(&days, |d| article_summary(app_id, d)))
-        }
-        Endpoint::ArticleTotal => {
-            Report::ArticleTotal(per_day(&days, |d| article_total(app_id, d, last)))
-        }
-        Endpoint::UserRead => Report::UserRead(per_day(&days, |d| user_read(app_id, d))),
-        Endpoint::UserReadHour => {
-            Report::UserReadHour(per_day(&days, |d| user_read_hour(app_id, d)))
-        }
-        Endpoint::UserShare => Report::UserShare(per_day(&days, |d| user_share(app_id, d))),
-        Endpoint::UserShareHour => {
-            Report::UserShareHour(per_day(&days, |d| user_share_hour(app_id, d)))
-        }
-        Endpoint::UpstreamMsg => Report::UpstreamMsg(per_day(&days, |d| upstream_msg(app_id, d))),
-        Endpoint::UpstreamMsgHour => {
-            Report::UpstreamMsgHour(per_day(&days, |d| upstream_msg_hour(app_id, d)))
-        }
-        Endpoint::UpstreamMsgWeek | Endpoint::UpstreamMsgMonth => {
-            let period = endpoint.period();
-            let overlap = if period == Period::Week { 0.75 } else { 0.6 };
-            let rows = labels(period)
-                .into_iter()
-                .flat_map(|l| upstream_rows(l, upstream_period(app_id, period.range(l), overlap)))
-                .collect();
-            if period == Period::Week {
-                Report::UpstreamMsgWeek(rows)
-            } else {
-                Report::UpstreamMsgMonth(rows)
-            }
-        }
-        Endpoint::UpstreamMsgDist => Report::UpstreamMsgDist(per_day(&days, |d| {
-            dist_rows(app_id, d, &upstream_day(app_id, d))
-        })),
-        Endpoint::UpstreamMsgDistWeek | Endpoint::UpstreamMsgDistMonth => {
-            let period = endpoint.period();
-            let overlap = if period == Period::Week { 0.75 } else { 0.6 };
-            let rows = labels(period)
-                .into_iter()
-                .flat_map(|l| {
-                    let msgs = upstream_period(app_id, period.range(l), overlap);
-                    dist_rows(app_id, l, &msgs)
-                })
-                .collect();
-            if period == Period::Week {
-                Report::UpstreamMsgDistWeek(rows)
-            } else {
-                Report::UpstreamMsgDistMonth(rows)
-            }
-        }
-        Endpoint::InterfaceSummary => Report::InterfaceSummary(per_day(&days, |d| {
-            interface_day(app_id, d, ratio).into_iter().collect()
-        })),
-        Endpoint::InterfaceSummaryHour => {
-            Report::InterfaceSummaryHour(per_day(&days, |d| interface_hours(app_id, d, ratio)))
-        }
-        Endpoint::ArticleRead => Report::ArticleRead(per_day(&days, |d| article_read(app_id, d))),
-        Endpoint::ArticleShare => {
-            Report::ArticleShare(per_day(&days, |d| article_share(app_id, d)))
-        }
-        Endpoint::BizSummary => {
-            Report::BizSummary(per_day(&days, |d| vec![biz_summary(app_id, d)]))
-        }
-        Endpoint::ArticleTotalDetail => Report::ArticleTotalDetail(per_day(&days, |d| {
-            article_total_detail_rows(app_id, d, last)
-        })),
+    let labels = [Period::Week, Period::Month].map(labels);
+    let source = Source {
+        app_id,
+        days,
+        labels,
+        last,
+        ratio: ctx.callback_failure_ratio,
     };
+    let report = Report::build(endpoint, &source);
     (report, is_delay)
 }
 

@@ -279,3 +279,27 @@ pub(super) fn biz_summary(app_id: &str, day: Date) -> BizSummaryRow {
         },
     }
 }
+
+impl RowSource<ArticleReadRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<ArticleReadRow> {
+        self.per_day(|d| article_read(self.app_id, d))
+    }
+}
+
+impl RowSource<ArticleShareRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<ArticleShareRow> {
+        self.per_day(|d| article_share(self.app_id, d))
+    }
+}
+
+impl RowSource<BizSummaryRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<BizSummaryRow> {
+        self.per_day(|d| vec![biz_summary(self.app_id, d)])
+    }
+}
+
+impl RowSource<ArticleTotalDetailRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<ArticleTotalDetailRow> {
+        self.per_day(|d| article_total_detail_rows(self.app_id, d, self.last))
+    }
+}

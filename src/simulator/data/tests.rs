@@ -1,5 +1,9 @@
 //! Unit tests of the simulated rows.
 
+use super::articles::*;
+use super::callbacks::*;
+use super::messages::*;
+use super::users::*;
 use super::*;
 
 const APP: &str = "wxdemo0000000002";

@@ -94,3 +94,30 @@ pub(super) fn cumulate(app_id: &str, day: Date) -> u64 {
     };
     value.max(0) as u64
 }
+
+impl RowSource<UserSummaryRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserSummaryRow> {
+        self.per_day(|d| user_summary(self.app_id, d))
+    }
+}
+
+impl RowSource<UserCumulateRow> for Source<'_> {
+    fn rows(&self, _: Endpoint) -> Vec<UserCumulateRow> {
+        let mut rows = Vec::new();
+        let mut value = None;
+        for d in &self.days {
+            // One walk from the anchor, then step by each day's net change.
+            let v = match value {
+                None => cumulate(self.app_id, *d),
+                Some(prev) => (prev as i64 + net_followers(self.app_id, *d)).max(0) as u64,
+            };
+            value = Some(v);
+            rows.push(UserCumulateRow {
+                ref_date: Some(*d),
+                cumulate_user: Some(v),
+                user_source: Some(0),
+            });
+        }
+        rows
+    }
+}
