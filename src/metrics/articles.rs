@@ -4,8 +4,8 @@
 use super::catalogue as m;
 use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
 use crate::reports::AccountReports;
+use crate::wechat::Report;
 use crate::wechat::report::{ArticleCounters, ArticleTotalDetail};
-use crate::wechat::{Endpoint, Report};
 
 /// Family names for the eight shared counters, in `ArticleCounters` field order.
 struct CounterNames {
@@ -106,41 +106,27 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             }
             Report::ArticleSummary(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                per_article(
-                    out,
-                    Endpoint::ArticleSummary,
-                    &day,
-                    max_articles,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |out, row, id| {
-                        let title = row.title.as_deref().unwrap_or("");
-                        let l = [("msgid", id), ("title", title)];
-                        counters(out, &ARTICLE_SUMMARY, &l, &row.counters);
-                    },
-                );
+                per_article(out, &day, max_articles, |out, row, id| {
+                    let title = row.title.as_deref().unwrap_or("");
+                    let l = [("msgid", id), ("title", title)];
+                    counters(out, &ARTICLE_SUMMARY, &l, &row.counters);
+                });
             }
             Report::ArticleTotal(rows) => {
                 let all: Vec<_> = rows.iter().collect();
-                per_article(
-                    out,
-                    Endpoint::ArticleTotal,
-                    &all,
-                    max_articles,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |out, row, id| {
-                        let title = row.title.as_deref().unwrap_or("");
-                        let l = [("msgid", id), ("title", title)];
-                        out.put(
-                            &m::MASSMSG_SENT_TIMESTAMP_SECONDS,
-                            &l,
-                            midnight_seconds(row.ref_date),
-                        );
-                        // The latest stat_date holds the running total up to the newest day.
-                        if let Some(d) = row.details.iter().max_by_key(|d| d.stat_date) {
-                            article_total(out, &l, d);
-                        }
-                    },
-                );
+                per_article(out, &all, max_articles, |out, row, id| {
+                    let title = row.title.as_deref().unwrap_or("");
+                    let l = [("msgid", id), ("title", title)];
+                    out.put(
+                        &m::MASSMSG_SENT_TIMESTAMP_SECONDS,
+                        &l,
+                        midnight_seconds(row.ref_date),
+                    );
+                    // The latest stat_date holds the running total up to the newest day.
+                    if let Some(d) = row.details.iter().max_by_key(|d| d.stat_date) {
+                        article_total(out, &l, d);
+                    }
+                });
             }
             _ => {}
         }

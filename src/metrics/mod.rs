@@ -26,8 +26,7 @@ use bytes::Bytes;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
-use crate::wechat::Endpoint;
-use crate::wechat::report::Row;
+use crate::wechat::report::Article;
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use process::{ProcessStats, with_process_metrics};
@@ -169,21 +168,19 @@ pub(crate) fn newest_articles<T>(
 /// The per-article families of one endpoint: at most `max` articles, newest first (one row per
 /// msgid, the latest date wins), each handed to `each` with its msgid; how many were left out goes
 /// to `wechat_mp_article_series_dropped{api}`.
-pub(crate) fn per_article<'r, T: Row>(
+pub(crate) fn per_article<'r, T: Article>(
     out: &mut Out,
-    endpoint: Endpoint,
     rows: &[&'r T],
     max: usize,
-    msgid: impl Fn(&T) -> &str,
     mut each: impl FnMut(&mut Out, &'r T, &str),
 ) {
-    let (kept, cut) = newest_articles(rows, |r| msgid(r), |r| r.ref_date(), max);
+    let (kept, cut) = newest_articles(rows, |r| r.msgid(), |r| r.ref_date(), max);
     for row in kept {
-        each(out, row, msgid(row));
+        each(out, row, row.msgid());
     }
     out.put(
         &m::ARTICLE_SERIES_DROPPED,
-        &[("api", endpoint.name())],
+        &[("api", T::ENDPOINT.name())],
         Some(cut as u64),
     );
 }

@@ -5,8 +5,8 @@
 use super::catalogue as m;
 use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
 use crate::reports::AccountReports;
+use crate::wechat::Report;
 use crate::wechat::report::{ReadUserSource, TotalDetailStat};
-use crate::wechat::{Endpoint, Report};
 
 /// `read_user` as source "all", then each `read_user_source` entry (its own 全部 entry is the
 /// same number and loses to `read_user` in `map_account`'s duplicate check).
@@ -56,65 +56,44 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             }
             Report::ArticleRead(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                per_article(
-                    out,
-                    Endpoint::ArticleRead,
-                    &day,
-                    max_articles,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |out, row, id| {
-                        let d = &row.detail;
-                        let l = [("msgid", id)];
-                        read_sources(
-                            out,
-                            &m::PUBLISHED_ARTICLE_READ_USERS,
-                            &l,
-                            d.read_user,
-                            &d.read_user_source,
-                        );
-                    },
-                );
+                per_article(out, &day, max_articles, |out, row, id| {
+                    let d = &row.detail;
+                    let l = [("msgid", id)];
+                    read_sources(
+                        out,
+                        &m::PUBLISHED_ARTICLE_READ_USERS,
+                        &l,
+                        d.read_user,
+                        &d.read_user_source,
+                    );
+                });
             }
             Report::ArticleShare(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
-                per_article(
-                    out,
-                    Endpoint::ArticleShare,
-                    &day,
-                    max_articles,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |out, row, id| {
-                        out.put(
-                            &m::PUBLISHED_ARTICLE_SHARE_USERS,
-                            &[("msgid", id)],
-                            row.detail.share_user,
-                        );
-                    },
-                );
+                per_article(out, &day, max_articles, |out, row, id| {
+                    out.put(
+                        &m::PUBLISHED_ARTICLE_SHARE_USERS,
+                        &[("msgid", id)],
+                        row.detail.share_user,
+                    );
+                });
             }
             Report::ArticleTotalDetail(rows) => {
                 let all: Vec<_> = rows.iter().collect();
-                per_article(
-                    out,
-                    Endpoint::ArticleTotalDetail,
-                    &all,
-                    max_articles,
-                    |r| r.msgid.as_deref().unwrap_or(""),
-                    |out, row, id| {
-                        let title = row.title.as_deref().unwrap_or("");
-                        let l = [("msgid", id), ("title", title)];
-                        let p = labels::publish_type(row.publish_type);
-                        out.put(
-                            &m::ARTICLE_PUBLISHED_TIMESTAMP_SECONDS,
-                            &[l[0], l[1], ("publish_type", &p)],
-                            midnight_seconds(row.ref_date),
-                        );
-                        // The latest stat_date holds the running total up to the newest day.
-                        if let Some(s) = row.detail_list.iter().max_by_key(|s| s.stat_date) {
-                            total_detail(out, &l, s);
-                        }
-                    },
-                );
+                per_article(out, &all, max_articles, |out, row, id| {
+                    let title = row.title.as_deref().unwrap_or("");
+                    let l = [("msgid", id), ("title", title)];
+                    let p = labels::publish_type(row.publish_type);
+                    out.put(
+                        &m::ARTICLE_PUBLISHED_TIMESTAMP_SECONDS,
+                        &[l[0], l[1], ("publish_type", &p)],
+                        midnight_seconds(row.ref_date),
+                    );
+                    // The latest stat_date holds the running total up to the newest day.
+                    if let Some(s) = row.detail_list.iter().max_by_key(|s| s.stat_date) {
+                        total_detail(out, &l, s);
+                    }
+                });
             }
             _ => {}
         }

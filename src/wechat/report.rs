@@ -68,6 +68,33 @@ dated_by_ref_date!(
     BizSummaryRow,
 );
 
+/// Rows about one article, which `msgid` identifies (`<msg_data_id>_<index>`).
+pub trait Article: Row {
+    /// The one endpoint whose rows these are.
+    const ENDPOINT: Endpoint;
+    /// The article's msgid; empty when WeChat sent none.
+    fn msgid(&self) -> &str;
+}
+
+macro_rules! articles {
+    ($($row:ty => $endpoint:ident),+ $(,)?) => {$(
+        impl Article for $row {
+            const ENDPOINT: Endpoint = Endpoint::$endpoint;
+            fn msgid(&self) -> &str {
+                self.msgid.as_deref().unwrap_or("")
+            }
+        }
+    )+};
+}
+
+articles!(
+    ArticleSummaryRow => ArticleSummary,
+    ArticleTotalRow => ArticleTotal,
+    ArticleReadRow => ArticleRead,
+    ArticleShareRow => ArticleShare,
+    ArticleTotalDetailRow => ArticleTotalDetail,
+);
+
 impl Row for ArticleTotalRow {
     fn ref_date(&self) -> Option<Date> {
         self.ref_date
