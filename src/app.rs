@@ -8,11 +8,13 @@ use anyhow::Context as _;
 use axum::Router;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::config::{AccountConfig, Config, TokenSourceConfig};
 use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
+use crate::probe::ProbeSet;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
@@ -36,6 +38,8 @@ pub struct Exporter {
     pub board: Arc<StatusBoard>,
     /// The poll loop of every account.
     pub scheduler: Scheduler,
+    /// The callback probes (started by [`Exporter::start_probes`]).
+    pub probes: Arc<ProbeSet>,
     config: Config,
     clock: SharedClock,
 }
@@ -59,10 +63,12 @@ impl Exporter {
             config.wechat.concurrency,
             config.metrics.max_articles_per_account,
         );
+        let probes = ProbeSet::new(store.clone());
         Ok(Self {
             store,
             board,
             scheduler,
+            probes,
             config: config.clone(),
             clock,
         })
@@ -87,12 +93,24 @@ impl Exporter {
         http::router(state, reload.map(|r| r as Arc<dyn Reload>))
     }
 
+    /// Starts the callback probe of every account that has one, each on its own task and
+    /// schedule (never in the poll loop); they stop when `shutdown` is cancelled.
+    pub fn start_probes(&self, shutdown: CancellationToken) {
+        self.probes.apply(&self.config.accounts);
+        let probes = self.probes.clone();
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            probes.stop();
+        });
+    }
+
     /// Reloads `path` on demand (SIGHUP, `POST /-/reload`) into this exporter's scheduler.
     pub fn reloader(&self, path: PathBuf) -> Arc<Reloader> {
         Arc::new(Reloader {
             path,
             current: tokio::sync::Mutex::new(self.config.clone()),
             store: self.store.clone(),
+            probes: self.probes.clone(),
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
         })
@@ -157,6 +175,7 @@ pub struct Reloader {
     path: PathBuf,
     current: tokio::sync::Mutex<Config>,
     store: Arc<Store>,
+    probes: Arc<ProbeSet>,
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
 }
@@ -217,6 +236,8 @@ impl Reloader {
         if self.updates.send(update).is_err() {
             return Err("the scheduler has stopped".into());
         }
+        // Probes follow the new file too: changed ones restart, removed ones lose their series.
+        self.probes.apply(&new.accounts);
         self.store.config_loaded(true);
         tracing::info!("{summary}");
         *current = new;

@@ -93,6 +93,51 @@ pub struct AccountConfig {
     pub token: TokenSourceConfig,
     /// `reports`: default all four groups.
     pub reports: BTreeSet<ReportGroup>,
+    /// `[account.callback_probe]`: the signed probe of the account's callback server, if any.
+    pub callback_probe: Option<CallbackProbeConfig>,
+}
+
+/// How the message probe encodes its message (WeChat's 消息加解密方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageMode {
+    /// Plain XML, signed in the query like the URL check.
+    Plain,
+    /// AES-256-CBC with the EncodingAESKey, `encrypt_type=aes` and `msg_signature`.
+    Safe,
+}
+
+/// `[account.callback_probe]`
+#[derive(Debug, Clone)]
+pub struct CallbackProbeConfig {
+    /// `url`: the callback URL configured in the MP console.
+    pub url: Url,
+    /// `token` (with `${VAR}` expansion) or `token_file`: the callback Token.
+    pub token: SecretString,
+    /// `interval`: time between probes, default 1m.
+    pub interval: Duration,
+    /// `timeout`: how long an answer may take, default 5s (WeChat's own limit).
+    pub timeout: Duration,
+    /// `encoding_aes_key` or `encoding_aes_key_file`: the 43-character EncodingAESKey.
+    pub encoding_aes_key: Option<SecretString>,
+    /// `message_probe`: also POST a signed text message, default false.
+    pub message_probe: bool,
+    /// `message_mode`: default `safe` when an EncodingAESKey is set, else `plain`.
+    pub message_mode: MessageMode,
+}
+
+impl CallbackProbeConfig {
+    /// Whether `other` probes the same way (a reload keeps the running probe then).
+    pub fn same_as(&self, other: &CallbackProbeConfig) -> bool {
+        use secrecy::ExposeSecret;
+        self.url == other.url
+            && self.token.expose_secret() == other.token.expose_secret()
+            && self.interval == other.interval
+            && self.timeout == other.timeout
+            && self.encoding_aes_key.as_ref().map(|s| s.expose_secret())
+                == other.encoding_aes_key.as_ref().map(|s| s.expose_secret())
+            && self.message_probe == other.message_probe
+            && self.message_mode == other.message_mode
+    }
 }
 
 impl AccountConfig {

@@ -73,6 +73,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
                 app_secret: Some(SecretString::from(a.app_secret.clone())),
                 token: TokenSourceConfig::Stable,
                 reports: ReportGroup::ALL.into_iter().collect::<BTreeSet<_>>(),
+                callback_probe: None,
             })
             .collect(),
     }
@@ -104,6 +105,7 @@ impl Demo {
                 tracing::error!(error = %e, "demo exporter server failed");
             }
         });
+        exporter.start_probes(shutdown.clone());
         let poller = tokio::spawn(exporter.scheduler.run(shutdown.clone()));
         Ok(Demo {
             simulator,

@@ -15,6 +15,7 @@ pub mod demo;
 pub(crate) mod http;
 pub mod logging;
 pub mod metrics;
+pub mod probe;
 pub(crate) mod reports;
 pub mod schedule;
 pub mod simulator;

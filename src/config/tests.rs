@@ -142,3 +142,94 @@ fn no_accounts_is_an_error() {
     let errors = parse("").unwrap_err();
     assert_eq!(errors.0[0].key, "account");
 }
+
+const ACCOUNT: &str = "[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\napp_secret = \"${BRAND_SECRET}\"\n";
+
+#[test]
+fn a_callback_probe_gets_its_defaults() {
+    let c = parse(&format!(
+        "{ACCOUNT}[account.callback_probe]\nurl = \"https://example.com/wechat/callback\"\ntoken = \"Tok3nValue\"\n"
+    ))
+    .unwrap();
+    let p = c.accounts[0].callback_probe.as_ref().unwrap();
+    assert_eq!(p.url.as_str(), "https://example.com/wechat/callback");
+    assert_eq!(p.token.expose_secret(), "Tok3nValue");
+    assert_eq!(p.interval, Duration::from_secs(60));
+    assert_eq!(p.timeout, Duration::from_secs(5));
+    assert!(!p.message_probe);
+    assert_eq!(p.message_mode, MessageMode::Plain);
+    assert!(parse(ACCOUNT).unwrap().accounts[0].callback_probe.is_none());
+}
+
+#[test]
+fn a_callback_probe_in_safe_mode_reads_its_key_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aes"),
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\n",
+    )
+    .unwrap();
+    let c = Config::parse(
+        &format!(
+            "{ACCOUNT}[account.callback_probe]\nurl = \"http://127.0.0.1:1/cb\"\ntoken = \"${{BRAND_SECRET}}\"\n\
+             interval = \"10s\"\ntimeout = \"2s\"\nencoding_aes_key_file = \"aes\"\nmessage_probe = true\n"
+        ),
+        dir.path(),
+        &|name| (name == "BRAND_SECRET").then(|| "tok3n".to_string()),
+    )
+    .unwrap();
+    let p = c.accounts[0].callback_probe.as_ref().unwrap();
+    assert_eq!(p.message_mode, MessageMode::Safe);
+    assert!(p.message_probe);
+    assert_eq!(p.interval, Duration::from_secs(10));
+    assert_eq!(p.token.expose_secret(), "tok3n");
+}
+
+#[test]
+fn callback_probe_problems_name_their_keys_and_never_echo_secrets() {
+    let errors = parse(&format!(
+        "{ACCOUNT}[account.callback_probe]\nurl = \"ftp://example.com\"\ntoken = \"bad token!\"\n\
+         interval = \"2h\"\ntimeout = \"10ms\"\nencoding_aes_key = \"tooshortsecretkey\"\nmessage_mode = \"weird\"\nextra = 1\n"
+    ))
+    .unwrap_err();
+    let keys: Vec<_> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "account[0].callback_probe.url",
+            "account[0].callback_probe.token",
+            "account[0].callback_probe.interval",
+            "account[0].callback_probe.timeout",
+            "account[0].callback_probe.encoding_aes_key",
+            "account[0].callback_probe.message_mode",
+            "account[0].callback_probe.extra",
+        ],
+        "{errors}"
+    );
+    let text = format!("{errors} {errors:?}");
+    assert!(
+        !text.contains("bad token!") && !text.contains("tooshortsecretkey"),
+        "{text}"
+    );
+
+    // Token missing; safe mode without a key; timeout longer than the interval.
+    let errors = parse(&format!(
+        "{ACCOUNT}[account.callback_probe]\nurl = \"https://example.com/cb\"\ninterval = \"5s\"\ntimeout = \"6s\"\n\
+         message_probe = true\nmessage_mode = \"safe\"\n"
+    ))
+    .unwrap_err();
+    let keys: Vec<_> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "account[0].callback_probe.token",
+            "account[0].callback_probe.timeout",
+            "account[0].callback_probe.encoding_aes_key",
+        ],
+        "{errors}"
+    );
+    assert!(
+        errors.to_string().contains("message_mode = \"plain\""),
+        "{errors}"
+    );
+}

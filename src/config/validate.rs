@@ -13,6 +13,8 @@ use url::Url;
 use super::*;
 use crate::wechat::ReportGroup;
 
+mod probe;
+
 /// Validates a parsed file: the config, or every problem found.
 pub(super) fn validate(
     table: Table,
@@ -373,6 +375,10 @@ impl Validator<'_> {
             Some(spec) => self.token(s.key("token"), &spec),
         };
         let reports = self.reports(&mut s);
+        let callback_probe = match self.section(&mut s, "callback_probe") {
+            Some(section) => self.callback_probe(section),
+            None => Some(None),
+        };
         if matches!(
             token,
             Some(TokenSourceConfig::Stable | TokenSourceConfig::Classic)
@@ -385,7 +391,7 @@ impl Validator<'_> {
         }
         self.unknown(
             s,
-            "name, app_id, app_secret, app_secret_file, token, reports",
+            "name, app_id, app_secret, app_secret_file, token, reports, callback_probe",
         );
         Some(AccountConfig {
             name: name?,
@@ -393,26 +399,34 @@ impl Validator<'_> {
             app_secret: secret,
             token: token?,
             reports: reports?,
+            callback_probe: callback_probe?,
         })
     }
 
     /// `app_secret` (with `${VAR}` expansion) or `app_secret_file`. The value is never echoed.
     fn secret(&mut self, s: &mut Section) -> Option<SecretString> {
-        let inline = self.string(s, "app_secret");
-        let file = self.string(s, "app_secret_file");
+        self.secret_key(s, "app_secret", "the AppSecret")
+    }
+
+    /// `<key>` (with `${VAR}` expansion) or `<key>_file`; `what` names the secret in fixes. The
+    /// value is never echoed.
+    fn secret_key(&mut self, s: &mut Section, key: &str, what: &str) -> Option<SecretString> {
+        let file_key = format!("{key}_file");
+        let inline = self.string(s, key);
+        let file = self.string(s, &file_key);
         match (inline, file) {
             (Some(_), Some(_)) => {
                 self.error(
-                    s.key("app_secret_file"),
-                    "set together with app_secret",
-                    "keep only one of app_secret and app_secret_file",
+                    s.key(&file_key),
+                    format!("set together with {key}"),
+                    format!("keep only one of {key} and {file_key}"),
                 );
                 None
             }
             (Some(text), None) => match expand(&text, self.env) {
                 Ok(v) if v.trim().is_empty() => {
                     self.error(
-                        s.key("app_secret"),
+                        s.key(key),
                         "empty after ${VAR} expansion",
                         "set the environment variable it names",
                     );
@@ -421,9 +435,9 @@ impl Validator<'_> {
                 Ok(v) => Some(SecretString::from(v)),
                 Err(problem) => {
                     self.error(
-                        s.key("app_secret"),
+                        s.key(key),
                         problem,
-                        "export the variable, or use app_secret_file",
+                        format!("export the variable, or use {file_key}"),
                     );
                     None
                 }
@@ -434,17 +448,17 @@ impl Validator<'_> {
                     Ok(v) if !v.trim().is_empty() => Some(SecretString::from(v.trim().to_string())),
                     Ok(_) => {
                         self.error(
-                            s.key("app_secret_file"),
+                            s.key(&file_key),
                             format!("{} is empty", full.display()),
-                            "write the AppSecret into the file",
+                            format!("write {what} into the file"),
                         );
                         None
                     }
                     Err(e) => {
                         self.error(
-                            s.key("app_secret_file"),
+                            s.key(&file_key),
                             format!("cannot read {}: {e}", full.display()),
-                            "point it at a readable file holding the AppSecret",
+                            format!("point it at a readable file holding {what}"),
                         );
                         None
                     }

@@ -12,6 +12,8 @@ pub enum MetricKind {
     Gauge,
     /// A count that only goes up (`_total`).
     Counter,
+    /// Cumulative buckets with `_bucket{le}`, `_sum` and `_count` samples.
+    Histogram,
 }
 
 impl MetricKind {
@@ -20,6 +22,7 @@ impl MetricKind {
         match self {
             MetricKind::Gauge => "gauge",
             MetricKind::Counter => "counter",
+            MetricKind::Histogram => "histogram",
         }
     }
 }
@@ -98,15 +101,33 @@ macro_rules! own {
     };
 }
 
+/// A callback probe family: labelled `account` first, measured by the exporter itself.
+macro_rules! probe {
+    ($kind:ident, $name:literal, [$($l:literal),*], $field:literal, $help:literal) => {
+        MetricInfo {
+            name: $name,
+            kind: MetricKind::$kind,
+            labels: &["account" $(, $l)*],
+            group: PROBE,
+            endpoint: "",
+            field: $field,
+            help: $help,
+        }
+    };
+}
+
 pub const USERS: &str = "Users";
 pub const LEGACY: &str = "Articles (legacy endpoints)";
 pub const PUBLISHED: &str = "Published content";
 pub const MESSAGES: &str = "Messages";
 pub const CALLBACKS: &str = "Callbacks";
+pub const PROBE: &str = "Callback probe";
 pub const EXPORTER: &str = "Exporter";
 
 /// The order of the sections in docs/metrics.md.
-pub const GROUPS: [&str; 6] = [USERS, LEGACY, PUBLISHED, MESSAGES, CALLBACKS, EXPORTER];
+pub const GROUPS: [&str; 7] = [
+    USERS, LEGACY, PUBLISHED, MESSAGES, CALLBACKS, PROBE, EXPORTER,
+];
 
 /// Declares each family as a typed constant (the mapping code names it, so go-to-definition
 /// reaches its HELP text and source field) and lists them all, in this order, as the catalogue.
@@ -297,6 +318,15 @@ catalogue! {
         "Total time spent in callback requests per hour, in seconds");
     HOURLY_CALLBACK_MAX_TIME_COST_SECONDS = g!("Callbacks", "wechat_mp_hourly_callback_max_time_cost_seconds", ["hour"], "getinterfacesummaryhour", "max_time_cost / 1000", day,
         "Longest callback request per hour, in seconds");
+    // ---- the signed probe of the callback server ([account.callback_probe]; only probed accounts)
+    CALLBACK_PROBE_SUCCESS = probe!(Gauge, "wechat_mp_callback_probe_success", [], "probe",
+        "1 when the last probe of the callback server got the answer WeChat expects within the timeout, else 0.");
+    CALLBACK_PROBE_DURATION_SECONDS = probe!(Gauge, "wechat_mp_callback_probe_duration_seconds", [], "probe",
+        "Seconds the slowest request of the last probe took (WeChat allows 5 per request).");
+    CALLBACK_PROBE_LATENCY_SECONDS = probe!(Histogram, "wechat_mp_callback_probe_latency_seconds", [], "every probe",
+        "Distribution of probe durations (the slowest request of each probe, failed ones included), in seconds.");
+    CALLBACK_PROBE_FAILURES_TOTAL = probe!(Counter, "wechat_mp_callback_probe_failures_total", ["reason"], "every failed probe",
+        "Failed probes by reason: timeout, status, wrong_echo, tls, dns, connect, signature_rejected.");
     // ---- the exporter itself
     UP = own!(Gauge, "wechat_mp_up", ["account"], "AccountStatus.up",
         "1 when the account's last poll round had no error, else 0.");

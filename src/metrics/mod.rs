@@ -10,6 +10,7 @@ mod callbacks;
 mod catalogue;
 mod labels;
 mod messages;
+mod probe;
 mod process;
 mod published;
 mod self_metrics;
@@ -235,6 +236,8 @@ pub struct Store {
     /// (last load succeeded, Unix time of the last success).
     reload: Mutex<(bool, f64)>,
     accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
+    /// The callback probe's series of each probed account (fed through `ProbeSink`).
+    probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
     self_metrics: Arc<SelfMetrics>,
     current: ArcSwap<Exposition>,
 }
@@ -253,6 +256,7 @@ impl Store {
             },
             reload: Mutex::new((true, unix_now())),
             accounts: Mutex::new(BTreeMap::new()),
+            probes: Mutex::new(BTreeMap::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
             current: ArcSwap::from_pointee(Exposition::default()),
         };
@@ -315,6 +319,7 @@ impl Store {
     fn retain(&self, keep: impl Fn(&str) -> bool) {
         let mut accounts = self.lock();
         accounts.retain(|a, _| keep(a));
+        self.probes_lock().retain(|a, _| keep(a));
         self.self_metrics.retain(&keep);
         drop(accounts);
         self.mark_stale();
@@ -331,6 +336,10 @@ impl Store {
             }
         }
         self.current.load_full()
+    }
+
+    fn probes_lock(&self) -> MutexGuard<'_, BTreeMap<String, probe::ProbeSeries>> {
+        self.probes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Arc<Snapshot>>> {
@@ -351,6 +360,14 @@ impl Store {
         }
         for s in &counters {
             families.entry(s.name).or_default().push(s);
+        }
+        let probes: Vec<(&'static str, Sample)> = self
+            .probes_lock()
+            .iter()
+            .flat_map(|(account, series)| series.samples(account))
+            .collect();
+        for (family, s) in &probes {
+            families.entry(family).or_default().push(s);
         }
         families
             .entry(self.build_info.name)

@@ -121,6 +121,17 @@ fn realistic_store() -> (Arc<Store>, String, String) {
     obs.api_call("getusercumulate", "0");
     obs.api_call("getuserread", "47009");
     obs.token_fetch("stable", "0");
+    use crate::probe::{FailureReason, Outcome, ProbeSink};
+    store.probe_added("brand \"one\"");
+    for failure in [None, Some(FailureReason::Timeout)] {
+        store.probe_result(
+            "brand \"one\"",
+            &Outcome {
+                duration: std::time::Duration::from_millis(1500),
+                failure,
+            },
+        );
+    }
     let e = store.exposition();
     let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
     let text = String::from_utf8(e.text.to_vec()).unwrap();
@@ -531,10 +542,18 @@ fn removed_accounts_lose_every_series() {
         .self_metrics()
         .observer("a")
         .api_call("getusercumulate", "0");
+    crate::probe::ProbeSink::probe_added(&*store, "a");
     let t = body(&store, text::Format::Text);
     assert_eq!(
         value(&t, r#"wechat_mp_followers{account="a"}"#),
         Some("1217056")
+    );
+    assert_eq!(
+        value(
+            &t,
+            r#"wechat_mp_callback_probe_failures_total{account="a",reason="tls"}"#
+        ),
+        Some("0")
     );
     assert_eq!(value(&t, r#"wechat_mp_up{account="b"}"#), Some("0"));
     store.remove_account("a");
@@ -647,7 +666,10 @@ fn openmetrics_body_is_well_formed() {
             let (name, kind) = rest.split_once(' ').unwrap();
             let (cur, _) = current.clone().expect("TYPE after HELP");
             assert_eq!(cur, name);
-            assert!(kind == "gauge" || kind == "counter", "{line}");
+            assert!(
+                kind == "gauge" || kind == "counter" || kind == "histogram",
+                "{line}"
+            );
             families.insert(name.to_string(), kind.to_string());
             current = Some((cur, kind.to_string()));
             continue;
@@ -659,6 +681,9 @@ fn openmetrics_body_is_well_formed() {
         if kind == "counter" {
             assert_eq!(name, format!("{family}_total"), "{line}");
             assert!(value.parse::<u64>().is_ok(), "{line}");
+        } else if kind == "histogram" {
+            let suffix = name.strip_prefix(family.as_str()).unwrap_or(name);
+            assert!(["_bucket", "_sum", "_count"].contains(&suffix), "{line}");
         } else {
             assert_eq!(name, family, "{line}");
             assert!(value.parse::<f64>().is_ok(), "{line}");

@@ -25,6 +25,7 @@
 //!     `times` absent or null = until cleared; `app_id` absent = every account; api `"*"` = every
 //!     datacube endpoint; `"callback_failure_ratio": null` removes the override.
 
+pub mod callback;
 mod control;
 mod data;
 mod faults;
@@ -124,6 +125,7 @@ struct Inner {
     stable_requests: AtomicU64,
     force_refresh_requests: AtomicU64,
     classic_requests: AtomicU64,
+    callback: callback::CallbackServer,
 }
 
 /// The simulator; clones share all state.
@@ -223,6 +225,10 @@ impl Simulator {
                 stable_requests: AtomicU64::new(0),
                 force_refresh_requests: AtomicU64::new(0),
                 classic_requests: AtomicU64::new(0),
+                callback: callback::CallbackServer::new(
+                    callback::SIM_CALLBACK_TOKEN,
+                    Some(callback::SIM_ENCODING_AES_KEY),
+                ),
             }),
         }
     }
@@ -237,6 +243,12 @@ impl Simulator {
             .route("/_sim/reset", post(control_reset))
             .route("/_sim/faults", post(control_faults))
             .with_state(self.clone())
+            .merge(self.inner.callback.router())
+    }
+
+    /// The simulated callback server at `/callback/{account}` (Token [`callback::SIM_CALLBACK_TOKEN`]).
+    pub fn callback(&self) -> &callback::CallbackServer {
+        &self.inner.callback
     }
 
     /// Binds `addr` (port 0 = OS-chosen), serves in a tokio task, returns the bound address.
