@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Exporter;
 use crate::clock::SharedClock;
 use crate::config::{
-    AccountConfig, Config, MetricsSettings, ScheduleSettings, TokenSourceConfig, WeChatSettings,
+    AccountConfig, CallbackProbeConfig, Config, MessageMode, MetricsSettings, ScheduleSettings,
+    TokenSourceConfig, WeChatSettings,
 };
+use crate::simulator::callback::{SIM_CALLBACK_TOKEN, SIM_ENCODING_AES_KEY};
 use crate::simulator::{SimConfig, Simulator};
 use crate::wechat::ReportGroup;
 
@@ -42,11 +44,32 @@ pub fn demo_sim_config() -> SimConfig {
     sim
 }
 
-/// A config polling `accounts` of a simulator at `base_url`.
+/// How often the demo probes: often enough that the dashboard's probe row fills in a minute.
+pub const DEMO_PROBE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The probe of the simulator's callback server for `name`; the second account also sends the
+/// message probe in safe mode.
+fn demo_probe(base_url: &url::Url, name: &str, i: usize) -> Option<CallbackProbeConfig> {
+    Some(CallbackProbeConfig {
+        url: base_url.join(&format!("callback/{name}")).ok()?,
+        token: SecretString::from(SIM_CALLBACK_TOKEN),
+        interval: DEMO_PROBE_INTERVAL,
+        timeout: Duration::from_secs(5),
+        encoding_aes_key: (i == 1).then(|| SecretString::from(SIM_ENCODING_AES_KEY)),
+        message_probe: i == 1,
+        message_mode: if i == 1 {
+            MessageMode::Safe
+        } else {
+            MessageMode::Plain
+        },
+    })
+}
+
+/// A config polling `accounts` of a simulator at `base_url` and probing its callback server.
 pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
     Config {
         wechat: WeChatSettings {
-            api_base_url: base_url,
+            api_base_url: base_url.clone(),
             timeout: Duration::from_secs(10),
             max_retries: 3,
             retry_backoff: Duration::from_millis(200),
@@ -73,7 +96,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
                 app_secret: Some(SecretString::from(a.app_secret.clone())),
                 token: TokenSourceConfig::Stable,
                 reports: ReportGroup::ALL.into_iter().collect::<BTreeSet<_>>(),
-                callback_probe: None,
+                callback_probe: demo_probe(&base_url, &format!("demo-{}", i + 1), i),
             })
             .collect(),
     }

@@ -1,6 +1,7 @@
 //! Secrets never reach the logs: a run full of errors (bad secret, rejected tokens, 5xx, broken
 //! JSON), logged at trace level through the production logging set-up, contains neither an app
-//! secret nor any access token the simulator issued; nor do /metrics and the landing page.
+//! secret nor any access token the simulator issued, nor a callback probe's Token or
+//! EncodingAESKey; nor do /metrics and the landing page.
 
 mod support;
 
@@ -14,6 +15,9 @@ use wechat_mp_exporter::logging::{self, LogFormat, LogLevel};
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
 use support::{get, serve, sim_config, stack};
+
+/// A callback Token the simulated server does not know.
+const WRONG_PROBE_TOKEN: &str = "notthesimtoken42";
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -43,12 +47,23 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
 
     let day = date(2026, 11, 3);
     let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
-    let mut stack = stack(
-        sim_config(Time::constant(9, 0, 0, 0)),
-        clock.clone(),
-        |_| {},
-    )
+    // Probes every 200 ms: demo-1's server answers wrong, demo-2 sends safe-mode messages,
+    // demo-3 has the wrong Token (the server rejects its signature).
+    let mut stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), |c| {
+        for a in &mut c.accounts {
+            let p = a.callback_probe.as_mut().expect("the demo config probes");
+            p.interval = std::time::Duration::from_millis(200);
+        }
+        c.accounts[2].callback_probe.as_mut().unwrap().token =
+            secrecy::SecretString::from(WRONG_PROBE_TOKEN);
+    })
     .await;
+    stack.simulator.callback().set(
+        "demo-1",
+        wechat_mp_exporter::simulator::callback::Behaviour::WrongEcho,
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    stack.exporter.start_probes(shutdown.clone());
     let sim = stack.simulator.clone();
     let accounts = stack.config.accounts.clone();
     sim.faults()
@@ -69,8 +84,17 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     clock.set(china_at(add_days(day, 1), time(10, 0, 0, 0)));
     stack.exporter.scheduler.tick().await;
 
+    // Enough for a few probes of each account, with failures and the safe-mode message.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let (_, _, metrics) = get(&format!("{base}/metrics"), None).await;
     let (_, _, landing) = get(&format!("{base}/"), None).await;
+    shutdown.cancel();
+    assert!(
+        metrics.contains(r#"wechat_mp_callback_probe_failures_total{account="demo-3",reason="signature_rejected"}"#)
+            && metrics.contains(r#"wechat_mp_callback_probe_success{account="demo-2"} 1"#)
+            && metrics.contains(r#"wechat_mp_callback_probe_success{account="demo-1"} 0"#),
+        "the probes ran:\n{metrics}"
+    );
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -95,7 +119,16 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         .accounts
         .into_iter()
         .map(|a| a.app_secret);
-    for secret in secrets.chain(tokens) {
+    assert!(
+        logs.contains("callback probe fails"),
+        "the probe failures were logged"
+    );
+    let probe_secrets = [
+        wechat_mp_exporter::simulator::callback::SIM_CALLBACK_TOKEN.to_string(),
+        wechat_mp_exporter::simulator::callback::SIM_ENCODING_AES_KEY.to_string(),
+        WRONG_PROBE_TOKEN.to_string(),
+    ];
+    for secret in secrets.chain(tokens).chain(probe_secrets) {
         assert!(
             !logs.contains(&secret),
             "a secret or token reached the logs"

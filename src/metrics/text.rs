@@ -89,7 +89,9 @@ fn series(name: &str, labels: &[(&'static str, String)], out: &mut String) {
     }
 }
 
-/// Encodes the families (sorted by name, as the map is) with HELP and TYPE once per family.
+/// Encodes the families (sorted by name, as the map is) with HELP and TYPE once per family. A
+/// histogram family's `_bucket`, `_sum` and `_count` samples are listed under the family's name,
+/// in exposition order (buckets by `le`, `+Inf` last), so both formats write them as given.
 pub fn encode(format: Format, families: &BTreeMap<&'static str, Vec<&Sample>>) -> String {
     let mut out = String::with_capacity(4096 + families.len() * 256);
     for (name, samples) in families {

@@ -87,6 +87,8 @@ const REQUIRED: &[&str] = &[
     "WechatMpCallbackNearTimeout",
     "WechatMpCallbackAvgTimeCostHigh",
     "WechatMpCallbackVolumeCollapsed",
+    "WechatMpCallbackProbeFailing",
+    "WechatMpCallbackProbeSlow",
     "WechatMpDataStale",
     "WechatMpDataMissingTwoDays",
     "WechatMpCredentialsRejected",
@@ -118,7 +120,7 @@ fn rule_unit_tests_pass() {
         .iter()
         .map(|p| format!("alerts/tests/{}", p.file_name().unwrap().to_string_lossy()))
         .collect();
-    assert_eq!(tests.len(), 3, "{tests:?}");
+    assert_eq!(tests.len(), 4, "{tests:?}");
     let mut args = vec!["test", "rules"];
     args.extend(tests.iter().map(String::as_str));
     let (ok, out) = run_promtool(&repo_root(), &args);

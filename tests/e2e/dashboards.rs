@@ -476,6 +476,10 @@ fn dashboards_cover_what_the_issue_asks_for() {
                 "wechat_mp_hourly_callback_failures",
                 "wechat_mp_hourly_callback_time_cost_seconds",
                 "wechat_mp_hourly_callback_max_time_cost_seconds",
+                "wechat_mp_callback_probe_success",
+                "wechat_mp_callback_probe_duration_seconds",
+                "wechat_mp_callback_probe_latency_seconds_bucket",
+                "wechat_mp_callback_probe_failures_total",
             ][..],
         ),
         (

@@ -1,7 +1,9 @@
 //! The shipped dashboards and alert rules against a real Prometheus server (Debian's package)
 //! scraping two exporters that poll simulators: a healthy one, and one whose callbacks fail and whose
 //! upstream calls hit quota, 5xx and IP-whitelist errors. Every dashboard query and variable returns
-//! data; the callback-failure alert fires for the failing accounts; nothing alerts for the healthy ones.
+//! data; the callback-failure alert fires for the failing accounts, and so does the probe alert,
+//! whose callback servers answer 500 (probes every second, the shipped `for: 2m`); nothing alerts
+//! for the healthy ones.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use jiff::civil::Time;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use wechat_mp_exporter::clock;
+use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::checks::files;
 use crate::support::prometheus::Prometheus;
@@ -17,19 +20,31 @@ use crate::support::{sim_config, stack, wait_until_ok};
 
 const JOB: &str = "wechat-mp-exporter";
 const CALLBACK_ALERT: &str = "WechatMpCallbackFailureRatioHigh";
+const PROBE_ALERT: &str = "WechatMpCallbackProbeFailing";
 
 /// Starts a simulator and an exporter polling it; `faulty` breaks callbacks and some calls.
 async fn exporter(faulty: bool, shutdown: &CancellationToken) -> SocketAddr {
     let sim = sim_config(Time::midnight());
     let stack = stack(sim, clock::system(), |c| {
-        if faulty {
-            for a in &mut c.accounts {
+        for a in &mut c.accounts {
+            if let Some(p) = &mut a.callback_probe {
+                p.interval = Duration::from_secs(1);
+                p.timeout = Duration::from_secs(1);
+            }
+            if faulty {
                 a.name = a.name.replace("demo", "faulty");
             }
         }
     })
     .await;
     if faulty {
+        // The probe URLs keep the simulator's names (demo-N).
+        for n in 1..=3 {
+            stack
+                .simulator
+                .callback()
+                .set(&format!("demo-{n}"), Behaviour::Status);
+        }
         let f = stack.simulator.faults();
         f.set_callback_failure_ratio(Some(0.2));
         f.fail("getusershare", 45009, None);
@@ -45,6 +60,7 @@ async fn exporter(faulty: bool, shutdown: &CancellationToken) -> SocketAddr {
             .with_graceful_shutdown(stop.cancelled_owned())
             .await
     });
+    stack.exporter.start_probes(shutdown.clone());
     tokio::spawn(stack.exporter.scheduler.run(shutdown.clone()));
     wait_until_ok(&format!("http://{addr}/-/ready")).await;
     addr
@@ -135,9 +151,10 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
         queries.len()
     );
 
-    // The failing accounts' callback alert reaches `firing`. Meanwhile no rule (pending or firing)
-    // concerns a healthy account or the exporter as a whole.
+    // The failing accounts' callback and probe alerts reach `firing`. Meanwhile no rule (pending
+    // or firing) concerns a healthy account or the exporter as a whole.
     let start = Instant::now();
+    let mut callback_fired = None;
     loop {
         let alerts = prometheus.alerts().await;
         for a in &alerts {
@@ -147,33 +164,61 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
                 "an alert outside the failing accounts: {a}"
             );
         }
-        let firing: Vec<&Value> = alerts
-            .iter()
-            .filter(|a| a["labels"]["alertname"] == CALLBACK_ALERT && a["state"] == "firing")
-            .collect();
-        if firing.len() == 3 {
-            let description = firing[0]["annotations"]["description"]
+        let firing = |name: &str| -> Vec<&Value> {
+            alerts
+                .iter()
+                .filter(|a| a["labels"]["alertname"] == name && a["state"] == "firing")
+                .collect()
+        };
+        let callbacks = firing(CALLBACK_ALERT);
+        if callbacks.len() == 3 && callback_fired.is_none() {
+            let description = callbacks[0]["annotations"]["description"]
                 .as_str()
                 .unwrap_or_default();
             assert!(
                 description.contains('%'),
                 "the description carries the ratio: {description}"
             );
+            println!(
+                "{CALLBACK_ALERT} firing for the 3 failing accounts after {:?}",
+                start.elapsed()
+            );
+            callback_fired = Some(start.elapsed());
+        }
+        if callback_fired.is_some() && firing(PROBE_ALERT).len() == 3 {
             let names: Vec<&str> = alerts
                 .iter()
                 .filter_map(|a| a["labels"]["alertname"].as_str())
                 .collect();
             println!(
-                "{CALLBACK_ALERT} firing for the 3 failing accounts after {:?}; active: {names:?}",
+                "{PROBE_ALERT} firing for the 3 failing accounts after {:?}; active: {names:?}",
                 start.elapsed()
             );
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(240),
-            "{CALLBACK_ALERT} did not fire: {alerts:?}"
+            "{CALLBACK_ALERT} or {PROBE_ALERT} did not fire: {alerts:?}"
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    // The probe's failures carry their reason.
+    let status = prometheus
+        .wait_for(
+            "sum(wechat_mp_callback_probe_failures_total{account=~\"faulty-.+\", reason=\"status\"}) > 0",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(!status.is_empty(), "failures by reason status");
+    let healthy_failures = prometheus
+        .wait_for(
+            "sum(wechat_mp_callback_probe_failures_total{account=~\"demo-.+\"}) == 0",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        !healthy_failures.is_empty(),
+        "the healthy probes never failed"
+    );
     shutdown.cancel();
 }

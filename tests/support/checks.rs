@@ -34,9 +34,17 @@ pub const FAULT_ONLY: &[&str] = &["wechat_mp_api_unavailable"];
 /// or a series Prometheus adds. Whether the demo really emits it is checked by
 /// `demo_metric_names` in the tests.
 pub fn known_metric(name: &str) -> bool {
+    use wechat_mp_exporter::metrics::MetricKind;
+    // A histogram is catalogued by its family name; its samples add a suffix.
+    let histogram_sample = |m: &wechat_mp_exporter::metrics::MetricInfo| {
+        m.kind == MetricKind::Histogram
+            && name
+                .strip_prefix(m.name)
+                .is_some_and(|suffix| ["_bucket", "_sum", "_count"].contains(&suffix))
+    };
     wechat_mp_exporter::metrics::catalogue()
         .iter()
-        .any(|m| m.name == name)
+        .any(|m| m.name == name || histogram_sample(m))
         || PROCESS_METRICS.contains(&name)
         || PROMETHEUS_SERIES.contains(&name)
 }
@@ -66,15 +74,33 @@ pub async fn demo_metric_names() -> BTreeSet<String> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ready, "the demo was not ready within a minute");
-    let body = client
-        .get(format!("{base}/metrics"))
-        .header("accept", "text/plain")
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("a text body");
+    // The probes start at a random point of their first interval; their gauges come with the
+    // first result.
+    let mut body = String::new();
+    for _ in 0..150 {
+        body = client
+            .get(format!("{base}/metrics"))
+            .header("accept", "text/plain")
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("a text body");
+        let probed = demo
+            .account_names
+            .iter()
+            .filter(|a| {
+                body.contains(&format!(
+                    "wechat_mp_callback_probe_success{{account=\"{a}\"}}"
+                ))
+            })
+            .count();
+        if probed == demo.account_names.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     demo.stop().await;
     body.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
