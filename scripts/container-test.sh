@@ -89,7 +89,7 @@ RUNTIME_BASE=localhost/wechat-mp-exporter-ci/runtime:bookworm
 if ! "${P[@]}" image exists "$RUNTIME_BASE"; then
   tar=$(rootfs_tar runtime-bookworm)
   step "importing $RUNTIME_BASE"
-  "${P[@]}" import "$tar" "$RUNTIME_BASE" >/dev/null
+  "${P[@]}" import -q "$tar" "$RUNTIME_BASE" >/dev/null
 fi
 
 # The build image: Debian with gcc, libc headers and CA certificates, plus the active Rust toolchain
@@ -106,7 +106,7 @@ if ! "${P[@]}" image exists "$BUILD_BASE"; then
   tar -C "$stage" -xf "$tar"
   mkdir -p "$stage/usr/local/rust" "$stage/usr/local/cargo"
   cp -a "$SYSROOT/bin" "$SYSROOT/lib" "$stage/usr/local/rust/"
-  tar -C "$stage" -c . | "${P[@]}" import \
+  tar -C "$stage" -c . | "${P[@]}" import -q \
     --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV CARGO_HOME=/usr/local/cargo' \
     - "$BUILD_BASE" >/dev/null
