@@ -93,11 +93,15 @@ if ! "${P[@]}" image exists "$RUNTIME_BASE"; then
 fi
 
 # The build image: Debian with gcc, libc headers and CA certificates, plus the active Rust toolchain
-# at /usr/local/rust (its bin/ and lib/; rustc finds its sysroot from its own path). Tagged by the
-# toolchain version, so a new toolchain makes a new image.
+# at /usr/local/rust (its bin/ and lib/; rustc finds its sysroot from its own path), plus this
+# machine's CA bundle, so that cargo trusts what this machine trusts (e.g. a TLS-intercepting
+# proxy's CA in /usr/local/share/ca-certificates). Tagged by the toolchain version and the bundle's
+# hash, so a new toolchain or CA makes a new image.
 SYSROOT=$(rustc --print sysroot)
-RUST_TAG=$(rustc --version | awk '{print $2}')
-BUILD_BASE=localhost/wechat-mp-exporter-ci/rust:$RUST_TAG-bookworm
+HOST_CA=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+[ -s "$HOST_CA" ] || fail "no CA bundle at $HOST_CA (set HOST_CA_BUNDLE)"
+RUST_TAG=$(rustc --version | awk '{print $2}')-bookworm-$(sha256sum "$HOST_CA" | cut -c1-8)
+BUILD_BASE=localhost/wechat-mp-exporter-ci/rust:$RUST_TAG
 if ! "${P[@]}" image exists "$BUILD_BASE"; then
   tar=$(rootfs_tar build-bookworm ca-certificates,gcc,libc6-dev)
   step "making $BUILD_BASE (rootfs + toolchain $SYSROOT)"
@@ -106,6 +110,7 @@ if ! "${P[@]}" image exists "$BUILD_BASE"; then
   tar -C "$stage" -xf "$tar"
   mkdir -p "$stage/usr/local/rust" "$stage/usr/local/cargo"
   cp -a "$SYSROOT/bin" "$SYSROOT/lib" "$stage/usr/local/rust/"
+  cp "$HOST_CA" "$stage/etc/ssl/certs/ca-certificates.crt"
   tar -C "$stage" -c . | "${P[@]}" import -q \
     --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV CARGO_HOME=/usr/local/cargo' \
