@@ -169,8 +169,10 @@ chmod 0644 "$WORK/etc/config.toml"
 grep -qF "$APP_SECRET" "$WORK/etc/config.toml" && fail "the secret leaked into the config file"
 
 # The image's own ENTRYPOINT and CMD (--config.file=/etc/wechat-mp-exporter/config.toml); the listen
-# address through its env var, the secret only at run time.
+# address through its env var, the secret only at run time, the state directory on its VOLUME.
+# Hardened as in deploy/: read-only root filesystem, no capabilities, no privilege gain.
 "${P[@]}" run -d --name "$EXP" --network host \
+  --read-only --cap-drop=ALL --security-opt=no-new-privileges \
   -v "$WORK/etc/config.toml:/etc/wechat-mp-exporter/config.toml:ro" \
   -e WECHAT_MP_EXPORTER_WEB_LISTEN_ADDRESS="127.0.0.1:$EXP_PORT" \
   -e BRAND_APP_SECRET="$APP_SECRET" \
@@ -208,8 +210,10 @@ uid=$(awk '/^Uid:/ {print $3}' "/proc/$pid/status")
 [ -n "$uid" ] && [ "$uid" != 0 ] || fail "the exporter runs as uid '$uid'"
 cfg_user=$("${P[@]}" image inspect -f '{{.Config.User}}' "$IMAGE")
 say "process runs as uid $uid (image USER $cfg_user)"
-state_owner=$("${P[@]}" run --rm --entrypoint /usr/bin/stat "$IMAGE" -c '%u' /var/lib/wechat-mp-exporter 2>/dev/null || echo '?')
+# The state directory (the image's VOLUME, as the container sees it) belongs to that uid.
+state_owner=$(stat -c '%u' "/proc/$pid/root/var/lib/wechat-mp-exporter" 2>/dev/null || echo '?')
 [ "$state_owner" = "$uid" ] || fail "/var/lib/wechat-mp-exporter is owned by uid '$state_owner', not $uid"
+say "state directory /var/lib/wechat-mp-exporter owned by uid $state_owner; root filesystem read-only"
 
 # The exporter's logs must not carry the secret either.
 "${P[@]}" logs "$EXP" >"$WORK/exp.log" 2>&1 || true
