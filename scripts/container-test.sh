@@ -3,12 +3,13 @@
 #
 #   bash scripts/container-test.sh
 #   CONTAINER_TEST_CACHE=/some/dir bash scripts/container-test.sh   # where the base root filesystems are kept
-#   KEEP_IMAGE=1 bash scripts/container-test.sh                     # keep localhost/wechat-mp-exporter:test
+#   REMOVE_IMAGE=1 bash scripts/container-test.sh                   # remove localhost/wechat-mp-exporter:test after
 #
 # No image registry is needed: the base images are made here with debootstrap (Debian bookworm,
 # minbase) and `podman import`, and passed to the Dockerfile as BUILD_IMAGE and RUNTIME_IMAGE. The
 # build image gets gcc and libc headers from Debian and this machine's Rust toolchain (rustc and cargo
 # of the active toolchain). `cargo build` inside the build reaches crates.io through --network host.
+# Cold (no cache) this costs a debootstrap and a release build; warm, seconds.
 #
 # Then, all on 127.0.0.1 with host networking:
 #   1. the image's `simulate` serves the simulated WeChat API;
@@ -60,68 +61,72 @@ SIM=wmpe-sim-$$
 EXP=wmpe-exp-$$
 cleanup() {
   "${P[@]}" rm -f -t 2 "$SIM" "$EXP" >/dev/null 2>&1 || true
-  [ -n "${KEEP_IMAGE:-}" ] || "${P[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  [ -z "${REMOVE_IMAGE:-}" ] || "${P[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 # --- base images --------------------------------------------------------------------------------
-# A debootstrap root filesystem is made once and kept as a tarball in $CACHE; the image made from it
-# is kept in podman's storage. Rerunning reuses both.
-rootfs_tar() { # NAME [debootstrap --include list]  -> prints the tarball's path
-  local name=$1 include=${2:-} tar=$CACHE/$1.tar
+# One debootstrap root filesystem (bookworm, minbase) is made once and kept as a tarball in $CACHE;
+# the images made from it are kept in podman's storage. Rerunning reuses both.
+RUNTIME_BASE=localhost/wechat-mp-exporter-ci/runtime:bookworm
+if ! "${P[@]}" image exists "$RUNTIME_BASE"; then
+  tar=$CACHE/bookworm-minbase.tar
   if [ ! -s "$tar" ]; then
     mkdir -p "$CACHE"
-    local dir=$CACHE/$name.rootfs
+    dir=$CACHE/bookworm-minbase.rootfs
     as_root rm -rf "$dir"
-    step "debootstrap $name (once; cached in $CACHE)"
-    as_root debootstrap --variant=minbase ${include:+--include=$include} bookworm "$dir" "$MIRROR" \
-      >"$CACHE/$name.log" 2>&1 || { tail -20 "$CACHE/$name.log" >&2; fail "debootstrap $name failed"; }
+    step "debootstrap --variant=minbase bookworm (once; cached in $CACHE)"
+    as_root debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+      { tail -20 "$CACHE/debootstrap.log" >&2; fail "debootstrap failed (log: $CACHE/debootstrap.log)"; }
     as_root chroot "$dir" apt-get clean
     as_root rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/log/*.log
     as_root tar -C "$dir" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
     as_root rm -rf "$dir"
   fi
-  echo "$tar"
-}
-
-RUNTIME_BASE=localhost/wechat-mp-exporter-ci/runtime:bookworm
-if ! "${P[@]}" image exists "$RUNTIME_BASE"; then
-  tar=$(rootfs_tar runtime-bookworm)
-  step "importing $RUNTIME_BASE"
+  step "podman import $RUNTIME_BASE"
   "${P[@]}" import -q "$tar" "$RUNTIME_BASE" >/dev/null
 fi
 
-# The build image: Debian with gcc, libc headers and CA certificates, plus the active Rust toolchain
-# at /usr/local/rust (its bin/ and lib/; rustc finds its sysroot from its own path), plus this
-# machine's CA bundle, so that cargo trusts what this machine trusts (e.g. a TLS-intercepting
-# proxy's CA in /usr/local/share/ca-certificates). Tagged by the toolchain version and the bundle's
-# hash, so a new toolchain or CA makes a new image.
+# The build image: the same Debian with gcc, libc headers and CA certificates from Debian, the
+# active Rust toolchain at /usr/local/rust (its bin/ and lib/; rustc finds its sysroot from its own
+# path), and this machine's CA bundle, so that cargo trusts what this machine trusts (e.g. a
+# TLS-intercepting proxy's CA from /usr/local/share/ca-certificates). Tagged by the toolchain
+# version and the bundle's hash, so a new toolchain or CA makes a new image.
 SYSROOT=$(rustc --print sysroot)
 HOST_CA=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 [ -s "$HOST_CA" ] || fail "no CA bundle at $HOST_CA (set HOST_CA_BUNDLE)"
 RUST_TAG=$(rustc --version | awk '{print $2}')-bookworm-$(sha256sum "$HOST_CA" | cut -c1-8)
 BUILD_BASE=localhost/wechat-mp-exporter-ci/rust:$RUST_TAG
 if ! "${P[@]}" image exists "$BUILD_BASE"; then
-  tar=$(rootfs_tar build-bookworm ca-certificates,gcc,libc6-dev)
-  step "making $BUILD_BASE (rootfs + toolchain $SYSROOT)"
-  stage=$WORK/rust-rootfs
-  mkdir -p "$stage"
-  tar -C "$stage" -xf "$tar"
-  mkdir -p "$stage/usr/local/rust" "$stage/usr/local/cargo"
-  cp -a "$SYSROOT/bin" "$SYSROOT/lib" "$stage/usr/local/rust/"
-  cp "$HOST_CA" "$stage/etc/ssl/certs/ca-certificates.crt"
-  tar -C "$stage" -c . | "${P[@]}" import -q \
-    --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV CARGO_HOME=/usr/local/cargo' \
-    - "$BUILD_BASE" >/dev/null
-  rm -rf "$stage"
+  step "podman build $BUILD_BASE (gcc, libc6-dev from Debian; toolchain $SYSROOT)"
+  ctx=$WORK/build-base
+  mkdir -p "$ctx/rust"
+  cp -al "$SYSROOT/bin" "$SYSROOT/lib" "$ctx/rust/" 2>/dev/null || cp -a "$SYSROOT/bin" "$SYSROOT/lib" "$ctx/rust/"
+  cp "$HOST_CA" "$ctx/ca-certificates.crt"
+  cat >"$ctx/Containerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates gcc libc6-dev >/dev/null \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY rust/ /usr/local/rust/
+ENV PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    CARGO_HOME=/usr/local/cargo
+RUN rustc --version && cargo --version && cc --version | head -1
+EOF
+  "${P[@]}" build -q --network host --build-arg BASE="$RUNTIME_BASE" -t "$BUILD_BASE" "$ctx" >"$WORK/build-base.log" 2>&1 ||
+    { tail -30 "$WORK/build-base.log" >&2; fail "building $BUILD_BASE failed"; }
+  rm -rf "$ctx"
 fi
 
 # --- the image ----------------------------------------------------------------------------------
 VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 step "podman build $IMAGE (version $VERSION, revision $REVISION)"
+# The image is kept (its layers make the next run fast); the one it replaces is removed below.
+old_id=$("${P[@]}" image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 "${P[@]}" build --network host \
   --build-arg BUILD_IMAGE="$BUILD_BASE" \
   --build-arg RUNTIME_IMAGE="$RUNTIME_BASE" \
@@ -129,6 +134,8 @@ step "podman build $IMAGE (version $VERSION, revision $REVISION)"
   --build-arg REVISION="$REVISION" \
   --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; fail "podman build failed"; }
+new_id=$("${P[@]}" image inspect -f '{{.Id}}' "$IMAGE")
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then "${P[@]}" rmi "$old_id" >/dev/null 2>&1 || true; fi
 "${P[@]}" image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "container-test: image size %.1f MB\n", $1/1e6}' >&2
 
 # --- run it against the simulator ---------------------------------------------------------------
