@@ -60,7 +60,7 @@ IMAGE=localhost/wechat-mp-exporter:test
 SIM=wmpe-sim-$$
 EXP=wmpe-exp-$$
 cleanup() {
-  "${P[@]}" rm -f -t 2 "$SIM" "$EXP" >/dev/null 2>&1 || true
+  "${P[@]}" rm -f -v -t 2 "$SIM" "$EXP" >/dev/null 2>&1 || true   # -v: and their anonymous volumes
   [ -z "${REMOVE_IMAGE:-}" ] || "${P[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }

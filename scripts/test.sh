@@ -69,13 +69,7 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   # No recommends: prometheus would bring node_exporter and a running service.
   as_root apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null || exit 1
 fi
-if wanted deploy && [ -z "${NO_INSTALL:-}" ]; then
-  if ! command -v kubernetes-validate >/dev/null || ! command -v yamllint >/dev/null || ! python3 -c 'import yaml' 2>/dev/null; then
-    log "installing kubernetes-validate yamllint pyyaml (pip)"
-    python3 -m pip install -q --disable-pip-version-check kubernetes-validate yamllint pyyaml 2>&1 | grep -v 'Running pip as the' || true
-    hash -r
-  fi
-fi
+# scripts/validate-deploy.sh installs its Python (pip) and npm validators itself.
 if wanted fmt || wanted clippy; then rustup component add rustfmt clippy >/dev/null 2>&1 || true; fi
 cargo --version
 if wanted test; then promtool --version 2>&1 | head -1; fi

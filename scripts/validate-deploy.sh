@@ -44,11 +44,16 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
 PY=${PYTHON:-python3}
-if ! command -v kubernetes-validate >/dev/null || ! command -v yamllint >/dev/null || ! "$PY" -c 'import yaml' 2>/dev/null; then
-  say "installing kubernetes-validate yamllint (pip)"
-  "$PY" -m pip install -q --disable-pip-version-check kubernetes-validate yamllint pyyaml 2>&1 | grep -v 'Running pip as the' >&2 || true
-  hash -r
+KV_VERSION=1.37.0
+YAMLLINT_VERSION=1.38.0
+if ! "$PY" -c 'import kubernetes_validate, yamllint, yaml' 2>/dev/null; then
+  say "installing kubernetes-validate==$KV_VERSION yamllint==$YAMLLINT_VERSION (pip)"
+  "$PY" -m pip install -q --disable-pip-version-check "kubernetes-validate==$KV_VERSION" "yamllint==$YAMLLINT_VERSION" pyyaml 2>&1 |
+    grep -v 'Running pip as the' >&2 || true
+  "$PY" -c 'import kubernetes_validate, yamllint, yaml' || fail "pip could not install kubernetes-validate and yamllint"
 fi
+kubernetes_validate() { "$PY" -m kubernetes_validate "$@"; }
+yamllint() { "$PY" -m yamllint "$@"; }
 PO_VERSION=6.0.0
 if [ ! -f "$CACHE/node_modules/@kubernetes-models/prometheus-operator/package.json" ] ||
    ! grep -q "\"version\": \"$PO_VERSION\"" "$CACHE/node_modules/@kubernetes-models/prometheus-operator/package.json"; then
@@ -165,8 +170,8 @@ crs=()
 for f in "$K"/*.yaml; do
   if grep -q '^apiVersion: monitoring.coreos.com/' "$f"; then crs+=("$f"); else core+=("$f"); fi
 done
-out=$(kubernetes-validate --strict --quiet "${core[@]}" 2>&1) || { echo "$out" >&2; fail "kubernetes-validate --strict"; }
-ok "${core[*]}: kubernetes-validate --strict ($(kubernetes-validate --version 2>&1 | tail -1))"
+out=$(kubernetes_validate --strict --quiet "${core[@]}" 2>&1) || { echo "$out" >&2; fail "kubernetes-validate --strict"; }
+ok "${core[*]}: kubernetes-validate --strict ($(kubernetes_validate --version 2>&1 | tail -1))"
 cat >"$CACHE/validate-crs.mjs" <<'JSEOF'
 // Validates prometheus-operator custom resources against the CRD schemas that
 // @kubernetes-models/prometheus-operator ships (compiled from prometheus-operator's Go types).
