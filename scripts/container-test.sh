@@ -149,7 +149,7 @@ step "simulator on 127.0.0.1:$SIM_PORT, exporter on 127.0.0.1:$EXP_PORT (host ne
 # The simulator prints its accounts' app_id and app_secret.
 creds=""
 for _ in $(seq 1 100); do
-  creds=$("${P[@]}" logs "$SIM" 2>/dev/null | awk '$1 == "app_id" && $3 == "app_secret" {print $2, $4; exit}')
+  creds=$("${P[@]}" logs "$SIM" 2>/dev/null | awk '$1 == "app_id" && $3 == "app_secret" {print $2, $4; exit}' || true)
   [ -n "$creds" ] && break
   sleep 0.1
 done
