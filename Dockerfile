@@ -20,11 +20,14 @@ RUN mkdir -p src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && rm -rf src
 COPY src ./src
 COPY examples ./examples
+# REVISION is compiled in (wechat_mp_exporter_build_info{revision}) and also labels the image.
+ARG REVISION=unknown
 # The cache mount keeps compiled dependencies between builds; it is not part of any layer, so the
-# binary is copied out in the same step. The runtime tree is staged under /out: the state
-# directory owned by the runtime uid, an empty config directory, the CA bundle for HTTPS to WeChat.
+# binary is copied out in the same step. The runtime tree is staged under /out: the binary, an
+# empty config directory, the state directory (chowned to the runtime uid when copied below), and
+# the CA bundle for HTTPS to WeChat.
 RUN --mount=type=cache,target=/src/target,id=wechat-mp-exporter-target \
-    cargo build --release --locked --bin wechat-mp-exporter \
+    WECHAT_MP_EXPORTER_REVISION="${REVISION}" cargo build --release --locked --bin wechat-mp-exporter \
  && mkdir -p /out/usr/local/bin /out/etc/wechat-mp-exporter /out/var/lib/wechat-mp-exporter /out/etc/ssl/certs \
  && cp target/release/wechat-mp-exporter /out/usr/local/bin/ \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \

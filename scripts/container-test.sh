@@ -206,8 +206,10 @@ if ! awk -v v="${followers:-0}" 'BEGIN {exit !(v + 0 > 0)}'; then
   fail "no positive wechat_mp_followers{account=\"brand\"} on $URL/metrics (got '${followers}')"
 fi
 [ "$up" = 1 ] || { "${P[@]}" logs "$EXP" >&2 || true; fail "wechat_mp_up{account=\"brand\"} is '${up}', want 1"; }
+grep -qF "wechat_mp_exporter_build_info{version=\"$VERSION\",revision=\"$REVISION\"} 1" <<<"$metrics" ||
+  fail "/metrics has no wechat_mp_exporter_build_info{version=\"$VERSION\",revision=\"$REVISION\"} 1 ($(grep '^wechat_mp_exporter_build_info' <<<"$metrics"))"
 series=$(grep -c '^wechat_mp_' <<<"$metrics" || true)
-say "metrics OK: wechat_mp_followers{account=\"brand\"} $followers, wechat_mp_up 1, $series wechat_mp_* series"
+say "metrics OK: wechat_mp_followers{account=\"brand\"} $followers, wechat_mp_up 1, build_info revision $REVISION, $series wechat_mp_* series"
 grep -qF "$APP_SECRET" <<<"$metrics" && fail "the app secret appears on /metrics"
 curl -fsS "$URL/" | grep -qF "$APP_SECRET" && fail "the app secret appears on the landing page"
 
