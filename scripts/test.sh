@@ -96,7 +96,10 @@ run_stage() { # NAME COMMAND...
 }
 run_stage fmt cargo fmt --check
 run_stage clippy cargo clippy --locked --all-targets -- -D warnings
-run_stage test cargo test --locked
+TEST_LOG=$(mktemp /tmp/cargo-test.XXXXXX)
+trap 'rm -f "$TEST_LOG"' EXIT
+cargo_test() { cargo test --locked 2>&1 | tee "$TEST_LOG"; }   # pipefail: cargo's exit status
+run_stage test cargo_test
 # The deploy checks reuse the debug binary cargo test built (when it did) for check-config.
 bin=${CARGO_TARGET_DIR:-target}/debug/wechat-mp-exporter
 if wanted test && [ -x "$bin" ]; then export WECHAT_MP_EXPORTER=$bin; fi
@@ -107,4 +110,9 @@ echo
 echo "stage      result   time"
 printf '%s\n' "${results[@]}"
 echo "total $(( $(date +%s) - T_ALL ))s"
+# cargo test's counts over all its test binaries (its own last line is the doc-tests' alone).
+if [ -s "$TEST_LOG" ]; then
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+       END { if (p + f + s > 0) printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$TEST_LOG"
+fi
 exit "$failed"
