@@ -8,7 +8,8 @@
 #   Grafana provisioning  yamllint + structural check of datasources and dashboard providers
 #   Kubernetes          kubernetes-validate --strict (PyPI; Kubernetes' own schemas, offline) for core kinds;
 #                       ServiceMonitor/PrometheusRule against prometheus-operator's CRD schemas
-#                       (npm @kubernetes-models/prometheus-operator); promtool check rules on the
+#                       (npm @kubernetes-models/prometheus-operator) and for unknown fields (PyPI
+#                       cloudcoil-models-prometheus-operator); promtool check rules on the
 #                       PrometheusRule's spec; scripts/gen-prometheusrule.sh --check (in sync with alerts/)
 #   exporter configs    wechat-mp-exporter check-config on every config shipped in deploy/
 #   all YAML            yamllint (relaxed, long lines allowed)
@@ -43,15 +44,18 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
-PY=${PYTHON:-python3}
-KV_VERSION=1.37.0
-YAMLLINT_VERSION=1.38.0
-if ! "$PY" -c 'import kubernetes_validate, yamllint, yaml' 2>/dev/null; then
-  say "installing kubernetes-validate==$KV_VERSION yamllint==$YAMLLINT_VERSION (pip)"
-  "$PY" -m pip install -q --disable-pip-version-check "kubernetes-validate==$KV_VERSION" "yamllint==$YAMLLINT_VERSION" pyyaml 2>&1 |
-    grep -v 'Running pip as the' >&2 || true
-  "$PY" -c 'import kubernetes_validate, yamllint, yaml' || fail "pip could not install kubernetes-validate and yamllint"
+# The Python validators live in a virtualenv of their own under $CACHE (pinned; rebuilt when the pins change).
+PIP_PKGS=(kubernetes-validate==1.37.0 yamllint==1.38.0 pyyaml cloudcoil-models-prometheus-operator==0.80.1.0)
+VENV=$CACHE/venv
+if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
+  say "installing ${PIP_PKGS[*]} (pip, into $VENV)"
+  rm -rf "$VENV"
+  mkdir -p "$CACHE"
+  python3 -m venv "$VENV" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}" || fail "pip install ${PIP_PKGS[*]}"
+  echo "${PIP_PKGS[*]}" >"$VENV/.pins"
 fi
+PY=$VENV/bin/python
 kubernetes_validate() { "$PY" -m kubernetes_validate "$@"; }
 yamllint() { "$PY" -m yamllint "$@"; }
 PO_VERSION=6.0.0
@@ -200,7 +204,53 @@ for (const path of process.argv.slice(2)) {
 process.exit(failed ? 1 : 0);
 JSEOF
 out=$(node "$CACHE/validate-crs.mjs" "${crs[@]}" 2>&1) || { echo "$out" >&2; fail "prometheus-operator CRD schema"; }
-ok "${crs[*]}: prometheus-operator CRD schemas (@kubernetes-models/prometheus-operator $PO_VERSION)"
+# Those schemas accept unknown fields (the API server prunes them): catch misspelt ones against
+# prometheus-operator's types as cloudcoil's pydantic models have them.
+"$PY" - "${crs[@]}" <<'PYEOF2' || fail "unknown fields in ${crs[*]}"
+import sys, typing, yaml
+from pydantic import BaseModel
+from cloudcoil.models.prometheus_operator import v1
+
+def models_in(tp):
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return [m for a in typing.get_args(tp) for m in models_in(a)]
+
+def unknown(model, data, path):
+    if not isinstance(data, dict):
+        return []
+    fields = {}
+    for name, f in model.model_fields.items():
+        fields[name] = fields[f.alias or name] = f
+    errors = []
+    for k, v in data.items():
+        if k not in fields:
+            errors.append(f"{path}.{k}: unknown field (not in {model.__name__})")
+            continue
+        subs = models_in(fields[k].annotation)
+        for item in (v if isinstance(v, list) else [v]) if subs else []:
+            errors += unknown(subs[0], item, f"{path}.{k}")
+    return errors
+
+errors = []
+for path in sys.argv[1:]:
+    for doc in yaml.safe_load_all(open(path)):
+        if not doc:
+            continue
+        model = getattr(v1, doc.get("kind", ""), None)
+        if model is None:
+            errors.append(f"{path}: unknown kind {doc.get('kind')}")
+            continue
+        try:
+            model.model_validate(doc)
+        except Exception as e:
+            errors.append(f"{path}: {e}")
+            continue
+        errors += [f"{path}: {e}" for e in unknown(model, doc, doc["kind"])]
+if errors:
+    sys.exit("\n".join(errors))
+PYEOF2
+ok "${crs[*]}: prometheus-operator CRD schemas (@kubernetes-models/prometheus-operator $PO_VERSION), no unknown field (cloudcoil models)"
 # The PrometheusRule's spec is a Prometheus rule file: check it as one.
 "$PY" -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))["spec"], open(sys.argv[2], "w"))' \
   "$K/prometheusrule.yaml" "$WORK/prometheusrule-spec.yml"
