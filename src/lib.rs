@@ -13,6 +13,7 @@ pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod otlp;
 pub mod reports;
 pub mod schedule;
 pub mod simulator;
