@@ -394,3 +394,84 @@ async fn wait_for_push(receiver: &Receiver, done: impl Fn(&Received) -> bool) ->
         receiver.received().len()
     );
 }
+
+/// A refused push fails fast, is counted, and its error names no header value, for both
+/// transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_push_is_counted_and_its_error_holds_no_header_value() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for protocol in ["grpc", "http/protobuf"] {
+        let store = Store::new("0.0.0", "test");
+        let s = settings(&format!(
+            "[otlp]\nendpoint = \"http://127.0.0.1:{port}\"\nprotocol = \"{protocol}\"\ntimeout = \"2s\"\nheaders = {{ authorization = \"Bearer ${{OTLP_TOKEN}}\" }}\n"
+        ));
+        let pusher = Pusher::new(&s, store.clone()).unwrap();
+        let error = pusher.push_once().await.expect_err("nothing listens");
+        assert!(!error.contains(TOKEN), "{protocol}: {error}");
+        let body = String::from_utf8(store.exposition().text.to_vec()).unwrap();
+        assert_eq!(exports(&body, "failure"), 1.0, "{protocol}");
+        assert_eq!(exports(&body, "success"), 0.0, "{protocol}");
+    }
+}
+
+/// `check-config` names every bad `[otlp]` key (and a bad variable) with its fix.
+#[test]
+fn check_config_reports_otlp_problems_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    std::fs::write(
+        &path,
+        r#"
+[otlp]
+endpoint = "collector:4317"
+interval = "100ms"
+headers = { authorization = "Bearer ${OTLP_TOKEN_NOT_SET}" }
+compresion = "gzip"
+[[account]]
+name = "brand"
+app_id = "wx0123456789abcdef"
+token = "file:/dev/null"
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .arg("check-config")
+        .arg(format!("--config.file={}", path.display()))
+        .env_remove("OTLP_TOKEN_NOT_SET")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for line in [
+        "otlp.endpoint: \"collector:4317\" is not an http(s) URL; use e.g. \"http://collector:4317\"",
+        "otlp.interval: \"100ms\" is too short; use at least 1s",
+        "otlp.headers.authorization: environment variable OTLP_TOKEN_NOT_SET is not set",
+        "otlp.compresion: unknown key; remove it or use one of: endpoint,",
+        "OTEL_EXPORTER_OTLP_TIMEOUT: \"soon\" is not a whole number of milliseconds",
+    ] {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+
+    std::fs::write(&path, "[otlp]\nendpoint = \"http://collector:4318\"\nprotocol = \"http/protobuf\"\n[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\ntoken = \"file:/dev/null\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .arg("check-config")
+        .arg(format!("--config.file={}", path.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("OTLP push to http://collector:4318/v1/metrics every 1m"),
+        "{stdout}"
+    );
+}

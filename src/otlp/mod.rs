@@ -103,7 +103,12 @@ impl Pusher {
                 _ = shutdown.cancelled() => break,
                 _ = ticker.tick() => {}
             }
-            let _ = self.push_once().await;
+            // A push in flight when the signal comes is dropped for the final one, so shutting
+            // down waits for one timeout at most.
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.push_once() => {}
+            }
         }
         tracing::info!("pushing the last OTLP batch before exit");
         let _ = self.push_once().await;

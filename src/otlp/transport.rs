@@ -108,3 +108,53 @@ impl HttpClient for WithHeaders {
         self.inner.send_bytes(request).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn settings(endpoint: &str, protocol: Protocol) -> OtlpSettings {
+        OtlpSettings {
+            endpoint: endpoint.parse().unwrap(),
+            protocol,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            headers: vec![("authorization".into(), "Bearer x".to_string().into())],
+            resource: Vec::new(),
+        }
+    }
+
+    /// https needs TLS with roots for gRPC (without them tonic refuses at build time or trusts
+    /// nothing), and the async client for HTTP; both build inside a runtime.
+    #[tokio::test]
+    async fn both_transports_build_for_http_and_https() {
+        for endpoint in ["http://127.0.0.1:4317", "https://collector.example:4317"] {
+            exporter(&settings(endpoint, Protocol::Grpc))
+                .unwrap_or_else(|e| panic!("{endpoint}: {e:#}"));
+        }
+        for endpoint in [
+            "http://127.0.0.1:4318/v1/metrics",
+            "https://collector.example/v1/metrics",
+        ] {
+            exporter(&settings(endpoint, Protocol::HttpProtobuf))
+                .unwrap_or_else(|e| panic!("{endpoint}: {e:#}"));
+        }
+    }
+
+    #[test]
+    fn the_client_debug_shows_header_names_only() {
+        let mut value = HeaderValue::from_static("Bearer hunter2");
+        value.set_sensitive(true);
+        let client = WithHeaders {
+            inner: reqwest::Client::new(),
+            headers: vec![(HeaderName::from_static("authorization"), value)],
+        };
+        let text = format!("{client:?}");
+        assert!(
+            text.contains("authorization") && !text.contains("hunter2"),
+            "{text}"
+        );
+    }
+}
