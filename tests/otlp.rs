@@ -176,16 +176,20 @@ async fn families_far_past_the_sdk_cardinality_limit_arrive_whole() {
     ));
     let pusher = Pusher::new(&s, store.clone()).unwrap();
     pusher.push_once().await.expect("first push");
-    // Grown past the limits the first push sized: the instruments are rebuilt, nothing is cut.
-    add(2500, 7000);
+    assert_eq!(
+        receiver.wait_for(1).await.len(),
+        1,
+        "2500 series: one request"
+    );
+    // Grown past the limits the first push sized: the instruments are rebuilt, nothing is cut;
+    // and past the series one request carries: two requests.
+    add(2500, 12_000);
     pusher.push_once().await.expect("second push");
-    let got = receiver.wait_for(2).await;
-    for (received, accounts) in got.iter().zip([2500, 7000]) {
-        let up: Vec<Point> = received
-            .points()
-            .into_iter()
-            .filter(|p| p.name == "wechat_mp_up")
-            .collect();
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got.len(), 3, "12000 series: two requests");
+    for (requests, accounts) in [(&got[..1], 2500), (&got[1..], 12_000)] {
+        let points: Vec<Point> = requests.iter().flat_map(Received::points).collect();
+        let up: Vec<&Point> = points.iter().filter(|p| p.name == "wechat_mp_up").collect();
         assert_eq!(up.len(), accounts);
         let names: BTreeSet<&str> = up
             .iter()
@@ -194,12 +198,17 @@ async fn families_far_past_the_sdk_cardinality_limit_arrive_whole() {
         assert_eq!(names.len(), accounts, "every account once");
         assert!(up.iter().all(|p| p.value == 1.0));
         assert!(
-            received
-                .points()
+            points
                 .iter()
                 .all(|p| !p.labels.contains_key("otel.metric.overflow")),
             "no series folded into the overflow series"
         );
+        // The exporter's own series travel once per push too.
+        let build_info = points
+            .iter()
+            .filter(|p| p.name == "wechat_mp_exporter_build_info")
+            .count();
+        assert_eq!(build_info, 1);
     }
 }
 

@@ -11,6 +11,7 @@ use super::{Sample, Snapshot, Store, Value};
 
 /// Every series of one moment: the same samples the next `/metrics` encoding would write
 /// (without the `process_*` block, which the HTTP handler adds per scrape).
+#[derive(Default)]
 pub struct SnapshotView {
     accounts: Vec<Arc<Snapshot>>,
     own: Vec<Sample>,
@@ -52,6 +53,36 @@ impl SnapshotView {
         families
     }
 
+    /// Splits the view into views of about `max_series` series at most, an account's series
+    /// kept together (an account larger than that goes alone), for receivers that cap the size
+    /// of one request.
+    pub fn split(self, max_series: usize) -> Vec<SnapshotView> {
+        let mut parts = Vec::new();
+        let mut current = SnapshotView::default();
+        let mut n = 0;
+        for account in self.accounts {
+            let size: usize = account.families.values().map(Vec::len).sum();
+            if n > 0 && n + size > max_series {
+                parts.push(std::mem::take(&mut current));
+                n = 0;
+            }
+            current.accounts.push(account);
+            n += size;
+        }
+        for s in self.own {
+            if n >= max_series {
+                parts.push(std::mem::take(&mut current));
+                n = 0;
+            }
+            current.own.push(s);
+            n += 1;
+        }
+        if n > 0 || parts.is_empty() {
+            parts.push(current);
+        }
+        parts
+    }
+
     /// The samples of one family, without building the whole map.
     pub fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
         let accounts = self
@@ -90,5 +121,32 @@ mod tests {
         assert_eq!(up.len(), 2);
         assert_eq!(up, families["wechat_mp_up"]);
         assert_eq!(view.family("wechat_mp_exporter_build_info").count(), 1);
+
+        // Split, the parts hold every sample once, none over the cap unless one account is.
+        let all: Vec<Sample> = families.values().flatten().map(|s| (*s).clone()).collect();
+        let parts = store.snapshot_view().split(3);
+        assert!(parts.len() > 2, "{} parts", parts.len());
+        let mut again: Vec<Sample> = Vec::new();
+        for part in &parts {
+            let samples: Vec<Sample> = part
+                .families()
+                .values()
+                .flatten()
+                .map(|s| (*s).clone())
+                .collect();
+            assert!(
+                samples.len() <= 3 || part.accounts.len() == 1,
+                "{} samples",
+                samples.len()
+            );
+            again.extend(samples);
+        }
+        let key = |s: &Sample| format!("{} {:?}", s.name, s.labels);
+        let mut want: Vec<String> = all.iter().map(key).collect();
+        let mut got: Vec<String> = again.iter().map(key).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        assert_eq!(store.snapshot_view().split(1_000_000).len(), 1);
     }
 }

@@ -31,14 +31,18 @@ use pipeline::{Instruments, shape_of};
 /// The counter of push outcomes (`result` = `success` | `failure`).
 pub const EXPORTS: &str = "wechat_mp_exporter_otlp_exports_total";
 
+/// Series per request at most (an account is never split): about 1-2 MB of protobuf, under the
+/// 4 MiB a Collector's gRPC receiver accepts by default and the SDK's 64 MiB HTTP body limit.
+pub const MAX_SERIES_PER_REQUEST: usize = 10_000;
+
 /// What one push did.
 #[derive(Debug, Clone, Copy)]
 pub struct PushReport {
     /// Series in the batch.
     pub series: usize,
-    /// Time to collect the snapshot into the SDK's batch.
+    /// Time to take the snapshot and collect it into the SDK's batches.
     pub collect: Duration,
-    /// Time to encode and send it (until the collector answered).
+    /// Time to encode and send every request (until the collector answered the last).
     pub export: Duration,
 }
 
@@ -111,7 +115,7 @@ impl Pusher {
             }
         }
         tracing::info!("pushing the last OTLP batch before exit");
-        let _ = self.push_once().await;
+        let _ = tokio::time::timeout(self.settings.timeout, self.push_once()).await;
         let exporter = self.exporter.clone();
         let timeout = self.settings.timeout;
         // Shutting the exporter down may block; keep it off the async workers.
@@ -156,40 +160,57 @@ impl Pusher {
 
     async fn try_push(&self) -> Result<PushReport, String> {
         let started = Instant::now();
-        let view = Arc::new(self.store.snapshot_view());
+        let view = self.store.snapshot_view();
         let instruments = self.instruments.clone();
         let resource = self.resource.clone();
-        let collected = tokio::task::spawn_blocking(move || {
+        // Size the instruments from the whole snapshot, then cut it into requests.
+        let (parts, series) = tokio::task::spawn_blocking(move || {
             let shape = shape_of(&view);
             let series = shape.values().map(|(_, n)| n).sum::<usize>();
             let mut current = instruments.lock().unwrap_or_else(|e| e.into_inner());
             if !current.as_ref().is_some_and(|i| i.fits(&shape)) {
                 *current = Some(Instruments::build(&shape, resource));
             }
-            let batch = current
-                .as_ref()
-                .map(|i| i.collect(view))
-                .unwrap_or_else(|| unreachable!("just built"));
-            batch.map(|b| (b, series))
+            (view.split(MAX_SERIES_PER_REQUEST), series)
         })
         .await
-        .map_err(|e| format!("collecting the snapshot failed: {e}"))?;
-        let (batch, series) =
-            collected.map_err(|e| format!("collecting the snapshot failed: {e}"))?;
-        let collect = started.elapsed();
-        let sent = Instant::now();
-        match tokio::time::timeout(self.settings.timeout, self.exporter.export(&batch)).await {
-            Ok(Ok(())) => Ok(PushReport {
-                series,
-                collect,
-                export: sent.elapsed(),
-            }),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "no answer within the timeout ({})",
-                humantime::format_duration(self.settings.timeout)
-            )),
+        .map_err(|e| format!("preparing the push failed: {e}"))?;
+        let mut collect = started.elapsed();
+        let mut export = Duration::ZERO;
+        for part in parts {
+            let t = Instant::now();
+            let instruments = self.instruments.clone();
+            let batch = tokio::task::spawn_blocking(move || {
+                let current = instruments.lock().unwrap_or_else(|e| e.into_inner());
+                match current.as_ref() {
+                    Some(i) => i.collect(Arc::new(part)).map_err(|e| e.to_string()),
+                    None => Err("no instruments".to_string()),
+                }
+            })
+            .await
+            .map_err(|e| format!("collecting the snapshot failed: {e}"))?
+            .map_err(|e| format!("collecting the snapshot failed: {e}"))?;
+            collect += t.elapsed();
+            let t = Instant::now();
+            // One request at a time; the first failure ends this push (the next one resends
+            // everything: the values are cumulative, nothing is lost).
+            match tokio::time::timeout(self.settings.timeout, self.exporter.export(&batch)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => {
+                    return Err(format!(
+                        "no answer within the timeout ({})",
+                        humantime::format_duration(self.settings.timeout)
+                    ));
+                }
+            }
+            export += t.elapsed();
         }
+        Ok(PushReport {
+            series,
+            collect,
+            export,
+        })
     }
 }
 
