@@ -163,15 +163,19 @@ impl Pusher {
         let view = self.store.snapshot_view();
         let instruments = self.instruments.clone();
         let resource = self.resource.clone();
-        // Size the instruments from the whole snapshot, then cut it into requests.
+        // Cut the snapshot into requests, then size the instruments for the largest part.
         let (parts, series) = tokio::task::spawn_blocking(move || {
-            let shape = shape_of(&view);
-            let series = shape.values().map(|(_, n)| n).sum::<usize>();
+            let parts = view.split(MAX_SERIES_PER_REQUEST);
+            let shape = shape_of(&parts);
+            let series = parts
+                .iter()
+                .map(|p| p.families().values().map(Vec::len).sum::<usize>())
+                .sum();
             let mut current = instruments.lock().unwrap_or_else(|e| e.into_inner());
             if !current.as_ref().is_some_and(|i| i.fits(&shape)) {
                 *current = Some(Instruments::build(&shape, resource));
             }
-            (view.split(MAX_SERIES_PER_REQUEST), series)
+            (parts, series)
         })
         .await
         .map_err(|e| format!("preparing the push failed: {e}"))?;

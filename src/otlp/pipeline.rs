@@ -2,10 +2,11 @@
 //! [`SnapshotView`] and collected on demand through a `ManualReader`.
 //!
 //! The SDK folds series past an instrument's cardinality limit (2000 by default) into one
-//! `otel.metric.overflow` series, and preallocates a map of that size per instrument. So each
-//! instrument gets a limit sized from the snapshot (twice its series, at least 2000) and the
-//! instruments are rebuilt when a family outgrows its limit or the set of families changes: a
-//! push never drops a series, and memory follows the data.
+//! `otel.metric.overflow` series, and preallocates a map of that size per instrument. A push is
+//! collected one request-sized part at a time, so each instrument gets a limit sized from the
+//! largest part (twice its series of that family, at least 2000), and the instruments are rebuilt
+//! when a family outgrows its limit or the set of families changes: a push never drops a series,
+//! and memory follows one part, not the whole snapshot.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -38,20 +39,27 @@ pub(crate) struct Kind {
 /// Every family of a snapshot: its instrument kind and number of series.
 pub(crate) type Shape = BTreeMap<&'static str, (Kind, usize)>;
 
-/// The shape of `view`. `process_*` families are not pushed (they describe this process, and
-/// the HTTP handler adds them per scrape; the view does not hold them anyway).
-pub(crate) fn shape_of(view: &SnapshotView) -> Shape {
-    view.families()
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with("process_"))
-        .map(|(name, samples)| {
+/// The shape of a push cut into `parts`: each family's kind and its largest count in any one
+/// part (one collection holds one part, so that is what an instrument must have room for).
+/// `process_*` families are not pushed (they describe this process, and the HTTP handler adds
+/// them per scrape; the view does not hold them anyway).
+pub(crate) fn shape_of(parts: &[SnapshotView]) -> Shape {
+    let mut shape = Shape::new();
+    for part in parts {
+        for (name, samples) in part.families() {
+            if name.starts_with("process_") {
+                continue;
+            }
             let kind = Kind {
                 kind: lookup(name).map_or(MetricKind::Gauge, |m| m.kind),
                 float: samples.iter().any(|s| matches!(s.value, Value::Float(_))),
             };
-            (name, (kind, samples.len()))
-        })
-        .collect()
+            let entry = shape.entry(name).or_insert((kind, 0));
+            entry.0.float |= kind.float;
+            entry.1 = entry.1.max(samples.len());
+        }
+    }
+    shape
 }
 
 /// The view the callbacks read during one collection; empty between collections.
@@ -265,7 +273,7 @@ mod tests {
     #[test]
     fn shape_knows_kind_and_value_type() {
         let view = store().snapshot_view();
-        let shape = shape_of(&view);
+        let shape = shape_of(&[view]);
         let up = shape["wechat_mp_up"];
         assert_eq!(
             up,
@@ -315,8 +323,12 @@ mod tests {
     /// f64, under the translated names with units.
     #[test]
     fn collected_batch_has_the_right_types_names_and_values() {
-        let view = Arc::new(store().snapshot_view());
-        let instruments = Instruments::build(&shape_of(&view), Resource::builder_empty().build());
+        let view = store().snapshot_view();
+        let instruments = Instruments::build(
+            &shape_of(std::slice::from_ref(&view)),
+            Resource::builder_empty().build(),
+        );
+        let view = Arc::new(view);
         let batch = instruments.collect(view.clone()).unwrap();
         let metrics: Vec<_> = batch.scope_metrics().flat_map(|s| s.metrics()).collect();
         let find = |name: &str| {
