@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use opentelemetry::metrics::{AsyncInstrument, MeterProvider as _};
-use opentelemetry::{Key, KeyValue};
+use opentelemetry::{Key, KeyValue, StringValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -209,13 +209,17 @@ fn observe<T>(
     }
 }
 
-/// The labels as attributes, same keys and values, sorted by key: the SDK keys its map by the
-/// sorted set, so passing it sorted saves a second copy per series.
+/// The labels as attributes, same keys and values, sorted by key (the SDK keys its map by the
+/// sorted set). Values are reference-counted: the SDK copies each attribute set several times
+/// per series, and copying an `Arc<str>` is a count, not an allocation.
 pub(crate) fn attributes(s: &Sample) -> Vec<KeyValue> {
     let mut attrs: Vec<KeyValue> = s
         .labels
         .iter()
-        .map(|(k, v)| KeyValue::new(Key::from_static_str(k), v.clone()))
+        .map(|(k, v)| {
+            let value = StringValue::from(Arc::<str>::from(v.as_str()));
+            KeyValue::new(Key::from_static_str(k), value)
+        })
         .collect();
     attrs.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
     attrs
