@@ -1,4 +1,5 @@
-//! The exporter's own metrics: call counters fed by the client, and the account's health.
+//! The exporter's own metrics: call counters fed by the client, exporter-wide counters (such as
+//! push outcomes), and the account's health.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
