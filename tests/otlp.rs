@@ -484,3 +484,76 @@ token = "file:/dev/null"
         "{stdout}"
     );
 }
+
+/// A collector that accepts connections and never answers: every push fails at the timeout,
+/// while polling and `/metrics` carry on, and shutdown still ends within about one timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_collector_delays_neither_polls_nor_scrapes_nor_shutdown() {
+    // Accepts and holds every connection, reading nothing.
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole = black_hole.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = black_hole.accept().await {
+            held.push(conn);
+        }
+    });
+    for protocol in ["grpc", "http/protobuf"] {
+        let day = date(2026, 11, 3);
+        let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
+        let mut stack = stack(
+            sim_config(Time::constant(9, 0, 0, 0)),
+            clock.clone(),
+            |_| {},
+        )
+        .await;
+        stack.exporter.scheduler.tick().await;
+        let base = serve(&stack.exporter).await;
+        let s = settings(&format!(
+            "[otlp]\nendpoint = \"http://{hole}\"\nprotocol = \"{protocol}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+        ));
+        let pusher = Pusher::new(&s, stack.exporter.store.clone()).unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let run = tokio::spawn(pusher.run(shutdown.clone()));
+
+        // While pushes hang: a poll round for the next day completes and scrapes are answered.
+        let calls_before = stack.simulator.calls().values().sum::<u64>();
+        clock.set(china_at(
+            wechat_mp_exporter::wechat::date::add_days(day, 1),
+            time(10, 0, 0, 0),
+        ));
+        tokio::time::timeout(Duration::from_secs(30), stack.exporter.scheduler.tick())
+            .await
+            .expect("the poll round is not held up by the push");
+        assert!(
+            stack.simulator.calls().values().sum::<u64>() > calls_before,
+            "{protocol}: it polled"
+        );
+        let mut failures = 0.0;
+        for _ in 0..60 {
+            let (status, _, body) = tokio::time::timeout(
+                Duration::from_secs(5),
+                get(&format!("{base}/metrics"), None),
+            )
+            .await
+            .expect("a scrape is not held up by the push");
+            assert_eq!(status, 200);
+            failures = exports(&body, "failure");
+            if failures >= 2.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert!(
+            failures >= 2.0,
+            "{protocol}: hanging pushes fail at the timeout and are counted: {failures}"
+        );
+
+        // Shutdown: the push in flight is dropped, the last one is bounded by the timeout.
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("shutdown ends within about one timeout")
+            .unwrap();
+    }
+}
