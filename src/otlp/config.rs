@@ -85,7 +85,7 @@ pub fn resolve(
     let interval = match r.string("interval") {
         Some(text) => r.duration("otlp.interval", &text, MIN_INTERVAL),
         None => match env("OTEL_METRIC_EXPORT_INTERVAL") {
-            // The specification's zero means "the default".
+            // Zero means the default, as in the SDK.
             Some(ms) if ms.trim() == "0" => Some(DEFAULT_INTERVAL),
             Some(ms) => r.millis("OTEL_METRIC_EXPORT_INTERVAL", &ms, MIN_INTERVAL),
             None => Some(DEFAULT_INTERVAL),
