@@ -16,6 +16,7 @@ mod published;
 mod self_metrics;
 pub(crate) mod text;
 mod users;
+mod view;
 
 use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
@@ -32,6 +33,7 @@ use crate::wechat::report::Article;
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use process::{ProcessStats, with_process_metrics};
 pub use self_metrics::SelfMetrics;
+pub use view::SnapshotView;
 
 /// `Content-Type` of the OpenMetrics exposition.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -361,11 +363,7 @@ impl Store {
         for s in &counters {
             families.entry(s.name).or_default().push(s);
         }
-        let probes: Vec<(&'static str, Sample)> = self
-            .probes_lock()
-            .iter()
-            .flat_map(|(account, series)| series.samples(account))
-            .collect();
+        let probes = self.probe_samples(true);
         for (family, s) in &probes {
             families.entry(family).or_default().push(s);
         }

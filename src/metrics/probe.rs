@@ -115,6 +115,18 @@ impl ProbeSeries {
     }
 }
 
+impl Store {
+    /// The probe samples of every account as (family, sample); without the latency histogram
+    /// when `histograms` is false (the OTLP push does not carry histograms yet).
+    pub(super) fn probe_samples(&self, histograms: bool) -> Vec<(&'static str, Sample)> {
+        self.probes_lock()
+            .iter()
+            .flat_map(|(account, series)| series.samples(account))
+            .filter(|(family, _)| histograms || *family != m::CALLBACK_PROBE_LATENCY_SECONDS.name)
+            .collect()
+    }
+}
+
 impl ProbeSink for Store {
     fn probe_added(&self, account: &str) {
         self.probes_lock().entry(account.to_string()).or_default();
