@@ -242,8 +242,18 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
                 ),
                 None => String::new(),
             };
+            let probes = config
+                .accounts
+                .iter()
+                .filter(|a| a.callback_probe.is_some())
+                .count();
+            let probes = match probes {
+                0 => String::new(),
+                1 => "; 1 callback probe".to_string(),
+                p => format!("; {p} callback probes"),
+            };
             println!(
-                "{}: OK ({n} account{}{otlp})",
+                "{}: OK ({n} account{}{probes}{otlp})",
                 args.config.path.display(),
                 if n == 1 { "" } else { "s" }
             );

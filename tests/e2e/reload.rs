@@ -163,3 +163,69 @@ async fn the_binary_reloads_on_sighup() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "SIGTERM shuts down cleanly: {exit:?}");
 }
+
+/// A config of one account `brand` with a probe of the simulator's callback server signed with
+/// `token` (none when `None`), every 200 ms.
+fn write_probe_config(path: &Path, sim_addr: SocketAddr, sim: &SimConfig, token: Option<&str>) {
+    write_config(path, sim_addr, sim, &[("brand", 0)]);
+    if let Some(token) = token {
+        let mut text = std::fs::read_to_string(path).unwrap();
+        text.push_str(&format!(
+            "[account.callback_probe]\nurl = \"http://{sim_addr}/callback/brand\"\ntoken = \"{token}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+        ));
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_restarts_a_changed_probe_and_drops_a_removed_one() {
+    use wechat_mp_exporter::simulator::callback::SIM_CALLBACK_TOKEN;
+    let (_simulator, sim_addr, sim) = start_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    write_probe_config(&path, sim_addr, &sim, Some(SIM_CALLBACK_TOKEN));
+    let config = Config::load(&path).unwrap();
+    let exporter = Exporter::new(&config, clock::system()).unwrap();
+    let reloader = exporter.reloader(path.clone());
+    let router = exporter.router_with_reload("/metrics", Some(reloader));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let shutdown = CancellationToken::new();
+    exporter.start_probes(shutdown.clone());
+    tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    let metrics = format!("{base}/metrics");
+    let success = |b: &str| {
+        value(
+            &parse_text(b),
+            "wechat_mp_callback_probe_success",
+            "brand",
+            &[],
+        )
+    };
+    wait_for_metrics(&metrics, |b| success(b) == Some(1.0)).await;
+
+    // The Token changed in the file only: the server rejects the new signature.
+    write_probe_config(&path, sim_addr, &sim, Some("rotatedtoken1"));
+    let client = reqwest::Client::new();
+    let reload = |client: reqwest::Client| {
+        let url = format!("{base}/-/reload");
+        async move { client.post(url).send().await.unwrap().status() }
+    };
+    assert_eq!(reload(client.clone()).await, 200);
+    let body = wait_for_metrics(&metrics, |b| success(b) == Some(0.0)).await;
+    assert!(
+        body.contains(
+            "wechat_mp_callback_probe_failures_total{account=\"brand\",reason=\"signature_rejected\"} "
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("rotatedtoken1") && !body.contains(SIM_CALLBACK_TOKEN));
+
+    // The probe leaves the file: its series go, the account's others stay.
+    write_probe_config(&path, sim_addr, &sim, None);
+    assert_eq!(reload(client).await, 200);
+    let body = wait_for_metrics(&metrics, |b| !b.contains("wechat_mp_callback_probe_")).await;
+    assert!(up(&body, "brand").is_some());
+    shutdown.cancel();
+}
