@@ -15,6 +15,7 @@ mod dashboards;
 mod demo;
 mod golden;
 mod otlp;
+mod probe;
 mod prometheus_server;
 mod reload;
 mod scheduling;
