@@ -127,6 +127,14 @@ pub struct ServeArgs {
     /// Path to an exporter-toolkit web configuration file (TLS and basic auth).
     #[arg(long = "web.config.file", env = "WECHAT_MP_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Directory of the state that survives restarts (days fetched, last reports); "" keeps none.
+    // A String, not a PathBuf: clap's path parser refuses the empty value that disables it.
+    #[arg(
+        long = "storage.path",
+        env = "WECHAT_MP_EXPORTER_STORAGE_PATH",
+        default_value = "data/"
+    )]
+    pub storage_path: String,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -256,7 +264,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
-    let exporter = Exporter::new(&config, clock::system())?;
+    let storage = (!args.storage_path.is_empty()).then(|| PathBuf::from(&args.storage_path));
+    let exporter = Exporter::with_storage(&config, clock::system(), storage.as_deref())?;
+    let state = exporter.state_writer();
     let reloader = exporter.reloader(args.config.path.clone());
     tokio::spawn(reload_on_sighup(reloader.clone()));
     let router = web_config::apply(
@@ -287,6 +297,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let _ = scheduler.await;
+    if let Some(state) = state {
+        // The last poll round's state is on disk before the process exits.
+        state.sync();
+    }
     tracing::info!("stopped");
     Ok(())
 }

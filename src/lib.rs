@@ -18,6 +18,7 @@ pub mod metrics;
 pub(crate) mod reports;
 pub mod schedule;
 pub mod simulator;
+pub mod state;
 pub(crate) mod status;
 pub(crate) mod web_config;
 pub mod wechat;

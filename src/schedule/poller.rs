@@ -13,6 +13,7 @@ use super::plan::{AccountPlan, Job, Outcome};
 use crate::clock::SharedClock;
 use crate::metrics::Store;
 use crate::reports::AccountStatus;
+use crate::state::{Saved, StateWriter, StatusRecord};
 use crate::status::{AccountView, StatusBoard};
 use crate::wechat::client::Client;
 use crate::wechat::error::Error;
@@ -46,6 +47,8 @@ pub struct AccountPoller {
     plan: AccountPlan,
     fetch: Arc<dyn Fetch>,
     status: AccountStatus,
+    /// The AppID the saved state belongs to (empty when nothing is saved).
+    app_id: String,
 }
 
 impl AccountPoller {
@@ -56,6 +59,33 @@ impl AccountPoller {
             plan,
             fetch,
             status: AccountStatus::default(),
+            app_id: String::new(),
+        }
+    }
+
+    /// Names the AppID this account's saved state belongs to, and takes back `saved` (from the
+    /// state directory) as of `now`.
+    pub fn with_saved(mut self, app_id: &str, saved: Option<&Saved>, now: Timestamp) -> Self {
+        self.app_id = app_id.to_string();
+        if let Some(saved) = saved {
+            self.plan.restore(&saved.plan, now);
+            self.status.up = saved.status.up;
+            self.status.last_poll_seconds = saved.status.last_poll_seconds;
+            self.status.last_poll_end = saved.status.last_poll_end;
+            self.plan.fill_status(&mut self.status, now);
+        }
+        self
+    }
+
+    /// What the state directory keeps of this account.
+    pub fn saved(&self) -> Saved {
+        Saved {
+            plan: self.plan.export(),
+            status: StatusRecord {
+                up: self.status.up,
+                last_poll_seconds: self.status.last_poll_seconds,
+                last_poll_end: self.status.last_poll_end,
+            },
         }
     }
 
@@ -145,6 +175,7 @@ pub struct Scheduler {
     limit: Arc<Semaphore>,
     width: usize,
     max_articles: usize,
+    state: Option<Arc<StateWriter>>,
 }
 
 impl Scheduler {
@@ -173,7 +204,16 @@ impl Scheduler {
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
             width: concurrency.max(1),
             max_articles,
+            state: None,
         }
+    }
+
+    /// Saves every account's state through `writer` after each poll round that did something,
+    /// and drops the state of accounts that are no longer configured.
+    pub fn with_state(mut self, writer: Arc<StateWriter>) -> Self {
+        writer.retain(self.accounts.iter().map(|a| a.name.clone()).collect());
+        self.state = Some(writer);
+        self
     }
 
     /// The accounts being polled.
@@ -202,6 +242,9 @@ impl Scheduler {
         self.max_articles = update.max_articles;
         let names: Vec<String> = self.accounts.iter().map(|a| a.name.clone()).collect();
         self.store.retain_accounts(&names);
+        if let Some(state) = &self.state {
+            state.retain(names);
+        }
         self.board
             .publish(self.accounts.iter().map(AccountPoller::view).collect());
     }
@@ -210,11 +253,14 @@ impl Scheduler {
     pub async fn tick(&mut self) -> PollRound {
         let (clock, limit, store, max) =
             (&self.clock, &*self.limit, &self.store, self.max_articles);
-        let width = self.width;
+        let (width, state) = (self.width, self.state.as_deref());
         let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| async move {
             let round = a.poll(clock, limit, width).await;
             if round.requests > 0 {
                 store.update_account(&a.name, &a.plan.reports(), &a.status, max);
+                if let Some(state) = state {
+                    state.save(&a.name, &a.app_id, a.saved());
+                }
             }
             round
         }))

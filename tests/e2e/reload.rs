@@ -138,6 +138,7 @@ async fn the_binary_reloads_on_sighup() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
         .arg(format!("--config.file={}", path.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
