@@ -16,5 +16,6 @@ mod demo;
 mod golden;
 mod prometheus_server;
 mod reload;
+mod restart;
 mod scheduling;
 mod tokens;
