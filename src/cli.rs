@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::demo::Demo;
 use crate::logging::{self, LogFormat, LogLevel};
 use crate::simulator::{SimConfig, Simulator};
-use crate::web_config::{self, WebConfig};
+use crate::web_config::{self, ServerLimits, WebConfig};
 
 /// Prometheus exporter for WeChat Official Account datacube analytics.
 #[derive(Debug, Parser)]
@@ -127,6 +127,27 @@ pub struct ServeArgs {
     /// Path to an exporter-toolkit web configuration file (TLS and basic auth).
     #[arg(long = "web.config.file", env = "WECHAT_MP_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Close a connection that has not sent its request headers (or finished TLS) this long.
+    #[arg(
+        long = "web.header-read-timeout",
+        env = "WECHAT_MP_EXPORTER_WEB_HEADER_READ_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub header_read_timeout: humantime::Duration,
+    /// Answer 503 to a request still running after this long.
+    #[arg(
+        long = "web.request-timeout",
+        env = "WECHAT_MP_EXPORTER_WEB_REQUEST_TIMEOUT",
+        default_value = "30s"
+    )]
+    pub request_timeout: humantime::Duration,
+    /// Close connections beyond this many open at once.
+    #[arg(
+        long = "web.max-connections",
+        env = "WECHAT_MP_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value = "4096"
+    )]
+    pub max_connections: usize,
     /// Directory of the state that survives restarts (days fetched, last reports); "" keeps none.
     // A String, not a PathBuf: clap's path parser refuses the empty value that disables it.
     #[arg(
@@ -273,6 +294,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         exporter.router_with_reload(&args.telemetry_path, Some(reloader)),
         web.as_deref(),
     );
+    let limits = ServerLimits {
+        header_read_timeout: args.header_read_timeout.into(),
+        request_timeout: args.request_timeout.into(),
+        max_connections: args.max_connections,
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signals(shutdown.clone()));
     let mut servers = tokio::task::JoinSet::new();
@@ -286,6 +312,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listener,
             router.clone(),
             web.clone(),
+            limits,
             stop,
         ));
     }

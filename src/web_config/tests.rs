@@ -81,7 +81,13 @@ async fn start(router: Router, web: Option<Arc<WebConfig>>) -> Running {
     let addr = listener.local_addr().unwrap();
     let router = apply(router, web.as_deref());
     let stop = CancellationToken::new();
-    let task = tokio::spawn(serve(listener, router, web, stop.clone().cancelled_owned()));
+    let task = tokio::spawn(serve(
+        listener,
+        router,
+        web,
+        ServerLimits::default(),
+        stop.clone().cancelled_owned(),
+    ));
     Running { addr, stop, task }
 }
 

@@ -14,6 +14,7 @@ mod check_config;
 mod dashboards;
 mod demo;
 mod golden;
+mod hardening;
 mod isolation;
 mod prometheus_server;
 mod reload;
