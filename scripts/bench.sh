@@ -4,6 +4,8 @@
 #   bash scripts/bench.sh                 # N = 1 100 1000 accounts, plus the upstream-call count
 #   ACCOUNTS="1 100" bash scripts/bench.sh
 #   DURATION=10s ROUNDS=3 CONNECTIONS=4 bash scripts/bench.sh
+#   OTLP_ROUNDS=5                         # pushes per protocol in the OTLP section (examples/bench_otlp.rs)
+#   OTLP_ONLY=1 bash scripts/bench.sh     # only the OTLP section (no wrk needed)
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -23,9 +25,13 @@ CALL_DAYS=${CALL_DAYS:-14}
 OUT=${OUT:-target/bench}
 mkdir -p "$OUT"
 
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --example bench_metrics >&2
-BIN=target/release/examples/bench_metrics
+OTLP_ONLY=${OTLP_ONLY:-}
+[ -n "$OTLP_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --example bench_metrics --example bench_otlp >&2
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/examples/bench_metrics
+OTLP_BIN=$TARGET/release/examples/bench_otlp
+OTLP_ROUNDS=${OTLP_ROUNDS:-5}
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -54,6 +60,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 VARIANTS="real bare preencoded chained"
+if [ -z "$OTLP_ONLY" ]; then
 echo "| accounts | series | body bytes | real req/s | bare req/s | real MB/s | bare MB/s | real/bare | preencoded/bare | chained/bare | fill s | RSS filled KiB | bytes/series | RSS trimmed KiB | bytes/series trimmed | RSS after load KiB | peak KiB | /proc block us |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $ACCOUNTS; do
@@ -106,3 +113,12 @@ done
 echo
 echo "Upstream calls ($CALL_ACCOUNTS accounts, $CALL_DAYS simulated days, simulator publishing at 09:00 UTC+8):"
 "$BIN" calls "$CALL_ACCOUNTS" "$CALL_DAYS"
+fi
+
+echo
+echo "OTLP push vs scrape encode (median of $OTLP_ROUNDS, ms; peak RSS above the phase start, KiB):"
+echo "| accounts | series | encode ms | encode peak KiB | gRPC push ms | gRPC peak KiB | HTTP push ms | of which collect ms | HTTP peak KiB | gRPC/encode | HTTP/encode | protobuf bytes/push |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+for n in $ACCOUNTS; do
+    "$OTLP_BIN" "$n" "$OTLP_ROUNDS" 2>"$OUT/otlp-$n.err"
+done

@@ -21,6 +21,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::demo::Demo;
 use crate::logging::{self, LogFormat, LogLevel};
+use crate::otlp::Pusher;
 use crate::simulator::{SimConfig, Simulator};
 use crate::web_config::{self, ServerLimits, WebConfig};
 
@@ -262,8 +263,16 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
     match args.config.load() {
         Ok(config) => {
             let n = config.accounts.len();
+            let otlp = match &config.otlp {
+                Some(o) => format!(
+                    "; OTLP push to {} every {}",
+                    o.endpoint,
+                    humantime::format_duration(o.interval)
+                ),
+                None => String::new(),
+            };
             println!(
-                "{}: OK ({n} account{})",
+                "{}: OK ({n} account{}{otlp})",
                 args.config.path.display(),
                 if n == 1 { "" } else { "s" }
             );
@@ -301,6 +310,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signals(shutdown.clone()));
+    let pusher = match &config.otlp {
+        Some(otlp) => {
+            let pusher = Pusher::new(otlp, exporter.store.clone())?;
+            Some(tokio::spawn(pusher.run(shutdown.clone())))
+        }
+        None => None,
+    };
     let mut servers = tokio::task::JoinSet::new();
     for addr in &args.listen {
         let listener = TcpListener::bind(addr)
@@ -327,6 +343,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(state) = state {
         // The last poll round's state is on disk before the process exits.
         state.sync();
+    }
+    if let Some(pusher) = pusher {
+        // The last push, bounded by the OTLP timeout.
+        let _ = pusher.await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,8 @@ use crate::wechat::ReportGroup;
 
 mod validate;
 
+pub(crate) use validate::expand;
+
 /// The whole configuration file.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,6 +27,8 @@ pub struct Config {
     pub schedule: ScheduleSettings,
     /// `[metrics]`
     pub metrics: MetricsSettings,
+    /// `[otlp]` and the `OTEL_*` variables: the OTLP push, `None` when off.
+    pub otlp: Option<crate::otlp::OtlpSettings>,
     /// `[[account]]`, in file order.
     pub accounts: Vec<AccountConfig>,
 }

@@ -63,6 +63,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
         metrics: MetricsSettings {
             max_articles_per_account: 200,
         },
+        otlp: None,
         accounts: sim
             .accounts
             .iter()

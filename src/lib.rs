@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: `schedule` decides what to fetch when, `wechat` asks WeChat, `reports`
 //! holds what it said, `metrics` maps that to an immutable pre-encoded exposition, and the HTTP
-//! server only copies bytes.
+//! server only copies bytes; `otlp` optionally pushes the same snapshot to an OpenTelemetry
+//! collector.
 
 #![forbid(unsafe_code)]
 
@@ -15,7 +16,8 @@ pub mod demo;
 pub(crate) mod http;
 pub mod logging;
 pub mod metrics;
-pub(crate) mod reports;
+pub mod otlp;
+pub mod reports;
 pub mod schedule;
 pub mod simulator;
 pub mod state;

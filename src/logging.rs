@@ -85,6 +85,10 @@ fn filter(level: Level) -> EnvFilter {
         "rustls",
         "tower",
         "tower_http",
+        // The OTLP transports: request metadata carries the push's auth headers.
+        "tonic",
+        "opentelemetry_otlp",
+        "opentelemetry_http",
     ] {
         let directive = format!(
             "{quiet}={}",

@@ -23,6 +23,7 @@ pub struct DatedReport {
 /// The latest complete data of one account, by endpoint.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountReports {
+    /// The newest report fetched for each endpoint.
     pub reports: BTreeMap<Endpoint, DatedReport>,
 }
 

@@ -81,12 +81,15 @@ impl Validator<'_> {
             Some(s) => self.metrics(s),
             None => MetricsSettings::default(),
         };
+        let otlp =
+            crate::otlp::config::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
         let accounts = self.accounts(&mut root);
-        self.unknown(root, "wechat, schedule, metrics, account");
+        self.unknown(root, "wechat, schedule, metrics, otlp, account");
         Config {
             wechat,
             schedule,
             metrics,
+            otlp,
             accounts,
         }
     }
@@ -516,7 +519,7 @@ impl Validator<'_> {
 }
 
 /// Expands `${VAR}` from `env`; a missing variable is an error naming it.
-fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(crate) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {

@@ -320,6 +320,8 @@ catalogue! {
         "1 when the last config load (start, SIGHUP or POST /-/reload) succeeded; 0 while a bad file is ignored.");
     EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS = own!(Gauge, "wechat_mp_exporter_config_last_reload_success_timestamp_seconds", [], "config reload",
         "Unix time of the last successful config load.");
+    EXPORTER_OTLP_EXPORTS_TOTAL = own!(Counter, "wechat_mp_exporter_otlp_exports_total", ["result"], "every OTLP push",
+        "OTLP metric pushes by result (success, failure); present only while OTLP push is on.");
 }
 
 /// Every metric family the exporter can emit.

@@ -15,6 +15,7 @@ mod published;
 mod self_metrics;
 pub(crate) mod text;
 mod users;
+mod view;
 
 use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
@@ -31,6 +32,7 @@ use crate::wechat::report::Article;
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use process::{ProcessStats, with_process_metrics};
 pub use self_metrics::SelfMetrics;
+pub use view::SnapshotView;
 
 /// `Content-Type` of the OpenMetrics exposition.
 pub const OPENMETRICS_CONTENT_TYPE: &str =

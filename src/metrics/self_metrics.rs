@@ -1,4 +1,5 @@
-//! The exporter's own metrics: call counters fed by the client, and the account's health.
+//! The exporter's own metrics: call counters fed by the client, exporter-wide counters (such as
+//! push outcomes), and the account's health.
 
 use super::catalogue as m;
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ type Key = (&'static str, String, String, String);
 #[derive(Debug, Default)]
 pub struct SelfMetrics {
     counters: Mutex<BTreeMap<Key, u64>>,
+    /// Exporter-wide counters with one label and no account: (family, label, value).
+    exporter: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     /// Set on every change (a counter, or the store's accounts); the store re-encodes when it
     /// finds it set.
     pub(super) dirty: AtomicBool,
@@ -55,6 +58,19 @@ impl SelfMetrics {
             .map_or(0, |(_, v)| *v)
     }
 
+    /// Adds `n` to an exporter-wide counter with one label (e.g. a push outcome); `n = 0` makes
+    /// the series appear at zero, so `rate()` sees the first increment.
+    pub fn add_exporter_count(
+        &self,
+        family: &'static str,
+        (label, value): (&'static str, &'static str),
+        n: u64,
+    ) {
+        let mut exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
+        *exporter.entry((family, label, value)).or_default() += n;
+        self.dirty.store(true, Ordering::Release);
+    }
+
     pub(super) fn retain(&self, keep: &impl Fn(&str) -> bool) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.retain(|(_, account, _, _), _| keep(account));
@@ -80,6 +96,17 @@ impl SelfMetrics {
                     value: Value::Int(*v),
                 }
             })
+            .chain(
+                self.exporter
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|((family, label, value), v)| Sample {
+                        name: family,
+                        labels: vec![(*label, value.to_string())],
+                        value: Value::Int(*v),
+                    }),
+            )
             .collect()
     }
 }

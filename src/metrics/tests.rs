@@ -121,6 +121,11 @@ fn realistic_store() -> (Arc<Store>, String, String) {
     obs.api_call("getusercumulate", "0");
     obs.api_call("getuserread", "47009");
     obs.token_fetch("stable", "0");
+    store.self_metrics().add_exporter_count(
+        "wechat_mp_exporter_otlp_exports_total",
+        ("result", "success"),
+        1,
+    );
     let e = store.exposition();
     let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
     let text = String::from_utf8(e.text.to_vec()).unwrap();

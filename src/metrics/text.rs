@@ -1,7 +1,10 @@
-//! The two exposition encoders: OpenMetrics 1.0 and the classic Prometheus text format 0.0.4.
+//! The exposition encoders: OpenMetrics 1.0 and the classic text format 0.0.4 for `/metrics`, and
+//! timestamped OpenMetrics for backfill.
 //!
-//! Own encoders rather than prometheus-client: the classic format is needed for `promtool check
-//! metrics` and `Accept: text/plain`, and both bodies are written from the same sample list.
+//! Hand-written rather than a client library's (docs/architecture.md, "What is hand-written and
+//! why"): the classic format is needed for `promtool check metrics` and `Accept: text/plain`, both
+//! bodies and backfill's timestamped file are written from the same samples, and the catalogue
+//! stays the one model of the families.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

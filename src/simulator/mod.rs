@@ -495,6 +495,18 @@ struct TokenResponse {
     expires_in: u64,
 }
 
+/// `{"access_token","expires_in"}`, or WeChat's error body for the errcode.
+fn token_body(result: Result<(String, u64), i64>) -> Vec<u8> {
+    match result {
+        Ok((access_token, expires_in)) => serde_json::to_vec(&TokenResponse {
+            access_token,
+            expires_in,
+        })
+        .unwrap_or_default(),
+        Err(code) => error_body(code),
+    }
+}
+
 async fn stable_token(State(sim): State<Simulator>, body: Bytes) -> Response {
     sim.inner.stable_requests.fetch_add(1, Ordering::SeqCst);
     let request: Option<StableTokenRequest> = serde_json::from_slice(&body).ok();
@@ -526,15 +538,7 @@ async fn stable_token(State(sim): State<Simulator>, body: Bytes) -> Response {
         let ttl = sim.inner.config.token_ttl;
         Ok(sim.tokens().tokens.stable(&app_id, force, now, ttl))
     })();
-    let body = match result {
-        Ok((access_token, expires_in)) => serde_json::to_vec(&TokenResponse {
-            access_token,
-            expires_in,
-        })
-        .unwrap_or_default(),
-        Err(code) => error_body(code),
-    };
-    Simulator::finish(body, &decision)
+    Simulator::finish(token_body(result), &decision)
 }
 
 async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Response {
@@ -563,15 +567,7 @@ async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) 
         let ttl = sim.inner.config.token_ttl;
         Ok(sim.tokens().tokens.classic(&app_id, now, ttl))
     })();
-    let body = match result {
-        Ok((access_token, expires_in)) => serde_json::to_vec(&TokenResponse {
-            access_token,
-            expires_in,
-        })
-        .unwrap_or_default(),
-        Err(code) => error_body(code),
-    };
-    Simulator::finish(body, &decision)
+    Simulator::finish(token_body(result), &decision)
 }
 
 #[cfg(test)]

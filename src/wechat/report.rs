@@ -24,6 +24,32 @@ pub struct ListBody<T> {
     pub is_delay: Option<bool>,
 }
 
+/// A row struct as WeChat sends it: every `Option` field defaults to `None` when absent and is
+/// left out when serialised (the simulator's bodies omit what WeChat omits); other fields keep
+/// the serde attributes written on them.
+macro_rules! row {
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        row!(@field [$(#[$meta])*] $name [] $($body)*);
+    };
+    (@field $metas:tt $name:ident [$($done:tt)*]
+        $(#[$fm:meta])* pub $f:ident: Option<$t:ty>, $($rest:tt)*) => {
+        row!(@field $metas $name [$($done)*
+            $(#[$fm])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub $f: Option<$t>,
+        ] $($rest)*);
+    };
+    (@field $metas:tt $name:ident [$($done:tt)*]
+        $(#[$fm:meta])* pub $f:ident: $t:ty, $($rest:tt)*) => {
+        row!(@field $metas $name [$($done)* $(#[$fm])* pub $f: $t,] $($rest)*);
+    };
+    (@field [$($meta:tt)*] $name:ident [$($done:tt)*]) => {
+        $($meta)*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $name { $($done)* }
+    };
+}
+
 /// What the generic core in `endpoint.rs` needs of every row type.
 pub trait Row: Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned {
     /// The China day the row describes: `ref_date`, for week and month rows the period's label
@@ -131,406 +157,312 @@ impl Row for ArticleTotalDetailRow {
     }
 }
 
-/// getusersummary: new and cancelled followers per day and follower channel.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserSummaryRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancel_user: Option<u64>,
+row! {
+    /// getusersummary: new and cancelled followers per day and follower channel.
+    pub struct UserSummaryRow {
+        pub ref_date: Option<Date>,
+        pub user_source: Option<u64>,
+        pub new_user: Option<u64>,
+        pub cancel_user: Option<u64>,
+    }
 }
 
-/// getusercumulate: total followers at the end of the day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserCumulateRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cumulate_user: Option<u64>,
-    /// Undocumented, seen live (always 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
+row! {
+    /// getusercumulate: total followers at the end of the day.
+    pub struct UserCumulateRow {
+        pub ref_date: Option<Date>,
+        pub cumulate_user: Option<u64>,
+        /// Undocumented, seen live (always 0).
+        pub user_source: Option<u64>,
+    }
 }
 
-/// The eight read/share/favourite counters shared by the old article endpoints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleCounters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ori_page_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ori_page_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_to_fav_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_to_fav_count: Option<u64>,
+row! {
+    /// The eight read/share/favourite counters shared by the old article endpoints.
+    pub struct ArticleCounters {
+        pub int_page_read_user: Option<u64>,
+        pub int_page_read_count: Option<u64>,
+        pub ori_page_read_user: Option<u64>,
+        pub ori_page_read_count: Option<u64>,
+        pub share_user: Option<u64>,
+        pub share_count: Option<u64>,
+        pub add_to_fav_user: Option<u64>,
+        pub add_to_fav_count: Option<u64>,
+    }
 }
 
-/// getarticlesummary (legacy): that day's reads of each mass-sent article.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleSummaryRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msgid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
-    #[serde(flatten)]
-    pub counters: ArticleCounters,
+row! {
+    /// getarticlesummary (legacy): that day's reads of each mass-sent article.
+    pub struct ArticleSummaryRow {
+        pub ref_date: Option<Date>,
+        pub msgid: Option<String>,
+        pub title: Option<String>,
+        pub user_source: Option<u64>,
+        #[serde(flatten)]
+        pub counters: ArticleCounters,
+    }
 }
 
-/// getarticletotal (legacy): one mass-sent article with its running totals per stat_date.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleTotalRow {
-    /// The mass-send date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msgid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Undocumented, seen live.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
-    #[serde(default)]
-    pub details: Vec<ArticleTotalDetail>,
+row! {
+    /// getarticletotal (legacy): one mass-sent article with its running totals per stat_date.
+    pub struct ArticleTotalRow {
+        /// The mass-send date.
+        pub ref_date: Option<Date>,
+        pub msgid: Option<String>,
+        pub title: Option<String>,
+        /// Undocumented, seen live.
+        pub url: Option<String>,
+        pub user_source: Option<u64>,
+        #[serde(default)]
+        pub details: Vec<ArticleTotalDetail>,
+    }
 }
 
-/// One `details[]` item of getarticletotal: totals from sending up to `stat_date`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleTotalDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_user: Option<u64>,
-    #[serde(flatten)]
-    pub counters: ArticleCounters,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_session_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_session_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_hist_msg_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_hist_msg_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_feed_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_feed_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_friends_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_friends_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_other_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_other_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_kanyikan_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_kanyikan_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_souyisou_read_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub int_page_from_souyisou_read_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_session_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_session_cnt: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_feed_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_feed_cnt: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_other_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed_share_from_other_cnt: Option<u64>,
+row! {
+    /// One `details[]` item of getarticletotal: totals from sending up to `stat_date`.
+    pub struct ArticleTotalDetail {
+        pub stat_date: Option<Date>,
+        pub target_user: Option<u64>,
+        #[serde(flatten)]
+        pub counters: ArticleCounters,
+        pub int_page_from_session_read_user: Option<u64>,
+        pub int_page_from_session_read_count: Option<u64>,
+        pub int_page_from_hist_msg_read_user: Option<u64>,
+        pub int_page_from_hist_msg_read_count: Option<u64>,
+        pub int_page_from_feed_read_user: Option<u64>,
+        pub int_page_from_feed_read_count: Option<u64>,
+        pub int_page_from_friends_read_user: Option<u64>,
+        pub int_page_from_friends_read_count: Option<u64>,
+        pub int_page_from_other_read_user: Option<u64>,
+        pub int_page_from_other_read_count: Option<u64>,
+        pub int_page_from_kanyikan_read_user: Option<u64>,
+        pub int_page_from_kanyikan_read_count: Option<u64>,
+        pub int_page_from_souyisou_read_user: Option<u64>,
+        pub int_page_from_souyisou_read_count: Option<u64>,
+        pub feed_share_from_session_user: Option<u64>,
+        pub feed_share_from_session_cnt: Option<u64>,
+        pub feed_share_from_feed_user: Option<u64>,
+        pub feed_share_from_feed_cnt: Option<u64>,
+        pub feed_share_from_other_user: Option<u64>,
+        pub feed_share_from_other_cnt: Option<u64>,
+    }
 }
 
-/// getuserread (legacy): reads per day and read channel (`user_source` 99999999 = all channels).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserReadRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
-    #[serde(flatten)]
-    pub counters: ArticleCounters,
+row! {
+    /// getuserread (legacy): reads per day and read channel (`user_source` 99999999 = all channels).
+    pub struct UserReadRow {
+        pub ref_date: Option<Date>,
+        pub user_source: Option<u64>,
+        #[serde(flatten)]
+        pub counters: ArticleCounters,
+    }
 }
 
-/// getuserreadhour (legacy): reads per hour and read channel.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserReadHourRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    /// 0, 100, ..., 2300.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_hour: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_source: Option<u64>,
-    #[serde(flatten)]
-    pub counters: ArticleCounters,
+row! {
+    /// getuserreadhour (legacy): reads per hour and read channel.
+    pub struct UserReadHourRow {
+        pub ref_date: Option<Date>,
+        /// 0, 100, ..., 2300.
+        pub ref_hour: Option<u64>,
+        pub user_source: Option<u64>,
+        #[serde(flatten)]
+        pub counters: ArticleCounters,
+    }
 }
 
-/// getusershare (legacy): shares per day and share scene.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserShareRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_scene: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
+row! {
+    /// getusershare (legacy): shares per day and share scene.
+    pub struct UserShareRow {
+        pub ref_date: Option<Date>,
+        pub share_scene: Option<u64>,
+        pub share_count: Option<u64>,
+        pub share_user: Option<u64>,
+    }
 }
 
-/// getusersharehour (legacy): shares per hour and share scene.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserShareHourRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_hour: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_scene: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
+row! {
+    /// getusersharehour (legacy): shares per hour and share scene.
+    pub struct UserShareHourRow {
+        pub ref_date: Option<Date>,
+        pub ref_hour: Option<u64>,
+        pub share_scene: Option<u64>,
+        pub share_count: Option<u64>,
+        pub share_user: Option<u64>,
+    }
 }
 
-/// getupstreammsg / getupstreammsgweek / getupstreammsgmonth: messages users sent to the account.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UpstreamMsgRow {
-    /// The day, or the period's first day (Monday / the 1st) for week and month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_type: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_count: Option<u64>,
+row! {
+    /// getupstreammsg / getupstreammsgweek / getupstreammsgmonth: messages users sent to the account.
+    pub struct UpstreamMsgRow {
+        /// The day, or the period's first day (Monday / the 1st) for week and month.
+        pub ref_date: Option<Date>,
+        pub msg_type: Option<u64>,
+        pub msg_user: Option<u64>,
+        pub msg_count: Option<u64>,
+    }
 }
 
-/// getupstreammsghour.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UpstreamMsgHourRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_hour: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_type: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_count: Option<u64>,
+row! {
+    /// getupstreammsghour.
+    pub struct UpstreamMsgHourRow {
+        pub ref_date: Option<Date>,
+        pub ref_hour: Option<u64>,
+        pub msg_type: Option<u64>,
+        pub msg_user: Option<u64>,
+        pub msg_count: Option<u64>,
+    }
 }
 
-/// getupstreammsgdist / distweek / distmonth: users by number of messages sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UpstreamMsgDistRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    /// 0 = none, 1 = 1-5, 2 = 6-10, 3 = more than 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count_interval: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_user: Option<u64>,
+row! {
+    /// getupstreammsgdist / distweek / distmonth: users by number of messages sent.
+    pub struct UpstreamMsgDistRow {
+        pub ref_date: Option<Date>,
+        /// 0 = none, 1 = 1-5, 2 = 6-10, 3 = more than 10.
+        pub count_interval: Option<u64>,
+        pub msg_user: Option<u64>,
+    }
 }
 
-/// getinterfacesummary: the callback server's day (times in milliseconds).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct InterfaceSummaryRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_time_cost: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_time_cost: Option<u64>,
+row! {
+    /// getinterfacesummary: the callback server's day (times in milliseconds).
+    pub struct InterfaceSummaryRow {
+        pub ref_date: Option<Date>,
+        pub callback_count: Option<u64>,
+        pub fail_count: Option<u64>,
+        pub total_time_cost: Option<u64>,
+        pub max_time_cost: Option<u64>,
+    }
 }
 
-/// getinterfacesummaryhour.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct InterfaceSummaryHourRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_hour: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_time_cost: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_time_cost: Option<u64>,
+row! {
+    /// getinterfacesummaryhour.
+    pub struct InterfaceSummaryHourRow {
+        pub ref_date: Option<Date>,
+        pub ref_hour: Option<u64>,
+        pub callback_count: Option<u64>,
+        pub fail_count: Option<u64>,
+        pub total_time_cost: Option<u64>,
+        pub max_time_cost: Option<u64>,
+    }
 }
 
-/// One `read_user_source[]` item of the published-content endpoints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReadUserSource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_count: Option<u64>,
-    /// A Chinese string such as 全部 (all) or 朋友圈 (Moments), not a code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scene_desc: Option<String>,
+row! {
+    /// One `read_user_source[]` item of the published-content endpoints.
+    pub struct ReadUserSource {
+        pub user_count: Option<u64>,
+        /// A Chinese string such as 全部 (all) or 朋友圈 (Moments), not a code.
+        pub scene_desc: Option<String>,
+    }
 }
 
-/// getarticleread `detail`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleReadDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_user: Option<u64>,
-    #[serde(default)]
-    pub read_user_source: Vec<ReadUserSource>,
+row! {
+    /// getarticleread `detail`.
+    pub struct ArticleReadDetail {
+        pub read_user: Option<u64>,
+        #[serde(default)]
+        pub read_user_source: Vec<ReadUserSource>,
+    }
 }
 
-/// getarticleread: readers of each published article on the stats day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleReadRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    /// `<msg_data_id>_<index>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msgid: Option<String>,
-    #[serde(default)]
-    pub detail: ArticleReadDetail,
+row! {
+    /// getarticleread: readers of each published article on the stats day.
+    pub struct ArticleReadRow {
+        pub ref_date: Option<Date>,
+        /// `<msg_data_id>_<index>`.
+        pub msgid: Option<String>,
+        #[serde(default)]
+        pub detail: ArticleReadDetail,
+    }
 }
 
-/// getarticleshare `detail`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleShareDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
+row! {
+    /// getarticleshare `detail`.
+    pub struct ArticleShareDetail {
+        pub share_user: Option<u64>,
+    }
 }
 
-/// getarticleshare: sharers of each published article on the stats day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleShareRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msgid: Option<String>,
-    #[serde(default)]
-    pub detail: ArticleShareDetail,
+row! {
+    /// getarticleshare: sharers of each published article on the stats day.
+    pub struct ArticleShareRow {
+        pub ref_date: Option<Date>,
+        pub msgid: Option<String>,
+        #[serde(default)]
+        pub detail: ArticleShareDetail,
+    }
 }
 
-/// getbizsummary `detail`: the whole account's published content on the day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BizSummaryDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_user: Option<u64>,
-    #[serde(default)]
-    pub read_user_source: Vec<ReadUserSource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zaikan_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub like_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collection_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_ori_page_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_page_count: Option<u64>,
+row! {
+    /// getbizsummary `detail`: the whole account's published content on the day.
+    pub struct BizSummaryDetail {
+        pub read_user: Option<u64>,
+        #[serde(default)]
+        pub read_user_source: Vec<ReadUserSource>,
+        pub share_user: Option<u64>,
+        pub zaikan_user: Option<u64>,
+        pub like_user: Option<u64>,
+        pub comment_count: Option<u64>,
+        pub collection_user: Option<u64>,
+        pub redirect_ori_page_user: Option<u64>,
+        pub send_page_count: Option<u64>,
+    }
 }
 
-/// getbizsummary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BizSummaryRow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default)]
-    pub detail: BizSummaryDetail,
+row! {
+    /// getbizsummary.
+    pub struct BizSummaryRow {
+        pub ref_date: Option<Date>,
+        #[serde(default)]
+        pub detail: BizSummaryDetail,
+    }
 }
 
-/// One `read_jump_position[]` item: share of readers who left at that fifth of the article.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct JumpPosition {
-    /// 1..5 = 0-20 % .. 80-100 %.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
+row! {
+    /// One `read_jump_position[]` item: share of readers who left at that fifth of the article.
+    pub struct JumpPosition {
+        /// 1..5 = 0-20 % .. 80-100 %.
+        pub position: Option<u64>,
+        pub rate: Option<f64>,
+    }
 }
 
-/// One `detail_list[]` item of getarticletotaldetail: totals since publishing up to `stat_date`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TotalDetailStat {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_user: Option<u64>,
-    #[serde(default)]
-    pub read_user_source: Vec<ReadUserSource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zaikan_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub like_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collection_user: Option<u64>,
-    /// Tips in fen (1/100 CNY).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub praise_money: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_subscribe_user: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_delivery_rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_finish_rate: Option<f64>,
-    /// Minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_avg_activetime: Option<f64>,
-    #[serde(default)]
-    pub read_jump_position: Vec<JumpPosition>,
+row! {
+    /// One `detail_list[]` item of getarticletotaldetail: totals since publishing up to `stat_date`.
+    pub struct TotalDetailStat {
+        pub stat_date: Option<Date>,
+        pub read_user: Option<u64>,
+        #[serde(default)]
+        pub read_user_source: Vec<ReadUserSource>,
+        pub share_user: Option<u64>,
+        pub zaikan_user: Option<u64>,
+        pub like_user: Option<u64>,
+        pub comment_count: Option<u64>,
+        pub collection_user: Option<u64>,
+        /// Tips in fen (1/100 CNY).
+        pub praise_money: Option<u64>,
+        pub read_subscribe_user: Option<u64>,
+        pub read_delivery_rate: Option<f64>,
+        pub read_finish_rate: Option<f64>,
+        /// Minutes.
+        pub read_avg_activetime: Option<f64>,
+        #[serde(default)]
+        pub read_jump_position: Vec<JumpPosition>,
+    }
 }
 
-/// getarticletotaldetail: one published article with its running totals per stat_date.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArticleTotalDetailRow {
-    /// The publish date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msgid: Option<String>,
-    /// 0 = published with notification, 1 = notification off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publish_type: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_url: Option<String>,
-    #[serde(default)]
-    pub detail_list: Vec<TotalDetailStat>,
+row! {
+    /// getarticletotaldetail: one published article with its running totals per stat_date.
+    pub struct ArticleTotalDetailRow {
+        /// The publish date.
+        pub ref_date: Option<Date>,
+        pub msgid: Option<String>,
+        /// 0 = published with notification, 1 = notification off.
+        pub publish_type: Option<u64>,
+        pub title: Option<String>,
+        pub content_url: Option<String>,
+        #[serde(default)]
+        pub detail_list: Vec<TotalDetailStat>,
+    }
 }
 
 /// A parsed body with its `is_delay` flag.

@@ -16,6 +16,7 @@ mod demo;
 mod golden;
 mod hardening;
 mod isolation;
+mod otlp;
 mod prometheus_server;
 mod reload;
 mod restart;

@@ -101,12 +101,18 @@ pub fn files(dir: &str, suffix: &str) -> Vec<PathBuf> {
 
 /// Debian's promtool, or `PROMTOOL`. CI installs it; without it the test says so and fails.
 pub fn promtool() -> PathBuf {
-    let path = std::env::var_os("PROMTOOL")
+    debian_binary("promtool", "PROMTOOL")
+}
+
+/// `/usr/bin/<name>` from Debian's `prometheus` package, or the path in the environment
+/// variable `var`; a missing binary fails the test with how to install it.
+pub fn debian_binary(name: &str, var: &str) -> PathBuf {
+    let path = std::env::var_os(var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"));
+        .unwrap_or_else(|| PathBuf::from("/usr/bin").join(name));
     assert!(
         path.exists(),
-        "promtool not found at {} (apt-get install prometheus, or set PROMTOOL)",
+        "{name} not found at {} (apt-get install prometheus, or set {var})",
         path.display()
     );
     path

@@ -22,15 +22,7 @@ impl Drop for Prometheus {
 }
 
 fn binary() -> PathBuf {
-    let path = std::env::var_os("PROMETHEUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/prometheus"));
-    assert!(
-        path.exists(),
-        "prometheus not found at {} (apt-get install prometheus, or set PROMETHEUS)",
-        path.display()
-    );
-    path
+    super::checks::debian_binary("prometheus", "PROMETHEUS")
 }
 
 fn free_port() -> u16 {

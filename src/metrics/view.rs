@@ -1,0 +1,152 @@
+//! A read-only view of every family the store would encode, for readers other than `/metrics`.
+//!
+//! The view holds the accounts' immutable snapshots by `Arc` (the lock is held only to clone the
+//! pointers) plus copies of the exporter's own samples, so a slow reader never holds up a poll
+//! round or a scrape.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Sample, Snapshot, Store, Value};
+
+/// Every series of one moment: the same samples the next `/metrics` encoding would write
+/// (without the `process_*` block, which the HTTP handler adds per scrape).
+#[derive(Default)]
+pub struct SnapshotView {
+    accounts: Vec<Arc<Snapshot>>,
+    own: Vec<Sample>,
+}
+
+impl Store {
+    /// The current families as a [`SnapshotView`].
+    pub fn snapshot_view(&self) -> SnapshotView {
+        let accounts = self.lock().values().cloned().collect();
+        let mut own = self.self_metrics.samples();
+        own.push(self.build_info.clone());
+        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        own.push(Sample {
+            name: "wechat_mp_exporter_config_last_reload_successful",
+            labels: Vec::new(),
+            value: Value::Int(u64::from(success)),
+        });
+        own.push(Sample {
+            name: "wechat_mp_exporter_config_last_reload_success_timestamp_seconds",
+            labels: Vec::new(),
+            value: Value::Float(at),
+        });
+        SnapshotView { accounts, own }
+    }
+}
+
+impl SnapshotView {
+    /// Every family by name (sorted, as `/metrics` writes them), each in exposition order.
+    pub fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
+        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+        for snapshot in &self.accounts {
+            for (name, samples) in &snapshot.families {
+                families.entry(name).or_default().extend(samples.iter());
+            }
+        }
+        for s in &self.own {
+            families.entry(s.name).or_default().push(s);
+        }
+        families
+    }
+
+    /// Splits the view into views of about `max_series` series at most, an account's series
+    /// kept together (an account larger than that goes alone), for receivers that cap the size
+    /// of one request.
+    pub fn split(self, max_series: usize) -> Vec<SnapshotView> {
+        let mut parts = Vec::new();
+        let mut current = SnapshotView::default();
+        let mut n = 0;
+        for account in self.accounts {
+            let size: usize = account.families.values().map(Vec::len).sum();
+            if n > 0 && n + size > max_series {
+                parts.push(std::mem::take(&mut current));
+                n = 0;
+            }
+            current.accounts.push(account);
+            n += size;
+        }
+        for s in self.own {
+            if n >= max_series {
+                parts.push(std::mem::take(&mut current));
+                n = 0;
+            }
+            current.own.push(s);
+            n += 1;
+        }
+        if n > 0 || parts.is_empty() {
+            parts.push(current);
+        }
+        parts
+    }
+
+    /// The samples of one family, without building the whole map.
+    pub fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
+        let accounts = self
+            .accounts
+            .iter()
+            .filter_map(move |s| s.families.get(name))
+            .flatten();
+        accounts.chain(self.own.iter().filter(move |s| s.name == name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::{self, Format};
+    use super::*;
+    use crate::reports::{AccountReports, AccountStatus};
+
+    #[test]
+    fn the_view_encodes_to_the_exposition() {
+        let store = Store::new("1.2.3", "abc");
+        let status = AccountStatus {
+            up: true,
+            last_poll_seconds: Some(1.5),
+            ..AccountStatus::default()
+        };
+        store.update_account("a", &AccountReports::default(), &status, 10);
+        store.update_account("b", &AccountReports::default(), &status, 10);
+        let obs = store.self_metrics().observer("a");
+        obs.api_call("getusercumulate", "0");
+        store.config_loaded(true);
+        let view = store.snapshot_view();
+        let families = view.families();
+        let encoded = text::encode(Format::Text, &families);
+        assert_eq!(encoded.as_bytes(), &store.exposition().text[..]);
+        let up: Vec<_> = view.family("wechat_mp_up").collect();
+        assert_eq!(up.len(), 2);
+        assert_eq!(up, families["wechat_mp_up"]);
+        assert_eq!(view.family("wechat_mp_exporter_build_info").count(), 1);
+
+        // Split, the parts hold every sample once, none over the cap unless one account is.
+        let all: Vec<Sample> = families.values().flatten().map(|s| (*s).clone()).collect();
+        let parts = store.snapshot_view().split(3);
+        assert!(parts.len() > 2, "{} parts", parts.len());
+        let mut again: Vec<Sample> = Vec::new();
+        for part in &parts {
+            let samples: Vec<Sample> = part
+                .families()
+                .values()
+                .flatten()
+                .map(|s| (*s).clone())
+                .collect();
+            assert!(
+                samples.len() <= 3 || part.accounts.len() == 1,
+                "{} samples",
+                samples.len()
+            );
+            again.extend(samples);
+        }
+        let key = |s: &Sample| format!("{} {:?}", s.name, s.labels);
+        let mut want: Vec<String> = all.iter().map(key).collect();
+        let mut got: Vec<String> = again.iter().map(key).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        assert_eq!(store.snapshot_view().split(1_000_000).len(), 1);
+    }
+}
