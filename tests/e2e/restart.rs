@@ -189,6 +189,18 @@ async fn the_binary_restarts_from_its_state_after_sigterm_and_after_sigkill() {
     assert!(text.contains("loaded the saved state"), "{text}");
     signal(&child, "TERM");
     child.wait().unwrap();
+    // Never a token or a secret in the state.
+    let tokens = simulator.issued_tokens();
+    assert!(!tokens.is_empty());
+    for name in ["brand", "news"] {
+        let file = std::fs::read_to_string(storage.join(format!("accounts/{name}.json"))).unwrap();
+        for secret in sim.accounts.iter().map(|a| &a.app_secret).chain(&tokens) {
+            assert!(
+                !file.contains(secret.as_str()),
+                "{name}.json holds a secret"
+            );
+        }
+    }
 }
 
 /// What a saved file says was stored: endpoints (not the re-polled windows) with a day done.
