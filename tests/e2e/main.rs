@@ -13,6 +13,7 @@ mod backfill;
 mod check_config;
 mod dashboards;
 mod demo;
+mod faults;
 mod golden;
 mod hardening;
 mod isolation;
