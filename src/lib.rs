@@ -17,6 +17,8 @@ pub(crate) mod http;
 pub mod logging;
 pub mod metrics;
 pub mod otlp;
+#[cfg(test)]
+mod proptest_support;
 pub mod reports;
 pub mod schedule;
 pub mod simulator;

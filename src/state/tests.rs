@@ -155,3 +155,31 @@ fn account_names_are_file_names() {
     assert_eq!(file_stem("../x y"), "%2E%2E%2Fx%20y");
     assert_eq!(file_stem("品牌"), "%E5%93%81%E7%89%8C");
 }
+
+mod properties {
+    use super::*;
+    use crate::proptest_support::{config, json};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// A state file of any bytes or any JSON shape is read or refused in words, never a panic.
+        #[test]
+        fn any_file_decodes_or_says_why(bytes in prop::collection::vec(any::<u8>(), 0..512), value in json()) {
+            let _ = decode(&bytes, "brand", "wx1");
+            let mut with_version = value.clone();
+            if let serde_json::Value::Object(m) = &mut with_version {
+                m.insert("version".into(), FORMAT_VERSION.into());
+                m.insert("account".into(), "brand".into());
+                m.insert("app_id".into(), "wx1".into());
+            }
+            for v in [value, with_version] {
+                let text = serde_json::to_vec(&v).unwrap();
+                if let Err(why) = decode(&text, "brand", "wx1") {
+                    prop_assert!(!why.is_empty());
+                }
+            }
+        }
+    }
+}

@@ -748,3 +748,28 @@ async fn the_watcher_reloads_changed_files_on_its_own() {
     stop.cancel();
     watcher.await.unwrap();
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any text as a web config file: a config or an error, never a panic.
+        #[test]
+        fn any_text_parses_or_fails(text in ".{0,300}") {
+            let _ = WebConfig::parse(&text, Path::new("/nonexistent"));
+        }
+
+        /// Any YAML shape under the known keys.
+        #[test]
+        fn any_shape_under_known_keys_parses_or_fails(
+            key in prop::sample::select(vec!["tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"]),
+            value in crate::proptest_support::json(),
+        ) {
+            let text = serde_yaml_ng::to_string(&serde_json::json!({ key: value })).unwrap();
+            let _ = WebConfig::parse(&text, Path::new("/nonexistent"));
+        }
+    }
+}
