@@ -1,7 +1,7 @@
 //! Wires a validated `Config` into a running exporter: one WeChat client and plan per account,
 //! the metric store, the status board, the HTTP router.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -16,6 +16,7 @@ use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
+use crate::state::{StateDir, StateWriter};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
@@ -42,20 +43,49 @@ pub struct Exporter {
     pub probes: Arc<ProbeSet>,
     config: Config,
     clock: SharedClock,
+    state: Option<Storage>,
+}
+
+/// The state directory and its writer.
+#[derive(Clone)]
+struct Storage {
+    dir: StateDir,
+    writer: Arc<StateWriter>,
 }
 
 impl Exporter {
-    /// Builds the exporter; nothing is fetched until the scheduler runs.
+    /// Builds the exporter without a state directory; nothing is fetched until the scheduler runs.
     pub fn new(config: &Config, clock: SharedClock) -> anyhow::Result<Self> {
+        Self::with_storage(config, clock, None)
+    }
+
+    /// Builds the exporter over the state directory `storage` (`--storage.path`; `None` keeps no
+    /// state): every account starts from what it saved there, so /metrics has the last values
+    /// before any upstream call. A directory that cannot be written is an error.
+    pub fn with_storage(
+        config: &Config,
+        clock: SharedClock,
+        storage: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let state = match storage {
+            Some(path) => {
+                let dir = StateDir::open(path)?;
+                Some(Storage {
+                    writer: Arc::new(StateWriter::start(dir.clone())),
+                    dir,
+                })
+            }
+            None => None,
+        };
         let store = Store::new(VERSION, REVISION);
         let board = StatusBoard::new();
         let http = http_client(config.wechat.timeout);
         let pollers = config
             .accounts
             .iter()
-            .map(|account| build_poller(config, account, &http, &store, &clock))
+            .map(|account| build_poller(config, account, &http, &store, &clock, state.as_ref()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let scheduler = Scheduler::new(
+        let mut scheduler = Scheduler::new(
             pollers,
             store.clone(),
             board.clone(),
@@ -64,6 +94,9 @@ impl Exporter {
             config.metrics.max_articles_per_account,
         );
         let probes = ProbeSet::new(store.clone());
+        if let Some(state) = &state {
+            scheduler = scheduler.with_state(state.writer.clone());
+        }
         Ok(Self {
             store,
             board,
@@ -71,7 +104,13 @@ impl Exporter {
             probes,
             config: config.clone(),
             clock,
+            state,
         })
+    }
+
+    /// The writer of the state directory, when there is one (to flush it before exiting).
+    pub fn state_writer(&self) -> Option<Arc<StateWriter>> {
+        self.state.as_ref().map(|s| s.writer.clone())
     }
 
     /// The HTTP routes over this exporter's store and status.
@@ -113,6 +152,7 @@ impl Exporter {
             probes: self.probes.clone(),
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
+            state: self.state.clone(),
         })
     }
 }
@@ -124,6 +164,7 @@ fn build_poller(
     http: &reqwest::Client,
     store: &Arc<Store>,
     clock: &SharedClock,
+    state: Option<&Storage>,
 ) -> anyhow::Result<AccountPoller> {
     let observer = store.self_metrics().observer(&account.name);
     let (_, client) = account_client(config, account, http, clock, observer)?;
@@ -131,11 +172,12 @@ fn build_poller(
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
     let plan = AccountPlan::new(PlanSettings::from(&config.schedule), endpoints);
-    Ok(AccountPoller::new(
-        account.name.clone(),
-        plan,
-        Arc::new(client),
-    ))
+    let poller = AccountPoller::new(account.name.clone(), plan, Arc::new(client));
+    let Some(state) = state else {
+        return Ok(poller);
+    };
+    let saved = state.dir.load(&account.name, &account.app_id);
+    Ok(poller.with_saved(&account.app_id, saved.as_ref(), clock.now()))
 }
 
 /// One account's token cache and datacube client, as `[wechat]` and the account configure them.
@@ -178,6 +220,7 @@ pub struct Reloader {
     probes: Arc<ProbeSet>,
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
+    state: Option<Storage>,
 }
 
 impl Reloader {
@@ -200,6 +243,10 @@ impl Reloader {
         // Client or schedule settings apply to every account: rebuild them all then.
         let same_settings = new.wechat == current.wechat && new.schedule == current.schedule;
         let http = http_client(new.wechat.timeout);
+        if let Some(state) = &self.state {
+            // A rebuilt account starts from its saved state: make that the newest one.
+            state.writer.sync();
+        }
         let mut keep = Vec::new();
         let mut add = Vec::new();
         for account in &new.accounts {
@@ -207,7 +254,14 @@ impl Reloader {
                 keep.push(account.name.clone());
                 continue;
             }
-            match build_poller(&new, account, &http, &self.store, &self.clock) {
+            match build_poller(
+                &new,
+                account,
+                &http,
+                &self.store,
+                &self.clock,
+                self.state.as_ref(),
+            ) {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);

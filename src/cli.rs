@@ -23,7 +23,7 @@ use crate::demo::Demo;
 use crate::logging::{self, LogFormat, LogLevel};
 use crate::otlp::Pusher;
 use crate::simulator::{SimConfig, Simulator};
-use crate::web_config::{self, WebConfig};
+use crate::web_config::{self, ServerLimits, WebConfig};
 
 /// Prometheus exporter for WeChat Official Account datacube analytics.
 #[derive(Debug, Parser)]
@@ -128,6 +128,35 @@ pub struct ServeArgs {
     /// Path to an exporter-toolkit web configuration file (TLS and basic auth).
     #[arg(long = "web.config.file", env = "WECHAT_MP_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Close a connection that has not sent its request headers (or finished TLS) this long.
+    #[arg(
+        long = "web.header-read-timeout",
+        env = "WECHAT_MP_EXPORTER_WEB_HEADER_READ_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub header_read_timeout: humantime::Duration,
+    /// Answer 503 to a request still running after this long.
+    #[arg(
+        long = "web.request-timeout",
+        env = "WECHAT_MP_EXPORTER_WEB_REQUEST_TIMEOUT",
+        default_value = "30s"
+    )]
+    pub request_timeout: humantime::Duration,
+    /// Close connections beyond this many open at once.
+    #[arg(
+        long = "web.max-connections",
+        env = "WECHAT_MP_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value = "4096"
+    )]
+    pub max_connections: usize,
+    /// Directory of the state that survives restarts (days fetched, last reports); "" keeps none.
+    // A String, not a PathBuf: clap's path parser refuses the empty value that disables it.
+    #[arg(
+        long = "storage.path",
+        env = "WECHAT_MP_EXPORTER_STORAGE_PATH",
+        default_value = "data/"
+    )]
+    pub storage_path: String,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -275,13 +304,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
-    let exporter = Exporter::new(&config, clock::system())?;
+    let storage = (!args.storage_path.is_empty()).then(|| PathBuf::from(&args.storage_path));
+    let exporter = Exporter::with_storage(&config, clock::system(), storage.as_deref())?;
+    let state = exporter.state_writer();
     let reloader = exporter.reloader(args.config.path.clone());
     tokio::spawn(reload_on_sighup(reloader.clone()));
     let router = web_config::apply(
         exporter.router_with_reload(&args.telemetry_path, Some(reloader)),
         web.as_deref(),
     );
+    let limits = ServerLimits {
+        header_read_timeout: args.header_read_timeout.into(),
+        request_timeout: args.request_timeout.into(),
+        max_connections: args.max_connections,
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signals(shutdown.clone()));
     let pusher = match &config.otlp {
@@ -302,6 +338,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listener,
             router.clone(),
             web.clone(),
+            limits,
             stop,
         ));
     }
@@ -314,6 +351,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let _ = scheduler.await;
+    if let Some(state) = state {
+        // The last poll round's state is on disk before the process exits.
+        state.sync();
+    }
     if let Some(pusher) = pusher {
         // The last push, bounded by the OTLP timeout.
         let _ = pusher.await;

@@ -18,9 +18,12 @@ pub mod logging;
 pub mod metrics;
 pub mod otlp;
 pub mod probe;
+#[cfg(test)]
+mod proptest_support;
 pub mod reports;
 pub mod schedule;
 pub mod simulator;
+pub mod state;
 pub(crate) mod status;
 pub(crate) mod web_config;
 pub mod wechat;

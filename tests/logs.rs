@@ -1,7 +1,7 @@
-//! Secrets never reach the logs: a run full of errors (bad secret, rejected tokens, 5xx, broken
-//! JSON), logged at trace level through the production logging set-up, contains neither an app
-//! secret nor any access token the simulator issued, nor a callback probe's Token or
-//! EncodingAESKey; nor do /metrics and the landing page.
+//! Secrets never reach the logs: a run through every fault the simulator injects (bad secret,
+//! rejected tokens, every errcode class, 5xx, broken JSON, a read timeout), logged at trace level
+//! through the production logging set-up, contains neither an app secret nor any access token the
+//! simulator issued, nor a callback probe's Token or EncodingAESKey; nor do /metrics, the landing page and the saved state.
 
 mod support;
 
@@ -50,6 +50,7 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     // Probes every 200 ms: demo-1's server answers wrong, demo-2 sends safe-mode messages,
     // demo-3 has the wrong Token (the server rejects its signature).
     let mut stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), |c| {
+        c.wechat.timeout = std::time::Duration::from_millis(300);
         for a in &mut c.accounts {
             let p = a.callback_probe.as_mut().expect("the demo config probes");
             p.interval = std::time::Duration::from_millis(200);
@@ -58,6 +59,13 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
             secrecy::SecretString::from(WRONG_PROBE_TOKEN);
     })
     .await;
+    let state = tempfile::tempdir().unwrap();
+    stack.exporter = wechat_mp_exporter::app::Exporter::with_storage(
+        &stack.config,
+        clock.clone(),
+        Some(state.path()),
+    )
+    .unwrap();
     stack.simulator.callback().set(
         "demo-1",
         wechat_mp_exporter::simulator::callback::Behaviour::WrongEcho,
@@ -71,6 +79,16 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     sim.faults().http_status("getusersummary", 502, Some(2));
     sim.faults().malformed("getuserread", Some(1));
     sim.faults().fail("getupstreammsg", 40164, Some(1));
+    sim.faults().fail("getuserreadhour", -1, Some(4));
+    sim.faults().fail("getusershare", 45009, Some(1));
+    sim.faults().fail("getusersharehour", 45011, Some(1));
+    sim.faults().fail("getarticlesummary", 48001, Some(1));
+    sim.faults().fail("getarticletotal", 47009, Some(1));
+    sim.faults().fail("getupstreammsghour", 61503, Some(1));
+    sim.faults()
+        .http_status("getinterfacesummaryhour", 500, Some(4));
+    sim.faults()
+        .delay("getbizsummary", std::time::Duration::from_secs(1));
 
     stack.exporter.scheduler.tick().await;
     let base = serve(&stack.exporter).await;
@@ -96,6 +114,13 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         "the probes ran:\n{metrics}"
     );
 
+    stack.exporter.state_writer().unwrap().sync();
+    let mut saved = String::new();
+    for entry in std::fs::read_dir(state.path().join("accounts")).unwrap() {
+        saved.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(saved.contains("\"version\""), "the state was saved");
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("level=trace") || logs.contains("level=debug"),
@@ -109,6 +134,20 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         logs.contains("40001"),
         "the rejected-token error was logged"
     );
+    for fired in [
+        "errcode -1",
+        "errcode 45009",
+        "errcode 45011",
+        "errcode 48001",
+        "errcode 47009",
+        "errcode 61503",
+        "HTTP status 500",
+        "HTTP status 502",
+        "invalid JSON",
+        "network error",
+    ] {
+        assert!(logs.contains(fired), "the run went through {fired:?}");
+    }
     let tokens = sim.issued_tokens();
     assert!(
         tokens.len() >= 3,
@@ -140,6 +179,10 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         assert!(
             !landing.contains(&secret) && !first_landing.contains(&secret),
             "a secret or token reached the landing page"
+        );
+        assert!(
+            !saved.contains(&secret),
+            "a secret or token reached the state"
         );
     }
     assert!(

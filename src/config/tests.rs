@@ -233,3 +233,45 @@ fn callback_probe_problems_name_their_keys_and_never_echo_secrets() {
         "{errors}"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any text, and any value in any key of a config: parsed or refused with problems,
+        /// never a panic.
+        #[test]
+        fn any_text_parses_or_lists_problems(text in ".{0,400}") {
+            if let Err(errors) = parse(&text) {
+                prop_assert!(!errors.0.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_value_in_any_key_parses_or_lists_problems(
+            section in prop::sample::select(vec!["wechat", "schedule", "metrics"]),
+            key in prop::sample::select(vec![
+                "api_base_url", "timeout", "max_retries", "retry_backoff", "concurrency",
+                "publish_after", "retry_interval", "empty_is_zero_after", "error_retry_interval",
+                "max_articles_per_account", "name", "app_id", "token", "reports",
+            ]),
+            value in prop_oneof![
+                "\"[^\"\\\\]{0,20}\"",
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<bool>().prop_map(|b| b.to_string()),
+                Just("[]".to_string()),
+                Just("[\"users\", 3]".to_string()),
+            ],
+        ) {
+            let text = format!(
+                "[{section}]\n{key} = {value}\n[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\napp_secret = \"x\"\n{key} = {value}\n"
+            );
+            if let Err(errors) = parse(&text) {
+                prop_assert!(!errors.0.is_empty());
+            }
+        }
+    }
+}

@@ -432,5 +432,7 @@ fn merge_window(e: Endpoint, window: &BTreeMap<Date, WindowEntry>) -> Option<Dat
     })
 }
 
+mod persist;
+
 #[cfg(test)]
 mod tests;

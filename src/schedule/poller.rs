@@ -1,10 +1,11 @@
 //! Runs the plan: asks WeChat for what is due, applies the answers, publishes the latest data.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,7 @@ use super::plan::{AccountPlan, Job, Outcome};
 use crate::clock::SharedClock;
 use crate::metrics::Store;
 use crate::reports::AccountStatus;
+use crate::state::{Saved, StateWriter, StatusRecord};
 use crate::status::{AccountView, StatusBoard};
 use crate::wechat::client::Client;
 use crate::wechat::error::Error;
@@ -39,6 +41,8 @@ pub struct PollRound {
     pub failures: usize,
 }
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One account: its plan, its client, its health.
 pub struct AccountPoller {
     /// The `account` label.
@@ -46,6 +50,10 @@ pub struct AccountPoller {
     plan: AccountPlan,
     fetch: Arc<dyn Fetch>,
     status: AccountStatus,
+    /// The AppID the saved state belongs to (empty when nothing is saved).
+    app_id: String,
+    /// Unique per poller, so a reload can tell a replaced account's late round from its own.
+    id: u64,
 }
 
 impl AccountPoller {
@@ -56,6 +64,34 @@ impl AccountPoller {
             plan,
             fetch,
             status: AccountStatus::default(),
+            app_id: String::new(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Names the AppID this account's saved state belongs to, and takes back `saved` (from the
+    /// state directory) as of `now`.
+    pub fn with_saved(mut self, app_id: &str, saved: Option<&Saved>, now: Timestamp) -> Self {
+        self.app_id = app_id.to_string();
+        if let Some(saved) = saved {
+            self.plan.restore(&saved.plan, now);
+            self.status.up = saved.status.up;
+            self.status.last_poll_seconds = saved.status.last_poll_seconds;
+            self.status.last_poll_end = saved.status.last_poll_end;
+            self.plan.fill_status(&mut self.status, now);
+        }
+        self
+    }
+
+    /// What the state directory keeps of this account.
+    pub fn saved(&self) -> Saved {
+        Saved {
+            plan: self.plan.export(),
+            status: StatusRecord {
+                up: self.status.up,
+                last_poll_seconds: self.status.last_poll_seconds,
+                last_poll_end: self.status.last_poll_end,
+            },
         }
     }
 
@@ -134,17 +170,38 @@ pub struct AccountsUpdate {
     pub max_articles: usize,
 }
 
-/// Polls every account when its plan has something due; swaps accounts on reload.
+/// At most this many of an account's requests are in flight: below the global limit (when it is
+/// above 1), so an account whose upstream hangs cannot hold every permit and stall the others.
+pub fn per_account_limit(concurrency: usize) -> usize {
+    let concurrency = concurrency.max(1);
+    if concurrency == 1 {
+        1
+    } else {
+        concurrency.div_ceil(2).min(concurrency - 1)
+    }
+}
+
+/// Polls every account when its plan has something due; swaps accounts on reload. In `run`
+/// every account follows its own schedule: a slow account delays nobody else's round.
 pub struct Scheduler {
+    /// The accounts not being polled right now (all of them outside `run`).
     accounts: Vec<AccountPoller>,
+    /// The configured account names, in config order (the landing page's order).
+    order: Vec<String>,
+    /// The latest view of every configured account, including those being polled.
+    views: BTreeMap<String, AccountView>,
+    /// The poller id of every configured account: a round that ends after its account was
+    /// removed or replaced by a reload is dropped.
+    ids: BTreeMap<String, u64>,
     updates: mpsc::UnboundedReceiver<AccountsUpdate>,
     updates_tx: mpsc::UnboundedSender<AccountsUpdate>,
     store: Arc<Store>,
     board: Arc<StatusBoard>,
     clock: SharedClock,
     limit: Arc<Semaphore>,
-    width: usize,
+    concurrency: usize,
     max_articles: usize,
+    state: Option<Arc<StateWriter>>,
 }
 
 impl Scheduler {
@@ -157,23 +214,35 @@ impl Scheduler {
         concurrency: usize,
         max_articles: usize,
     ) -> Self {
-        // Publish every account at once, so /metrics shows wechat_mp_up 0 before the first answer.
-        for a in &accounts {
-            store.update_account(&a.name, &a.plan.reports(), &a.status, max_articles);
-        }
-        board.publish(accounts.iter().map(AccountPoller::view).collect());
         let (updates_tx, updates) = mpsc::unbounded_channel();
-        Self {
-            accounts,
+        let mut scheduler = Self {
+            accounts: Vec::new(),
+            order: Vec::new(),
+            views: BTreeMap::new(),
+            ids: BTreeMap::new(),
             updates,
             updates_tx,
             store,
             board,
             clock,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
-            width: concurrency.max(1),
+            concurrency: concurrency.max(1),
             max_articles,
-        }
+            state: None,
+        };
+        // Publish every account at once, so /metrics shows wechat_mp_up 0 (or the saved values)
+        // before the first answer.
+        scheduler.add(accounts);
+        scheduler.publish_board();
+        scheduler
+    }
+
+    /// Saves every account's state through `writer` after each poll round that did something,
+    /// and drops the state of accounts that are no longer configured.
+    pub fn with_state(mut self, writer: Arc<StateWriter>) -> Self {
+        writer.retain(self.order.clone());
+        self.state = Some(writer);
+        self
     }
 
     /// The accounts being polled.
@@ -186,41 +255,71 @@ impl Scheduler {
         self.updates_tx.clone()
     }
 
+    fn add(&mut self, accounts: Vec<AccountPoller>) {
+        for a in accounts {
+            self.store
+                .update_account(&a.name, &a.plan.reports(), &a.status, self.max_articles);
+            self.views.insert(a.name.clone(), a.view());
+            self.order.push(a.name.clone());
+            self.ids.insert(a.name.clone(), a.id);
+            self.accounts.push(a);
+        }
+    }
+
+    fn publish_board(&self) {
+        let views = self.order.iter().filter_map(|n| self.views.get(n).cloned());
+        self.board.publish(views.collect());
+    }
+
     /// Replaces the accounts: the kept ones keep their state, the others start afresh, and the
     /// series of accounts that left disappear.
     pub fn apply(&mut self, update: AccountsUpdate) {
-        self.accounts.retain(|a| update.keep.contains(&a.name));
-        for a in &update.add {
-            self.store
-                .update_account(&a.name, &a.plan.reports(), &a.status, update.max_articles);
-        }
-        self.accounts.extend(update.add);
-        if update.concurrency.max(1) != self.width {
-            self.width = update.concurrency.max(1);
-            self.limit = Arc::new(Semaphore::new(self.width));
-        }
+        let keep = |name: &String| update.keep.contains(name);
+        self.accounts.retain(|a| keep(&a.name));
+        self.order.retain(keep);
+        self.views.retain(|n, _| keep(n));
+        self.ids.retain(|n, _| keep(n));
         self.max_articles = update.max_articles;
-        let names: Vec<String> = self.accounts.iter().map(|a| a.name.clone()).collect();
-        self.store.retain_accounts(&names);
-        self.board
-            .publish(self.accounts.iter().map(AccountPoller::view).collect());
+        self.add(update.add);
+        if update.concurrency.max(1) != self.concurrency {
+            self.concurrency = update.concurrency.max(1);
+            self.limit = Arc::new(Semaphore::new(self.concurrency));
+        }
+        self.store.retain_accounts(&self.order);
+        if let Some(state) = &self.state {
+            state.retain(self.order.clone());
+        }
+        self.publish_board();
+    }
+
+    /// Publishes what `a`'s round learned: its series, its view, its saved state.
+    fn finished(&mut self, a: &AccountPoller, round: PollRound) {
+        if round.requests > 0 {
+            self.store
+                .update_account(&a.name, &a.plan.reports(), &a.status, self.max_articles);
+            if let Some(state) = &self.state {
+                state.save(&a.name, &a.app_id, a.saved());
+            }
+        }
+        self.views.insert(a.name.clone(), a.view());
     }
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
     pub async fn tick(&mut self) -> PollRound {
-        let (clock, limit, store, max) =
-            (&self.clock, &*self.limit, &self.store, self.max_articles);
-        let width = self.width;
-        let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| async move {
-            let round = a.poll(clock, limit, width).await;
-            if round.requests > 0 {
-                store.update_account(&a.name, &a.plan.reports(), &a.status, max);
-            }
-            round
-        }))
+        let (clock, limit) = (&self.clock, &*self.limit);
+        let width = per_account_limit(self.concurrency);
+        let rounds = futures::future::join_all(
+            self.accounts
+                .iter_mut()
+                .map(|a| async move { a.poll(clock, limit, width).await }),
+        )
         .await;
-        self.board
-            .publish(self.accounts.iter().map(AccountPoller::view).collect());
+        let accounts = std::mem::take(&mut self.accounts);
+        for (a, &round) in accounts.iter().zip(&rounds) {
+            self.finished(a, round);
+        }
+        self.accounts = accounts;
+        self.publish_board();
         rounds
             .into_iter()
             .fold(PollRound::default(), |acc, r| PollRound {
@@ -239,21 +338,39 @@ impl Scheduler {
             .unwrap_or(now + jiff::SignedDuration::from_hours(1))
     }
 
-    /// Polls until `shutdown` is cancelled, sleeping until the next wakeup between rounds.
+    /// Polls until `shutdown` is cancelled. Each account is polled when its own plan wakes up
+    /// and published as soon as its round ends, whatever the other accounts are doing.
     pub async fn run(mut self, shutdown: CancellationToken) {
+        type Round = BoxFuture<'static, (AccountPoller, PollRound)>;
+        let mut polling: FuturesUnordered<Round> = FuturesUnordered::new();
+        // When each idle account is next due (by poller id); new accounts are due at once.
+        let mut wake: BTreeMap<u64, Timestamp> = BTreeMap::new();
         loop {
-            let round = self.tick().await;
-            if round.requests > 0 {
-                tracing::info!(
-                    requests = round.requests,
-                    failures = round.failures,
-                    "poll round finished"
-                );
+            let now = self.clock.now();
+            let (due, idle): (Vec<_>, Vec<_>) = std::mem::take(&mut self.accounts)
+                .into_iter()
+                .partition(|a| wake.get(&a.id).is_none_or(|&t| t <= now));
+            self.accounts = idle;
+            for mut a in due {
+                wake.remove(&a.id);
+                let (clock, limit) = (self.clock.clone(), self.limit.clone());
+                let width = per_account_limit(self.concurrency);
+                polling.push(Box::pin(async move {
+                    let round = a.poll(&clock, &limit, width).await;
+                    (a, round)
+                }));
             }
-            let wait = self.next_wakeup().duration_since(self.clock.now());
+            let next = self
+                .accounts
+                .iter()
+                .filter_map(|a| wake.get(&a.id))
+                .min()
+                .map_or(jiff::SignedDuration::from_hours(1), |&t| {
+                    t.duration_since(now)
+                });
             // Never sleep more than an hour at once, so a wall-clock jump is noticed.
-            let wait = wait.clamp(
-                jiff::SignedDuration::from_secs(1),
+            let wait = next.clamp(
+                jiff::SignedDuration::from_millis(10),
                 jiff::SignedDuration::from_hours(1),
             );
             let wait =
@@ -262,7 +379,33 @@ impl Scheduler {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
                 Some(update) = self.updates.recv() => self.apply(update),
+                Some((a, round)) = polling.next(), if !polling.is_empty() => {
+                    if self.ids.get(&a.name) != Some(&a.id) {
+                        continue; // removed or replaced meanwhile
+                    }
+                    if round.requests > 0 {
+                        tracing::info!(account = %a.name, requests = round.requests, failures = round.failures, "poll round finished");
+                    }
+                    self.finished(&a, round);
+                    self.publish_board();
+                    let now = self.clock.now();
+                    // At least a second between rounds of one account, as before.
+                    let next = a.plan.next_wakeup(now).max(now + jiff::SignedDuration::from_secs(1));
+                    wake.insert(a.id, next);
+                    self.accounts.push(a);
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_account_limit;
+
+    #[test]
+    fn one_account_never_takes_every_permit_of_a_shared_limit() {
+        let limits: Vec<usize> = [0, 1, 2, 3, 4, 8].map(per_account_limit).to_vec();
+        assert_eq!(limits, [1, 1, 1, 2, 2, 4]);
     }
 }

@@ -40,7 +40,8 @@ struct State {
     errcodes: Vec<Rule<i64>>,
     statuses: Vec<Rule<u16>>,
     malformed: Vec<Rule<()>>,
-    delays: Vec<(String, Duration)>,
+    /// (account or every account, api, delay).
+    delays: Vec<(Option<String>, String, Duration)>,
     legacy_offline: bool,
     callback_failure_ratio: Option<f64>,
 }
@@ -112,8 +113,18 @@ impl Faults {
     /// Wait `delay` before answering `api` (replaces an earlier delay for the same api).
     pub fn delay(&self, api: &str, delay: Duration) {
         let mut s = self.state();
-        s.delays.retain(|(a, _)| a != api);
-        s.delays.push((api.to_string(), delay));
+        s.delays.retain(|(who, a, _)| who.is_some() || a != api);
+        s.delays.push((None, api.to_string(), delay));
+    }
+
+    /// Wait `delay` before answering `api` for one account only (checked before the delays of
+    /// every account; replaces an earlier one for the same account and api).
+    pub fn delay_account(&self, app_id: &str, api: &str, delay: Duration) {
+        let mut s = self.state();
+        s.delays
+            .retain(|(who, a, _)| who.as_deref() != Some(app_id) || a != api);
+        s.delays
+            .insert(0, (Some(app_id.to_string()), api.to_string(), delay));
     }
 
     /// Every issued token becomes invalid (40001); the next token call issues a new one.
@@ -155,8 +166,10 @@ impl Faults {
         let delay = s
             .delays
             .iter()
-            .find(|(a, _)| a == api || (a == "*" && datacube))
-            .map(|(_, d)| *d);
+            .find(|(who, a, _)| {
+                who.as_deref().is_none_or(|w| w == app_id) && (a == api || (a == "*" && datacube))
+            })
+            .map(|(_, _, d)| *d);
         let status = fire(&mut s.statuses, app_id, api, datacube);
         // An HTTP error replaces the body, so it does not consume the other faults.
         if status.is_some() {

@@ -7,6 +7,7 @@
 
 mod auth;
 mod headers;
+mod limits;
 mod rate_limit;
 mod tls;
 
@@ -27,6 +28,9 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use limits::LimitAcceptor;
+pub use limits::ServerLimits;
 
 /// How long in-flight requests may run on after shutdown is asked for.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -174,6 +178,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     web: Option<Arc<WebConfig>>,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let handle = axum_server::Handle::<SocketAddr>::new();
@@ -194,19 +199,36 @@ pub async fn serve(
         }
     });
 
-    let server = axum_server::Server::from_listener(listener)
+    let mut server = axum_server::Server::from_listener(listener)
         .handle(handle)
+        // Bounds a new connection until its first request, protocol detection included.
+        .first_request_timeout(limits.header_read_timeout)
         .accept_error_handler(|peer: Option<&SocketAddr>, e: &io::Error| {
             // Mostly failed TLS handshakes (plain HTTP to the TLS port, untrusted client certs).
             tracing::debug!(peer = ?peer, error = %e, "connection rejected");
         });
+    // Bounds the headers of every later request on a kept-alive connection.
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_read_timeout);
+    let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        limits.request_timeout,
+    ));
     let app = router.into_make_service();
+    let limit = LimitAcceptor::new(
+        axum_server::accept::DefaultAcceptor::new(),
+        limits.max_connections,
+    );
     match web.as_ref().and_then(|w| w.tls.clone()) {
         Some(tls) => {
             tokio::spawn(tls::watch(tls.clone(), stop.clone()));
-            let server = server.acceptor(axum_server::tls_rustls::RustlsAcceptor::new(
-                tls.rustls_config(),
-            ));
+            let server = server.acceptor(
+                axum_server::tls_rustls::RustlsAcceptor::new(tls.rustls_config())
+                    .handshake_timeout(limits.header_read_timeout)
+                    .acceptor(limit),
+            );
             let http2 = web.as_ref().is_some_and(|w| w.http2);
             if http2 {
                 server.serve(app).await
@@ -215,7 +237,7 @@ pub async fn serve(
             }
         }
         // The toolkit offers HTTP/2 only over TLS; plain connections speak HTTP/1.1.
-        None => server.http1_only().serve(app).await,
+        None => server.acceptor(limit).http1_only().serve(app).await,
     }
 }
 

@@ -81,7 +81,13 @@ async fn start(router: Router, web: Option<Arc<WebConfig>>) -> Running {
     let addr = listener.local_addr().unwrap();
     let router = apply(router, web.as_deref());
     let stop = CancellationToken::new();
-    let task = tokio::spawn(serve(listener, router, web, stop.clone().cancelled_owned()));
+    let task = tokio::spawn(serve(
+        listener,
+        router,
+        web,
+        ServerLimits::default(),
+        stop.clone().cancelled_owned(),
+    ));
     Running { addr, stop, task }
 }
 
@@ -741,4 +747,29 @@ async fn the_watcher_reloads_changed_files_on_its_own() {
     assert!(tls.serves_current_files(), "watcher did not reload");
     stop.cancel();
     watcher.await.unwrap();
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// Any text as a web config file: a config or an error, never a panic.
+        #[test]
+        fn any_text_parses_or_fails(text in ".{0,300}") {
+            let _ = WebConfig::parse(&text, Path::new("/nonexistent"));
+        }
+
+        /// Any YAML shape under the known keys.
+        #[test]
+        fn any_shape_under_known_keys_parses_or_fails(
+            key in prop::sample::select(vec!["tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"]),
+            value in crate::proptest_support::json(),
+        ) {
+            let text = serde_yaml_ng::to_string(&serde_json::json!({ key: value })).unwrap();
+            let _ = WebConfig::parse(&text, Path::new("/nonexistent"));
+        }
+    }
 }

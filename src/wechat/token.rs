@@ -252,6 +252,7 @@ impl TokenCache {
             .map_err(|f| match f {
                 Failure::Transport(e) => fail(transport_message(e)),
                 Failure::Status(status) => fail(format!("HTTP status {status}")),
+                Failure::TooLarge => fail(transport::too_large()),
             })?;
         let json: Value =
             serde_json::from_slice(&body).map_err(|e| fail(format!("invalid JSON: {e}")))?;

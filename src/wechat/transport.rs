@@ -66,7 +66,14 @@ pub(crate) enum Failure {
     Transport(reqwest::Error),
     /// A status other than 2xx.
     Status(u16),
+    /// The body went on past [`MAX_BODY_BYTES`]; reading stopped there.
+    TooLarge,
 }
+
+/// The most of one answer that is read. Datacube and token answers are kilobytes (the largest,
+/// a month of per-article rows, well under a MiB); a broken or hostile upstream sending more must
+/// not grow the process's memory with it.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// Sends `request` and reads the whole body of a 2xx answer.
 pub(crate) async fn read_body(request: reqwest::RequestBuilder) -> Result<Bytes, Failure> {
@@ -75,7 +82,22 @@ pub(crate) async fn read_body(request: reqwest::RequestBuilder) -> Result<Bytes,
     if !status.is_success() {
         return Err(Failure::Status(status.as_u16()));
     }
-    response.bytes().await.map_err(Failure::Transport)
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    // Chunk by chunk, so the cap holds whatever Content-Length says (or without one).
+    let mut response = response;
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Failure::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Only the error fields; success bodies have no `errcode` (or 0).
@@ -99,6 +121,7 @@ pub(crate) async fn wechat_body(
             api: api.into(),
             status,
         },
+        Failure::TooLarge => invalid_json(api, too_large()),
     })?;
     let head: ErrorBody =
         serde_json::from_slice(&bytes).map_err(|e| invalid_json(api, e.to_string()))?;
@@ -113,6 +136,14 @@ pub(crate) async fn wechat_body(
 }
 
 /// The error for a body that is not what `api` answers.
+/// Why an answer over [`MAX_BODY_BYTES`] was dropped, in words.
+pub(crate) fn too_large() -> String {
+    format!(
+        "the answer is larger than {} MiB; stopped reading it",
+        MAX_BODY_BYTES >> 20
+    )
+}
+
 pub(crate) fn invalid_json(api: &str, message: String) -> Error {
     Error::InvalidJson {
         api: api.into(),
@@ -139,6 +170,54 @@ mod tests {
                 .unwrap()
                 .as_str(),
             "https://proxy.example/wx/cgi-bin/stable_token"
+        );
+    }
+
+    /// A 100 MiB answer, streamed without a length: reading stops at the cap, so the server is
+    /// never asked for much more than the cap (bounded memory, whatever the upstream sends).
+    #[tokio::test]
+    async fn a_huge_body_is_cut_at_the_cap() {
+        use futures::StreamExt as _;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        const MIB: usize = 1 << 20;
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    let chunks = futures::stream::iter(0..100).map(move |_| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, std::io::Error>(Bytes::from(vec![b' '; MIB]))
+                    });
+                    axum::body::Body::from_stream(chunks)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = http_client(Duration::from_secs(30));
+        let err = wechat_body("getusersummary", http.get(format!("http://{addr}/")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            Error::InvalidJson {
+                api: "getusersummary".into(),
+                message: too_large()
+            }
+            .to_string()
+        );
+        // The server gets ahead of the reader by what the kernel's socket buffers and hyper's
+        // hold (several MiB on loopback), but nowhere near the whole body.
+        let chunks = sent.load(Ordering::SeqCst);
+        assert!(
+            chunks < 64,
+            "{chunks} MiB produced: reading should have stopped at {} MiB",
+            MAX_BODY_BYTES / MIB
         );
     }
 }

@@ -5,57 +5,14 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use jiff::civil::Time;
 use tokio_util::sync::CancellationToken;
 use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock;
 use wechat_mp_exporter::config::Config;
-use wechat_mp_exporter::simulator::{SimConfig, Simulator};
+use wechat_mp_exporter::simulator::SimConfig;
 
-use crate::support::{get, parse_text, sim_config, value};
-
-/// A config file polling `accounts` (name, index into the simulator's accounts).
-fn write_config(path: &Path, sim_addr: SocketAddr, sim: &SimConfig, accounts: &[(&str, usize)]) {
-    let mut text = format!(
-        "[wechat]\napi_base_url = \"http://{sim_addr}\"\nretry_backoff = \"1ms\"\n[schedule]\npublish_after = \"00:00\"\nempty_is_zero_after = \"00:00\"\n"
-    );
-    for (name, i) in accounts {
-        let a = &sim.accounts[*i];
-        text.push_str(&format!(
-            "[[account]]\nname = \"{name}\"\napp_id = \"{}\"\napp_secret = \"{}\"\n",
-            a.app_id, a.app_secret
-        ));
-    }
-    std::fs::write(path, text).unwrap();
-}
-
-async fn start_simulator() -> (Simulator, SocketAddr, SimConfig) {
-    let sim = sim_config(Time::midnight());
-    let simulator = Simulator::new(sim.clone(), clock::system());
-    let addr = simulator
-        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    (simulator, addr, sim)
-}
-
-/// Polls `url` until `done(body)` (bounded; a hang guard, not a timing assertion).
-async fn wait_for_metrics(url: &str, done: impl Fn(&str) -> bool) -> String {
-    for _ in 0..300 {
-        let (_, _, body) = get(url, None).await;
-        if done(&body) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} never reached the expected state");
-}
-
-fn up(body: &str, account: &str) -> Option<f64> {
-    value(&parse_text(body), "wechat_mp_up", account, &[])
-}
+use crate::support::{get, parse_text, start_simulator, up, value, wait_for_metrics, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
@@ -138,6 +95,7 @@ async fn the_binary_reloads_on_sighup() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
         .arg(format!("--config.file={}", path.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

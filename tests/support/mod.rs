@@ -7,11 +7,12 @@ pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use jiff::civil::Time;
 use wechat_mp_exporter::app::Exporter;
-use wechat_mp_exporter::clock::SharedClock;
+use wechat_mp_exporter::clock::{self, SharedClock};
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::simulator::{SimConfig, Simulator};
@@ -239,4 +240,50 @@ pub fn parse_timestamped(body: &str) -> Vec<Timed> {
             }
         })
         .collect()
+}
+
+/// A config file polling `accounts` (name, index into the simulator's accounts).
+pub fn write_config(
+    path: &Path,
+    sim_addr: SocketAddr,
+    sim: &SimConfig,
+    accounts: &[(&str, usize)],
+) {
+    let mut text = format!(
+        "[wechat]\napi_base_url = \"http://{sim_addr}\"\nretry_backoff = \"1ms\"\n[schedule]\npublish_after = \"00:00\"\nempty_is_zero_after = \"00:00\"\n"
+    );
+    for (name, i) in accounts {
+        let a = &sim.accounts[*i];
+        text.push_str(&format!(
+            "[[account]]\nname = \"{name}\"\napp_id = \"{}\"\napp_secret = \"{}\"\n",
+            a.app_id, a.app_secret
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+pub async fn start_simulator() -> (Simulator, SocketAddr, SimConfig) {
+    let sim = sim_config(Time::midnight());
+    let simulator = Simulator::new(sim.clone(), clock::system());
+    let addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    (simulator, addr, sim)
+}
+
+/// Polls `url` until `done(body)` (bounded; a hang guard, not a timing assertion).
+pub async fn wait_for_metrics(url: &str, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..300 {
+        let (_, _, body) = get(url, None).await;
+        if done(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never reached the expected state");
+}
+
+pub fn up(body: &str, account: &str) -> Option<f64> {
+    value(&parse_text(body), "wechat_mp_up", account, &[])
 }

@@ -166,3 +166,37 @@ fn bodies_round_trip() {
         );
     }
 }
+
+mod properties {
+    use super::*;
+    use crate::proptest_support::{config, json};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Bytes from anywhere: every endpoint's parser answers Ok or Err, never panics.
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            for endpoint in Endpoint::ALL {
+                let _ = Report::parse(endpoint, &bytes);
+            }
+        }
+
+        /// JSON of any shape, at the top and as the list: parsed or refused, and what parses
+        /// goes back out as a body that parses to the same rows.
+        #[test]
+        fn any_json_shape_parses_or_fails_and_round_trips(value in json()) {
+            for body in [value.clone(), serde_json::json!({ "list": [value.clone()] })] {
+                let bytes = serde_json::to_vec(&body).unwrap();
+                for endpoint in Endpoint::ALL {
+                    if let Ok(parsed) = Report::parse(endpoint, &bytes) {
+                        let again = serde_json::to_vec(&parsed.report.to_body(None)).unwrap();
+                        let reparsed = Report::parse(endpoint, &again).unwrap();
+                        prop_assert_eq!(reparsed.report.len(), parsed.report.len());
+                    }
+                }
+            }
+        }
+    }
+}

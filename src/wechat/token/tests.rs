@@ -320,3 +320,33 @@ fn debug_never_shows_the_token_or_secret() {
     assert!(!text.contains("TOKEN-SECRET-123"), "{text}");
     assert!(!text.contains(APP_SECRET), "{text}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_support::config())]
+
+        /// A token file of any bytes or JSON shape: a token or an error that never repeats the
+        /// file's content (it may be a token).
+        #[test]
+        fn any_token_file_reads_or_fails_without_echoing_it(
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+            value in crate::proptest_support::json(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("token");
+            for content in [bytes.clone(), serde_json::to_vec(&value).unwrap()] {
+                std::fs::write(&path, &content).unwrap();
+                if let Err(e) = rt.block_on(read_token_file(&path)) {
+                    let text = String::from_utf8_lossy(&content).trim().to_string();
+                    if text.len() >= 16 {
+                        prop_assert!(!e.to_string().contains(&text), "{e}");
+                    }
+                }
+            }
+        }
+    }
+}
