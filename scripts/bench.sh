@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks for DESIGN section 6 (results: docs/benchmarks.md). Needs wrk (apt-get install -y wrk).
+# Benchmarks of the performance targets (results: docs/benchmarks.md). Needs wrk (apt-get install -y wrk).
 #
 #   bash scripts/bench.sh                 # N = 1 100 1000 accounts, plus the upstream-call count
 #   ACCOUNTS="1 100" bash scripts/bench.sh
