@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
-use crate::config::{AccountConfig, Config, TokenSourceConfig};
+use crate::config::{AccountConfig, ComponentConfig, Config, TokenSourceConfig};
 use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
@@ -20,6 +20,7 @@ use crate::state::{StateDir, StateWriter};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
+use crate::wechat::token::component::{Authorizer, Platform, RefreshToken};
 use crate::wechat::token::{TokenCache, TokenSource};
 use crate::wechat::transport::{CallObserver, http_client};
 
@@ -44,6 +45,49 @@ pub struct Exporter {
     config: Config,
     clock: SharedClock,
     state: Option<Storage>,
+    platforms: Platforms,
+}
+
+/// The component token cache of every third-party platform, shared by its accounts and kept over
+/// reloads while the platform's settings stay the same.
+#[derive(Clone, Default)]
+pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<(ComponentConfig, Arc<TokenCache>)>>>);
+
+impl Platforms {
+    /// The cache of `component`'s token: the existing one, or a new one (one fetch for all its
+    /// accounts; a failure is held for `error_retry_interval` so they do not each ask again).
+    fn cache(
+        &self,
+        component: &ComponentConfig,
+        config: &Config,
+        http: &reqwest::Client,
+        clock: &SharedClock,
+    ) -> Arc<TokenCache> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, cache)) = all.iter().find(|(c, _)| c == component) {
+            return cache.clone();
+        }
+        let platform = Platform::new(
+            component.appid.clone(),
+            component.secret.clone(),
+            component.ticket.clone(),
+            clock.clone(),
+        );
+        // Fetches are counted under the account that needed them (TokenCache::get_for).
+        let cache = Arc::new(
+            TokenCache::new(
+                TokenSource::ComponentToken(Arc::new(platform)),
+                http.clone(),
+                config.wechat.api_base_url.clone(),
+                clock.clone(),
+                Arc::new(crate::wechat::transport::NoopObserver),
+            )
+            .with_failure_hold(config.schedule.error_retry_interval),
+        );
+        all.retain(|(c, _)| c.name != component.name);
+        all.push((component.clone(), cache.clone()));
+        cache
+    }
 }
 
 /// The state directory and its writer.
@@ -80,10 +124,21 @@ impl Exporter {
         let store = Store::new(VERSION, REVISION);
         let board = StatusBoard::new();
         let http = http_client(config.wechat.timeout);
+        let platforms = Platforms::default();
         let pollers = config
             .accounts
             .iter()
-            .map(|account| build_poller(config, account, &http, &store, &clock, state.as_ref()))
+            .map(|account| {
+                build_poller(
+                    config,
+                    account,
+                    &http,
+                    &store,
+                    &clock,
+                    state.as_ref(),
+                    &platforms,
+                )
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut scheduler = Scheduler::new(
             pollers,
@@ -105,6 +160,7 @@ impl Exporter {
             config: config.clone(),
             clock,
             state,
+            platforms,
         })
     }
 
@@ -153,6 +209,7 @@ impl Exporter {
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
             state: self.state.clone(),
+            platforms: self.platforms.clone(),
         })
     }
 }
@@ -165,9 +222,14 @@ fn build_poller(
     store: &Arc<Store>,
     clock: &SharedClock,
     state: Option<&Storage>,
+    platforms: &Platforms,
 ) -> anyhow::Result<AccountPoller> {
     let observer = store.self_metrics().observer(&account.name);
-    let (_, client) = account_client(config, account, http, clock, observer)?;
+    let wiring = Wiring {
+        platforms,
+        state_dir: state.map(|s| &s.dir),
+    };
+    let (_, client) = account_client_with(config, account, http, clock, observer, &wiring)?;
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
@@ -188,12 +250,51 @@ pub(crate) fn account_client(
     clock: &SharedClock,
     observer: Arc<dyn CallObserver>,
 ) -> anyhow::Result<(Arc<TokenCache>, Client)> {
+    let platforms = Platforms::default();
+    let wiring = Wiring {
+        platforms: &platforms,
+        state_dir: None,
+    };
+    account_client_with(config, account, http, clock, observer, &wiring)
+}
+
+/// What accounts share beyond `[wechat]`: the platforms' token caches, the state directory.
+struct Wiring<'a> {
+    platforms: &'a Platforms,
+    state_dir: Option<&'a StateDir>,
+}
+
+fn account_client_with(
+    config: &Config,
+    account: &AccountConfig,
+    http: &reqwest::Client,
+    clock: &SharedClock,
+    observer: Arc<dyn CallObserver>,
+    wiring: &Wiring<'_>,
+) -> anyhow::Result<(Arc<TokenCache>, Client)> {
     let settings = ClientSettings {
         base_url: config.wechat.api_base_url.clone(),
         max_retries: config.wechat.max_retries,
         retry_backoff: config.wechat.retry_backoff,
     };
-    let source = token_source(account).with_context(|| format!("account {:?}", account.name))?;
+    let source = match &account.token {
+        TokenSourceConfig::Component(c) => {
+            let component = wiring.platforms.cache(&c.component, config, http, clock);
+            // The state directory when there is one, else the operator's file, else memory.
+            let persist_to = match wiring.state_dir {
+                Some(dir) => Some(dir.refresh_token_path(&account.app_id)),
+                None => c.refresh_token_file.clone(),
+            };
+            if persist_to.is_none() {
+                tracing::warn!(account = %account.name, "a rotated authorizer_refresh_token will be lost on a restart: set --storage.path or authorizer_refresh_token_file");
+            }
+            let refresh = RefreshToken::load(c.refresh_token.clone(), persist_to);
+            let authorizer = Authorizer::new(account.app_id.clone(), component, refresh)
+                .map_err(anyhow::Error::msg)?;
+            TokenSource::Authorizer(Arc::new(authorizer))
+        }
+        _ => token_source(account).with_context(|| format!("account {:?}", account.name))?,
+    };
     let tokens = Arc::new(TokenCache::new(
         source,
         http.clone(),
@@ -221,6 +322,7 @@ pub struct Reloader {
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
     state: Option<Storage>,
+    platforms: Platforms,
 }
 
 impl Reloader {
@@ -261,6 +363,7 @@ impl Reloader {
                 &self.store,
                 &self.clock,
                 self.state.as_ref(),
+                &self.platforms,
             ) {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
@@ -323,5 +426,8 @@ fn token_source(account: &AccountConfig) -> anyhow::Result<TokenSource> {
         },
         TokenSourceConfig::File(path) => TokenSource::File(path.clone()),
         TokenSourceConfig::Url(url) => TokenSource::Url(url.clone()),
+        TokenSourceConfig::Component(_) => {
+            anyhow::bail!("component accounts are wired by account_client_with")
+        }
     })
 }

@@ -82,6 +82,52 @@ pub enum TokenSourceConfig {
     /// `classic`: `/cgi-bin/token`. Only when this exporter owns the account's token: every fetch
     /// invalidates the token the account's other servers hold.
     Classic,
+    /// `component`: the account is authorised to a third-party platform (`[[component]]`).
+    Component(ComponentAccount),
+}
+
+/// `[[component]]`: a third-party platform (开放平台) whose authorised accounts are polled.
+#[derive(Debug, Clone)]
+pub struct ComponentConfig {
+    /// `name`: what accounts put in `component`.
+    pub name: String,
+    /// `component_appid`.
+    pub appid: String,
+    /// `component_appsecret` (with `${VAR}` expansion) or `component_appsecret_file`.
+    pub secret: SecretString,
+    /// `component_verify_ticket`: `file:PATH` or `url:URL`.
+    pub ticket: crate::wechat::token::component::TicketSource,
+}
+
+impl PartialEq for ComponentConfig {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.name == other.name
+            && self.appid == other.appid
+            && self.secret.expose_secret() == other.secret.expose_secret()
+            && self.ticket == other.ticket
+    }
+}
+
+/// The `token = "component"` part of an `[[account]]`.
+#[derive(Debug, Clone)]
+pub struct ComponentAccount {
+    /// The platform (`component`, which may be left out when there is one `[[component]]`).
+    pub component: std::sync::Arc<ComponentConfig>,
+    /// `authorizer_refresh_token` (with `${VAR}` expansion) or `authorizer_refresh_token_file`.
+    pub refresh_token: SecretString,
+    /// `authorizer_refresh_token_file`, rewritten with a rotated token when there is no state
+    /// directory.
+    pub refresh_token_file: Option<PathBuf>,
+}
+
+impl PartialEq for ComponentAccount {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        *self.component == *other.component
+            && self.refresh_token.expose_secret() == other.refresh_token.expose_secret()
+            && self.refresh_token_file == other.refresh_token_file
+    }
 }
 
 /// One `[[account]]`.

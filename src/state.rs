@@ -146,6 +146,15 @@ impl StateDir {
         self.root.join("accounts")
     }
 
+    /// Where the latest `authorizer_refresh_token` of third-party account `app_id` is kept:
+    /// `tokens/<app_id>.refresh_token`, mode 0600, apart from the account files (which never
+    /// hold a token), written by `wechat::token::component` when WeChat rotates it.
+    pub fn refresh_token_path(&self, app_id: &str) -> PathBuf {
+        self.root
+            .join("tokens")
+            .join(format!("{}.refresh_token", file_stem(app_id)))
+    }
+
     /// The file of account `name`.
     pub fn account_path(&self, name: &str) -> PathBuf {
         self.accounts_dir()

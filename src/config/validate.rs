@@ -13,6 +13,7 @@ use url::Url;
 use super::*;
 use crate::wechat::ReportGroup;
 
+mod component;
 mod probe;
 
 /// Validates a parsed file: the config, or every problem found.
@@ -25,6 +26,7 @@ pub(super) fn validate(
         errors: Vec::new(),
         base,
         env,
+        components: Vec::new(),
     };
     let config = v.config(table);
     if v.errors.is_empty() {
@@ -39,6 +41,8 @@ struct Validator<'a> {
     errors: Vec<ConfigError>,
     base: &'a Path,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// `[[component]]`, read before the accounts that name them.
+    components: Vec<std::sync::Arc<ComponentConfig>>,
 }
 
 /// One TOML table being read: the keys left at the end are unknown.
@@ -85,8 +89,9 @@ impl Validator<'_> {
         };
         let otlp =
             crate::otlp::config::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
+        self.components(&mut root);
         let accounts = self.accounts(&mut root);
-        self.unknown(root, "wechat, schedule, metrics, otlp, account");
+        self.unknown(root, "wechat, schedule, metrics, otlp, component, account");
         Config {
             wechat,
             schedule,
@@ -375,8 +380,12 @@ impl Validator<'_> {
         let secret = self.secret(&mut s);
         let token = match self.string(&mut s, "token") {
             None => Some(TokenSourceConfig::Stable),
+            Some(spec) if spec == "component" => self.component_account(&mut s),
             Some(spec) => self.token(s.key("token"), &spec),
         };
+        if !matches!(token, Some(TokenSourceConfig::Component(_))) {
+            self.no_component_keys(&mut s);
+        }
         let reports = self.reports(&mut s);
         let callback_probe = match self.section(&mut s, "callback_probe") {
             Some(section) => self.callback_probe(section),
@@ -394,7 +403,7 @@ impl Validator<'_> {
         }
         self.unknown(
             s,
-            "name, app_id, app_secret, app_secret_file, token, reports, callback_probe",
+            "name, app_id, app_secret, app_secret_file, token, component, authorizer_refresh_token, authorizer_refresh_token_file, reports, callback_probe",
         );
         Some(AccountConfig {
             name: name?,
@@ -472,7 +481,7 @@ impl Validator<'_> {
     }
 
     fn token(&mut self, key: String, spec: &str) -> Option<TokenSourceConfig> {
-        let fix = "use \"stable\" (default), \"file:PATH\", \"url:URL\" or \"classic\"";
+        let fix = "use \"stable\" (default), \"file:PATH\", \"url:URL\", \"classic\" or \"component\"";
         match spec {
             "stable" => Some(TokenSourceConfig::Stable),
             "classic" => Some(TokenSourceConfig::Classic),

@@ -115,8 +115,16 @@ errcodes! {
         "user unauthorized or limited: the account is restricted or frozen";
     61007 Unauthorized ""
         "third-party platform lacks the permission set: the merchant must grant it";
-    61023 Permanent    ""
-        "refresh_token invalid: the account must re-authorise the third-party platform";
+    61023 Permanent    "refresh_token is invalid"
+        "authorizer_refresh_token invalid: the account must re-authorise the third-party platform, then put the new refresh token in authorizer_refresh_token";
+    61004 Permanent    "access clientip is not registered"
+        "this host's IP is not registered on the third-party platform: add it to the platform's IP whitelist (open platform console)";
+    61005 Permanent    "component ticket is expired"
+        "component_verify_ticket expired (a ticket lives 12 h): check that the platform's server still receives WeChat's ticket pushes and updates the ticket source";
+    61006 Permanent    "component ticket is invalid"
+        "component_verify_ticket invalid: the ticket source holds a wrong ticket or one of another platform; point component_verify_ticket at the ticket WeChat pushes";
+    61011 Permanent    "invalid component"
+        "invalid component_appid: check component_appid of the [[component]]";
     61500 ClientBug    "date format error"
         "date format error: a bug in this exporter, please report it";
     61501 ClientBug    "date range error"
@@ -160,7 +168,8 @@ pub fn explain(errcode: i64) -> &'static str {
 }
 
 /// Everything that can go wrong asking WeChat. Display never includes a URL, token or secret.
-#[derive(Debug, thiserror::Error)]
+/// Clone: a shared token source hands one failure to every account waiting on it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// WeChat answered `{"errcode": N, "errmsg": ...}`.
     #[error("{api}: WeChat errcode {errcode} ({errmsg}): {}", explain(*.errcode))]
@@ -290,7 +299,8 @@ mod tests {
         assert_eq!(classify(47009), ErrorClass::Offline);
         assert_eq!(classify(48001), ErrorClass::Unauthorized);
         for c in [
-            40013, 40125, 40164, 40243, 48004, 50001, 50002, 61023, 89501, 89506,
+            40013, 40125, 40164, 40243, 48004, 50001, 50002, 61004, 61005, 61006, 61011, 61023,
+            89501, 89506,
         ] {
             assert_eq!(classify(c), ErrorClass::Permanent, "{c}");
         }

@@ -1,4 +1,5 @@
-//! Access-token sources (stable, classic, file, URL) and the per-account token cache.
+//! Access-token sources (stable, classic, file, URL, third-party platform) and the per-account
+//! token cache.
 //!
 //! The cache fetches at most once at a time (single flight), keeps a token until shortly before it
 //! expires, and never force-refreshes: a forced refresh would log out every other server that uses
@@ -6,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
@@ -66,6 +68,10 @@ pub enum TokenSource {
     File(PathBuf),
     /// A central token service.
     Url(Url),
+    /// A third-party platform's own `component_access_token` (shared by its accounts).
+    ComponentToken(Arc<component::Platform>),
+    /// An account authorised to a third-party platform: `api_authorizer_token`.
+    Authorizer(Arc<component::Authorizer>),
 }
 
 impl TokenSource {
@@ -76,6 +82,8 @@ impl TokenSource {
             TokenSource::Classic { .. } => "classic",
             TokenSource::File(_) => "file",
             TokenSource::Url(_) => "url",
+            TokenSource::ComponentToken(_) => "component_token",
+            TokenSource::Authorizer(_) => "component",
         }
     }
 }
@@ -91,7 +99,14 @@ pub struct TokenCache {
     cached: Mutex<Option<AccessToken>>,
     /// Held across a fetch so that concurrent callers wait for it instead of fetching too.
     fetching: tokio::sync::Mutex<()>,
+    /// How long a failed fetch is answered from memory (`with_failure_hold`); `None`: never.
+    failure_hold: Option<Duration>,
+    /// The last failure and until when it is handed out instead of fetching again.
+    failed: Mutex<Option<(Error, Timestamp)>>,
 }
+
+/// The longest a transient failure (network, 5xx, -1) is held: the next try should come soon.
+const TRANSIENT_HOLD: Duration = Duration::from_secs(10);
 
 /// What a source answered: the token and how long it says it lives (if it says).
 struct Fetched {
@@ -116,31 +131,104 @@ impl TokenCache {
             observer,
             cached: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            failure_hold: None,
+            failed: Mutex::new(None),
         }
+    }
+
+    /// Hands a failed fetch's error to every caller for `hold` (transient failures for at most
+    /// 10 s) instead of asking again: a token shared by many accounts (a platform's component
+    /// token) must not be asked for once per account when it fails.
+    pub fn with_failure_hold(mut self, hold: Duration) -> Self {
+        self.failure_hold = Some(hold);
+        self
+    }
+
+    /// The source this cache asks.
+    pub fn source(&self) -> &TokenSource {
+        &self.source
     }
 
     /// The cached token, fetching one if there is none or it is about to expire.
     pub async fn get(&self) -> Result<AccessToken, Error> {
-        if let Some(token) = self.valid_cached() {
-            return Ok(token);
+        self.get_for(self.observer.as_ref()).await
+    }
+
+    /// `get`, with a fetch it makes reported to `observer` (the account that needed it, when
+    /// the cache is shared by several).
+    pub(crate) async fn get_for(&self, observer: &dyn CallObserver) -> Result<AccessToken, Error> {
+        self.get_with(observer, self.fetch(observer)).await
+    }
+
+    /// `get_for` of a source that needs no other cache (the platform's own token, which an
+    /// authorizer's fetch asks for: this keeps that call from being recursive).
+    pub(crate) async fn get_direct_for(
+        &self,
+        observer: &dyn CallObserver,
+    ) -> Result<AccessToken, Error> {
+        self.get_with(observer, self.fetch_direct()).await
+    }
+
+    async fn get_with(
+        &self,
+        observer: &dyn CallObserver,
+        fetch: impl Future<Output = Result<Fetched, Error>>,
+    ) -> Result<AccessToken, Error> {
+        if let Some(answer) = self.answer_from_memory() {
+            return answer;
         }
         let _flight = self.fetching.lock().await;
-        // Whoever held the lock before us may have fetched already.
-        if let Some(token) = self.valid_cached() {
-            return Ok(token);
+        // Whoever held the lock before us may have fetched (or failed) already.
+        if let Some(answer) = self.answer_from_memory() {
+            return answer;
         }
         let kind = self.source.kind();
-        let result = self.fetch().await;
+        let result = fetch.await;
         match &result {
-            Ok(_) => self.observer.token_fetch(kind, "0"),
+            Ok(_) => observer.token_fetch(kind, "0"),
             Err(e) => {
-                self.observer.token_fetch(kind, &e.label());
+                observer.token_fetch(kind, &e.label());
                 tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+                self.hold(e);
             }
         }
         let fetched = result?;
+        *self.lock_failed() = None;
         let token = self.remember(fetched);
         Ok(token)
+    }
+
+    fn answer_from_memory(&self) -> Option<Result<AccessToken, Error>> {
+        if let Some(token) = self.valid_cached() {
+            return Some(Ok(token));
+        }
+        let now = self.clock.now();
+        let failed = self.lock_failed();
+        failed
+            .as_ref()
+            .filter(|(_, until)| *until > now)
+            .map(|(e, _)| Err(e.clone()))
+    }
+
+    fn hold(&self, e: &Error) {
+        let Some(hold) = self.failure_hold else {
+            return;
+        };
+        let hold = if e.class() == super::error::ErrorClass::Transient {
+            hold.min(TRANSIENT_HOLD)
+        } else {
+            hold
+        };
+        let now = self.clock.now();
+        let until = SignedDuration::try_from(hold)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .unwrap_or(now);
+        *self.lock_failed() = Some((e.clone(), until));
+    }
+
+    fn lock_failed(&self) -> MutexGuard<'_, Option<(Error, Timestamp)>> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Drops the cached token if it is still `failed` (another caller may have replaced it).
@@ -176,7 +264,10 @@ impl TokenCache {
         let kind = self.source.kind();
         let expires_in = fetched.expires_in.map(|s| s.clamp(0, MAX_EXPIRES_IN_SECS));
         let default = match self.source {
-            TokenSource::Stable { .. } | TokenSource::Classic { .. } => WECHAT_EXPIRES_IN_SECS,
+            TokenSource::Stable { .. }
+            | TokenSource::Classic { .. }
+            | TokenSource::ComponentToken(_)
+            | TokenSource::Authorizer(_) => WECHAT_EXPIRES_IN_SECS,
             // A central service that does not say how long: ask it again soon.
             TokenSource::File(_) | TokenSource::Url(_) => MIN_CACHE_SECS + EXPIRY_MARGIN_SECS,
         };
@@ -212,7 +303,16 @@ impl TokenCache {
         token
     }
 
-    async fn fetch(&self) -> Result<Fetched, Error> {
+    async fn fetch(&self, observer: &dyn CallObserver) -> Result<Fetched, Error> {
+        match &self.source {
+            TokenSource::Authorizer(authorizer) => {
+                authorizer.fetch(&self.http, &self.base_url, observer).await
+            }
+            _ => self.fetch_direct().await,
+        }
+    }
+
+    async fn fetch_direct(&self) -> Result<Fetched, Error> {
         match &self.source {
             TokenSource::Stable { app_id, secret } => {
                 const API: &str = "stable_token";
@@ -238,6 +338,13 @@ impl TokenCache {
             }
             TokenSource::File(path) => read_token_file(path).await,
             TokenSource::Url(url) => self.fetch_url(url).await,
+            TokenSource::ComponentToken(platform) => {
+                platform.fetch(&self.http, &self.base_url).await
+            }
+            TokenSource::Authorizer(_) => Err(Error::TokenSource {
+                source_kind: "component".into(),
+                message: "an authorised account's token cannot stand in for a platform's".into(),
+            }),
         }
     }
 
@@ -317,11 +424,16 @@ fn errcode_of(json: &Value) -> Option<(i64, String)> {
 
 /// `{"access_token": "...", "expires_in": N}`; errors never quote the body (it holds the token).
 fn token_from_json(json: &Value) -> Result<Fetched, String> {
+    token_field_from_json(json, "access_token")
+}
+
+/// `{"<key>": "...", "expires_in": N}` (the platform's tokens have their own key names).
+fn token_field_from_json(json: &Value, key: &str) -> Result<Fetched, String> {
     let value = json
-        .get("access_token")
+        .get(key)
         .and_then(Value::as_str)
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| "no non-empty \"access_token\" string in the answer".to_string())?;
+        .ok_or_else(|| format!("no non-empty \"{key}\" string in the answer"))?;
     // Some central services send the number as a string.
     let expires_in = match json.get("expires_in") {
         None | Some(Value::Null) => None,
@@ -356,6 +468,8 @@ fn transport_message(e: reqwest::Error) -> String {
         other => other.to_string(),
     }
 }
+
+pub mod component;
 
 #[cfg(test)]
 mod tests;
