@@ -24,8 +24,12 @@
 //!     ```
 //!     `times` absent or null = until cleared; `app_id` absent = every account; api `"*"` = every
 //!     datacube endpoint; `"callback_failure_ratio": null` removes the override.
+//! - Third-party platforms (`component.rs`): `POST /cgi-bin/component/api_component_token`,
+//!   `POST /cgi-bin/component/api_authorizer_token`, `GET /_sim/component/{appid}/ticket`,
+//!   `POST /_sim/component`.
 
 pub mod callback;
+mod component;
 mod control;
 mod data;
 mod faults;
@@ -53,6 +57,7 @@ use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::{DateRange, Endpoint, Report};
 
 use control::{control_calls, control_faults, control_reset};
+pub use component::SimComponent;
 pub use faults::Faults;
 use tokens::Tokens;
 
@@ -126,6 +131,7 @@ struct Inner {
     force_refresh_requests: AtomicU64,
     classic_requests: AtomicU64,
     callback: callback::CallbackServer,
+    platforms: Mutex<component::Platforms>,
 }
 
 /// The simulator; clones share all state.
@@ -229,6 +235,7 @@ impl Simulator {
                     callback::SIM_CALLBACK_TOKEN,
                     Some(callback::SIM_ENCODING_AES_KEY),
                 ),
+                platforms: Mutex::default(),
             }),
         }
     }
@@ -242,6 +249,19 @@ impl Simulator {
             .route("/_sim/calls", get(control_calls))
             .route("/_sim/reset", post(control_reset))
             .route("/_sim/faults", post(control_faults))
+            .route(
+                "/cgi-bin/component/api_component_token",
+                post(component::component_token),
+            )
+            .route(
+                "/cgi-bin/component/api_authorizer_token",
+                post(component::authorizer_token),
+            )
+            .route(
+                "/_sim/component/{appid}/ticket",
+                get(component::control_ticket),
+            )
+            .route("/_sim/component", post(component::control_component))
             .with_state(self.clone())
             .merge(self.inner.callback.router())
     }

@@ -1,6 +1,6 @@
 //! Access tokens as WeChat issues them: stable tokens shared while valid and rotated in their last
-//! 300 s, force refresh, classic tokens with a 5-minute overlap, expiry by the injected clock, and
-//! revocation.
+//! 300 s, force refresh, classic tokens with a 5-minute overlap, third-party authorizer tokens
+//! (rotated like classic ones, per account), expiry by the injected clock, and revocation.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,6 +17,7 @@ const MAX_REMEMBERED: usize = 10_000;
 enum Kind {
     Stable,
     Classic,
+    Authorizer,
 }
 
 #[derive(Debug, Clone)]
@@ -53,9 +54,11 @@ pub(crate) struct Tokens {
     stable: HashMap<String, String>,
     /// The latest classic token per account, and the one before it.
     classic: HashMap<String, (String, Option<String>)>,
+    /// The same for authorizer tokens (`api_authorizer_token`).
+    authorizer: HashMap<String, (String, Option<String>)>,
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     // Real tokens are ~150 characters of [0-9A-Za-z_-] starting with a version number.
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
     let mut r = rand::rng();
@@ -142,9 +145,34 @@ impl Tokens {
         now: Timestamp,
         lifetime: Duration,
     ) -> (String, u64) {
+        self.replace(Kind::Classic, app_id, now, lifetime)
+    }
+
+    /// `/cgi-bin/component/api_authorizer_token`: a new token each time, like classic ones (an
+    /// authorizer token and a classic one of the same account do not affect each other).
+    pub(crate) fn authorizer(
+        &mut self,
+        app_id: &str,
+        now: Timestamp,
+        lifetime: Duration,
+    ) -> (String, u64) {
+        self.replace(Kind::Authorizer, app_id, now, lifetime)
+    }
+
+    fn replace(
+        &mut self,
+        kind: Kind,
+        app_id: &str,
+        now: Timestamp,
+        lifetime: Duration,
+    ) -> (String, u64) {
+        let chain = match kind {
+            Kind::Authorizer => &self.authorizer,
+            _ => &self.classic,
+        };
         // Every earlier call already capped or revoked everything older than its predecessor, so
-        // only the latest two classic tokens need touching.
-        if let Some((latest, before)) = self.classic.get(app_id).cloned() {
+        // only the latest two tokens need touching.
+        if let Some((latest, before)) = chain.get(app_id).cloned() {
             if let Some(t) = before.and_then(|b| self.issued.get_mut(&b)) {
                 t.revoked = true;
             }
@@ -153,10 +181,13 @@ impl Tokens {
                 t.expires_at = t.expires_at.min(cap);
             }
         }
-        let token = self.issue(app_id, Kind::Classic, now, lifetime);
-        let previous = self.classic.get(app_id).map(|(latest, _)| latest.clone());
-        self.classic
-            .insert(app_id.to_string(), (token.clone(), previous));
+        let token = self.issue(app_id, kind, now, lifetime);
+        let chain = match kind {
+            Kind::Authorizer => &mut self.authorizer,
+            _ => &mut self.classic,
+        };
+        let previous = chain.get(app_id).map(|(latest, _)| latest.clone());
+        chain.insert(app_id.to_string(), (token.clone(), previous));
         (token, lifetime.as_secs())
     }
 
@@ -187,6 +218,7 @@ impl Tokens {
         }
         self.stable.clear();
         self.classic.clear();
+        self.authorizer.clear();
     }
 }
 
@@ -241,6 +273,12 @@ mod tests {
         let (_c, _) = t.classic("wx1", at(200), TTL);
         assert_eq!(t.check(&a, at(201)), Err(TokenError::Invalid));
         assert_eq!(t.check(&b, at(201)), Ok("wx1".to_string()));
+        // Authorizer tokens rotate on their own chain.
+        let (x, _) = t.authorizer("wx1", at(202), TTL);
+        assert_eq!(t.check(&b, at(203)), Ok("wx1".to_string()));
+        t.authorizer("wx1", at(204), TTL);
+        t.authorizer("wx1", at(205), TTL);
+        assert_eq!(t.check(&x, at(206)), Err(TokenError::Invalid));
         // Classic and stable tokens are independent.
         let (s, _) = t.stable("wx1", false, at(300), TTL);
         t.classic("wx1", at(301), TTL);

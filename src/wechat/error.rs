@@ -117,6 +117,8 @@ errcodes! {
         "third-party platform lacks the permission set: the merchant must grant it";
     61023 Permanent    "refresh_token is invalid"
         "authorizer_refresh_token invalid: the account must re-authorise the third-party platform, then put the new refresh token in authorizer_refresh_token";
+    61003 Permanent    "component is not authorized by this account"
+        "the account has not authorised the third-party platform (or withdrew it): it must authorise the platform again";
     61004 Permanent    "access clientip is not registered"
         "this host's IP is not registered on the third-party platform: add it to the platform's IP whitelist (open platform console)";
     61005 Permanent    "component ticket is expired"

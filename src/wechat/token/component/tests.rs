@@ -46,9 +46,9 @@ fn tickets_are_bare_or_json_and_errors_never_quote_them() {
         parse_ticket(r#"{"ticket": "t2"}"#).unwrap().expose_secret(),
         "t2"
     );
-    for bad in ["", "  \n", "two words", r#"{"other": "secret-ish"}"#, "{not json"] {
+    for bad in ["", "  \n", "s3cr3t s3cr3t", r#"{"other": "s3cr3t"}"#, "{s3cr3t"] {
         let e = parse_ticket(bad).unwrap_err();
-        assert!(!e.contains("secret-ish") && !e.contains("words"), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
     }
 }
 

@@ -1,0 +1,433 @@
+//! The simulated third-party platform (开放平台 "component"): the `component_verify_ticket` it pushes
+//! (valid 12 h), `api_component_token`, `api_authorizer_token` with a refresh token per authorised
+//! account (rotated on demand: the old one stops working at once, stricter than WeChat's 5-minute
+//! overlap), and its control routes. Thousands of authorisers cost a map entry each.
+//!
+//! Routes:
+//! - `POST /cgi-bin/component/api_component_token` (JSON `{component_appid, component_appsecret,
+//!   component_verify_ticket}`)
+//! - `POST /cgi-bin/component/api_authorizer_token?component_access_token=..` (or `access_token`;
+//!   JSON `{component_appid, authorizer_appid, authorizer_refresh_token}`)
+//! - `GET /_sim/component/{component_appid}/ticket`: the current ticket, as a platform's ticket
+//!   receiver would serve it (for `component_verify_ticket = "url:..."`).
+//! - `POST /_sim/component` with `{"push_ticket": ["wx.."], "rotate_refresh_token": ["wx.."]}`:
+//!   issue a new ticket for those platforms; give those authorisers a new refresh token on their
+//!   next token call.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::tokens::new_token;
+use super::*;
+
+/// A ticket is accepted this long after it was pushed.
+const TICKET_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+
+/// One simulated third-party platform and the accounts authorised to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimComponent {
+    /// The platform's `component_appid`.
+    pub appid: String,
+    /// Its `component_appsecret`.
+    pub secret: String,
+    /// The AppIDs of the authorised accounts (their data comes from the same generators as any
+    /// account's).
+    pub authorizers: Vec<String>,
+}
+
+impl SimComponent {
+    /// Platform `appid` with `n` authorised accounts `wxauth<index>`, ids derived from the index
+    /// (like the bench accounts), so a test and the simulator agree without talking.
+    pub fn generated(appid: &str, n: usize) -> Self {
+        Self {
+            appid: appid.to_string(),
+            secret: format!("{:032x}", data::seed(appid, "component-secret", jiff::civil::date(2025, 1, 1))),
+            authorizers: (0..n).map(|i| format!("wxauth{i:012}")).collect(),
+        }
+    }
+}
+
+struct PlatformState {
+    secret: String,
+    /// Every ticket pushed, newest last, with when.
+    tickets: Vec<(String, Timestamp)>,
+    /// Component tokens issued and when each expires.
+    tokens: HashMap<String, Timestamp>,
+    /// The valid refresh token of every authorised account.
+    refresh: HashMap<String, String>,
+    /// Authorisers whose next token call gets a new refresh token.
+    rotate: HashSet<String>,
+}
+
+/// Every simulated platform.
+#[derive(Default)]
+pub(crate) struct Platforms {
+    by_appid: HashMap<String, PlatformState>,
+    component_token_requests: u64,
+    authorizer_token_requests: u64,
+}
+
+fn ticket() -> String {
+    format!("ticket@@@{}", new_token())
+}
+
+impl Simulator {
+    fn platforms(&self) -> MutexGuard<'_, Platforms> {
+        lock(&self.inner.platforms)
+    }
+
+    /// Adds a platform; its first ticket is pushed now (by the injected clock).
+    pub fn add_component(&self, component: SimComponent) {
+        let now = self.inner.clock.now();
+        let state = PlatformState {
+            secret: component.secret,
+            tickets: vec![(ticket(), now)],
+            tokens: HashMap::new(),
+            refresh: component
+                .authorizers
+                .into_iter()
+                .map(|a| (a, format!("refreshtoken@@@{}", new_token())))
+                .collect(),
+            rotate: HashSet::new(),
+        };
+        self.platforms().by_appid.insert(component.appid, state);
+    }
+
+    /// The platform's current ticket (what WeChat last pushed to it).
+    pub fn component_ticket(&self, appid: &str) -> Option<String> {
+        let p = self.platforms();
+        Some(p.by_appid.get(appid)?.tickets.last()?.0.clone())
+    }
+
+    /// WeChat pushes a new ticket now; earlier ones stay valid for 12 h after their push.
+    pub fn push_component_ticket(&self, appid: &str) -> Option<String> {
+        let now = self.inner.clock.now();
+        let mut p = self.platforms();
+        let state = p.by_appid.get_mut(appid)?;
+        let t = ticket();
+        state.tickets.push((t.clone(), now));
+        Some(t)
+    }
+
+    /// The refresh token `authorizer` must present now.
+    pub fn authorizer_refresh_token(&self, authorizer: &str) -> Option<String> {
+        let p = self.platforms();
+        p.by_appid
+            .values()
+            .find_map(|s| s.refresh.get(authorizer).cloned())
+    }
+
+    /// The next token call of `authorizer` gets a new refresh token (and the old one dies);
+    /// false if no platform has that account.
+    pub fn rotate_refresh_token(&self, authorizer: &str) -> bool {
+        let mut p = self.platforms();
+        match p
+            .by_appid
+            .values_mut()
+            .find(|s| s.refresh.contains_key(authorizer))
+        {
+            Some(s) => s.rotate.insert(authorizer.to_string()) || true,
+            None => false,
+        }
+    }
+
+    /// Requests to `api_component_token` (any outcome).
+    pub fn component_token_requests(&self) -> u64 {
+        self.platforms().component_token_requests
+    }
+
+    /// Requests to `api_authorizer_token` (any outcome).
+    pub fn authorizer_token_requests(&self) -> u64 {
+        self.platforms().authorizer_token_requests
+    }
+
+    /// Every platform secret the simulator knows: AppSecrets, tickets, component tokens and
+    /// refresh tokens, for tests proving none leaks.
+    pub fn component_secrets(&self) -> Vec<String> {
+        let p = self.platforms();
+        p.by_appid
+            .values()
+            .flat_map(|s| {
+                std::iter::once(s.secret.clone())
+                    .chain(s.tickets.iter().map(|(t, _)| t.clone()))
+                    .chain(s.tokens.keys().cloned())
+                    .chain(s.refresh.values().cloned())
+            })
+            .collect()
+    }
+
+    fn component_token_answer(&self, body: &[u8]) -> Result<(String, u64), i64> {
+        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+        let appid = field("component_appid").ok_or(41002)?;
+        let secret = field("component_appsecret").ok_or(41004)?;
+        let now = self.inner.clock.now();
+        let ttl = self.inner.config.token_ttl;
+        let mut p = self.platforms();
+        let state = p.by_appid.get_mut(appid).ok_or(61011)?;
+        if state.secret != secret {
+            return Err(40125);
+        }
+        let ticket = field("component_verify_ticket").ok_or(61006)?;
+        let pushed = state
+            .tickets
+            .iter()
+            .find(|(t, _)| t == ticket)
+            .map(|(_, at)| *at)
+            .ok_or(61006)?;
+        if now.duration_since(pushed) >= TICKET_LIFETIME {
+            return Err(61005);
+        }
+        let token = new_token();
+        let expires = now
+            .saturating_add(SignedDuration::try_from(ttl).unwrap_or(SignedDuration::from_hours(2)))
+            .unwrap_or(now);
+        state.tokens.retain(|_, e| *e > now);
+        state.tokens.insert(token.clone(), expires);
+        Ok((token, ttl.as_secs()))
+    }
+
+    fn authorizer_token_answer(
+        &self,
+        component_token: Option<&str>,
+        body: &[u8],
+    ) -> Result<serde_json::Value, i64> {
+        let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
+        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+        let now = self.inner.clock.now();
+        let ttl = self.inner.config.token_ttl;
+        let refresh = {
+            let mut p = self.platforms();
+            let appid = field("component_appid").ok_or(41002)?;
+            let state = p.by_appid.get_mut(appid).ok_or(61011)?;
+            match state.tokens.get(component_token) {
+                None => return Err(40001),
+                Some(expires) if *expires <= now => return Err(42001),
+                Some(_) => {}
+            }
+            let authorizer = field("authorizer_appid").ok_or(41002)?;
+            let presented = field("authorizer_refresh_token").ok_or(61023)?;
+            let current = state.refresh.get(authorizer).ok_or(61003)?;
+            if current != presented {
+                return Err(61023);
+            }
+            let refresh = if state.rotate.remove(authorizer) {
+                let new = format!("refreshtoken@@@{}", new_token());
+                state.refresh.insert(authorizer.to_string(), new.clone());
+                new
+            } else {
+                current.clone()
+            };
+            (authorizer.to_string(), refresh)
+        };
+        let (token, expires_in) = self.tokens().tokens.authorizer(&refresh.0, now, ttl);
+        Ok(serde_json::json!({
+            "authorizer_access_token": token,
+            "expires_in": expires_in,
+            "authorizer_refresh_token": refresh.1,
+        }))
+    }
+}
+
+fn body_field(body: &[u8], key: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    Some(json.get(key)?.as_str()?.to_string())
+}
+
+pub(super) async fn component_token(State(sim): State<Simulator>, body: Bytes) -> Response {
+    sim.platforms().component_token_requests += 1;
+    let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
+    sim.count(&appid, "api_component_token");
+    let decision = sim.inner.faults.decide(&appid, "api_component_token", false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let result = match decision.errcode {
+        Some(code) => Err(code),
+        None => sim.component_token_answer(&body),
+    };
+    let body = match result {
+        Ok((token, expires_in)) => serde_json::to_vec(&serde_json::json!({
+            "component_access_token": token,
+            "expires_in": expires_in,
+        }))
+        .unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision)
+}
+
+pub(super) async fn authorizer_token(
+    State(sim): State<Simulator>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    sim.platforms().authorizer_token_requests += 1;
+    let appid = body_field(&body, "authorizer_appid").unwrap_or_else(|| "?".into());
+    sim.count(&appid, "api_authorizer_token");
+    let decision = sim.inner.faults.decide(&appid, "api_authorizer_token", false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    // Newer documentation names the query parameter access_token.
+    let token = query_param(query.as_deref(), "component_access_token")
+        .or_else(|| query_param(query.as_deref(), "access_token"));
+    let result = match decision.errcode {
+        Some(code) => Err(code),
+        None => sim.authorizer_token_answer(token.as_deref(), &body),
+    };
+    let body = match result {
+        Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision)
+}
+
+pub(super) async fn control_ticket(
+    State(sim): State<Simulator>,
+    Path(appid): Path<String>,
+) -> Response {
+    match sim.component_ticket(&appid) {
+        Some(t) => t.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ComponentSpec {
+    #[serde(default)]
+    push_ticket: Vec<String>,
+    #[serde(default)]
+    rotate_refresh_token: Vec<String>,
+}
+
+pub(super) async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Response {
+    let spec: ComponentSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": e.to_string()})),
+            )
+                .into_response();
+        }
+    };
+    let unknown: Vec<&String> = spec
+        .push_ticket
+        .iter()
+        .filter(|a| sim.push_component_ticket(a).is_none())
+        .chain(
+            spec.rotate_refresh_token
+                .iter()
+                .filter(|a| !sim.rotate_refresh_token(a)),
+        )
+        .collect();
+    if !unknown.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": format!("unknown app ids: {unknown:?}")})),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({"ok": true})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::Arc;
+
+    fn sim() -> (Simulator, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_800_000_000).unwrap()));
+        let sim = Simulator::new(SimConfig::demo(), clock.clone());
+        sim.add_component(SimComponent::generated("wxcomponent01", 3));
+        (sim, clock)
+    }
+
+    fn component_body(sim: &Simulator, secret: &str, ticket: &str) -> Vec<u8> {
+        let _ = sim;
+        serde_json::to_vec(&serde_json::json!({
+            "component_appid": "wxcomponent01",
+            "component_appsecret": secret,
+            "component_verify_ticket": ticket,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn tickets_secrets_and_lifetimes() {
+        let (sim, clock) = sim();
+        let secret = SimComponent::generated("wxcomponent01", 0).secret;
+        let first = sim.component_ticket("wxcomponent01").unwrap();
+        assert!(sim.component_token_answer(&component_body(&sim, &secret, &first)).is_ok());
+        assert_eq!(
+            sim.component_token_answer(&component_body(&sim, "wrong", &first)),
+            Err(40125)
+        );
+        assert_eq!(
+            sim.component_token_answer(&component_body(&sim, &secret, "ticket@@@made-up")),
+            Err(61006)
+        );
+        // A new push: the old ticket stays good until 12 h after its own push.
+        clock.advance(SignedDuration::from_mins(10));
+        let second = sim.push_component_ticket("wxcomponent01").unwrap();
+        assert_ne!(first, second);
+        assert!(sim.component_token_answer(&component_body(&sim, &secret, &first)).is_ok());
+        clock.advance(SignedDuration::from_hours(12) - SignedDuration::from_mins(5));
+        assert_eq!(
+            sim.component_token_answer(&component_body(&sim, &secret, &first)),
+            Err(61005)
+        );
+        assert!(sim.component_token_answer(&component_body(&sim, &secret, &second)).is_ok());
+    }
+
+    #[test]
+    fn refresh_tokens_rotate_on_demand_and_the_old_one_dies() {
+        let (sim, _clock) = sim();
+        let secret = SimComponent::generated("wxcomponent01", 0).secret;
+        let ticket = sim.component_ticket("wxcomponent01").unwrap();
+        let (component, _) = sim
+            .component_token_answer(&component_body(&sim, &secret, &ticket))
+            .unwrap();
+        let ask = |refresh: &str| {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "component_appid": "wxcomponent01",
+                "authorizer_appid": "wxauth000000000001",
+                "authorizer_refresh_token": refresh,
+            }))
+            .unwrap();
+            sim.authorizer_token_answer(Some(&component), &body)
+        };
+        let old = sim.authorizer_refresh_token("wxauth000000000001").unwrap();
+        let answer = ask(&old).unwrap();
+        assert_eq!(answer["authorizer_refresh_token"], old.as_str());
+        let token = answer["authorizer_access_token"].as_str().unwrap().to_string();
+        // The datacube accepts it as the account's token.
+        assert_eq!(
+            sim.tokens().tokens.check(&token, sim.inner.clock.now()),
+            Ok("wxauth000000000001".to_string())
+        );
+        assert!(sim.rotate_refresh_token("wxauth000000000001"));
+        let answer = ask(&old).unwrap();
+        let new = answer["authorizer_refresh_token"].as_str().unwrap().to_string();
+        assert_ne!(new, old);
+        assert_eq!(ask(&old), Err(61023));
+        assert!(ask(&new).is_ok());
+        // Another component token, an unknown one: 40001; an account not authorised: 61003.
+        assert_eq!(
+            sim.authorizer_token_answer(Some("nope"), b"{\"component_appid\":\"wxcomponent01\"}"),
+            Err(40001)
+        );
+        let body = serde_json::to_vec(&serde_json::json!({
+            "component_appid": "wxcomponent01",
+            "authorizer_appid": "wxnotauthorised",
+            "authorizer_refresh_token": "x",
+        }))
+        .unwrap();
+        assert_eq!(sim.authorizer_token_answer(Some(&component), &body), Err(61003));
+    }
+}
