@@ -275,3 +275,5 @@ mod properties {
         }
     }
 }
+
+mod component;
