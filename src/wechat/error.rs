@@ -90,7 +90,7 @@ errcodes! {
     40013 Permanent    "invalid appid"
         "invalid app_id: check the account's app_id in the config";
     40125 Permanent    "invalid appsecret"
-        "invalid app_secret: check the account's app_secret (WeChat console: Settings > Basic configuration)";
+        "invalid AppSecret: check the account's app_secret (WeChat console: Settings > Basic configuration), or on api_component_token the platform's component_appsecret";
     41002 Permanent    "appid missing"
         "app_id or app_secret missing from the token request: check the account config";
     41004 Permanent    "appsecret missing"
