@@ -51,7 +51,10 @@ pub struct Exporter {
 /// The component token cache of every third-party platform, shared by its accounts and kept over
 /// reloads while the platform's settings stay the same.
 #[derive(Clone, Default)]
-pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<(ComponentConfig, Arc<TokenCache>)>>>);
+pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<PlatformCache>>>);
+
+/// A platform's settings and the cache of its component token.
+type PlatformCache = (ComponentConfig, Arc<TokenCache>);
 
 impl Platforms {
     /// The cache of `component`'s token: the existing one, or a new one (one fetch for all its

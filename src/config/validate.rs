@@ -481,7 +481,8 @@ impl Validator<'_> {
     }
 
     fn token(&mut self, key: String, spec: &str) -> Option<TokenSourceConfig> {
-        let fix = "use \"stable\" (default), \"file:PATH\", \"url:URL\", \"classic\" or \"component\"";
+        let fix =
+            "use \"stable\" (default), \"file:PATH\", \"url:URL\", \"classic\" or \"component\"";
         match spec {
             "stable" => Some(TokenSourceConfig::Stable),
             "classic" => Some(TokenSourceConfig::Classic),

@@ -42,7 +42,10 @@ impl SimComponent {
     pub fn generated(appid: &str, n: usize) -> Self {
         Self {
             appid: appid.to_string(),
-            secret: format!("{:032x}", data::seed(appid, "component-secret", jiff::civil::date(2025, 1, 1))),
+            secret: format!(
+                "{:032x}",
+                data::seed(appid, "component-secret", jiff::civil::date(2025, 1, 1))
+            ),
             authorizers: (0..n).map(|i| format!("wxauth{i:012}")).collect(),
         }
     }
@@ -127,7 +130,10 @@ impl Simulator {
             .values_mut()
             .find(|s| s.refresh.contains_key(authorizer))
         {
-            Some(s) => s.rotate.insert(authorizer.to_string()) || true,
+            Some(s) => {
+                s.rotate.insert(authorizer.to_string());
+                true
+            }
             None => false,
         }
     }
@@ -159,7 +165,11 @@ impl Simulator {
 
     fn component_token_answer(&self, body: &[u8]) -> Result<(String, u64), i64> {
         let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
-        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+        let field = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
         let appid = field("component_appid").ok_or(41002)?;
         let secret = field("component_appsecret").ok_or(41004)?;
         let now = self.inner.clock.now();
@@ -195,7 +205,11 @@ impl Simulator {
     ) -> Result<serde_json::Value, i64> {
         let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
         let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
-        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+        let field = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
         let now = self.inner.clock.now();
         let ttl = self.inner.config.token_ttl;
         let refresh = {
@@ -240,7 +254,10 @@ pub(super) async fn component_token(State(sim): State<Simulator>, body: Bytes) -
     sim.platforms().component_token_requests += 1;
     let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
     sim.count(&appid, "api_component_token");
-    let decision = sim.inner.faults.decide(&appid, "api_component_token", false);
+    let decision = sim
+        .inner
+        .faults
+        .decide(&appid, "api_component_token", false);
     if let Some(r) = sim.before(&decision).await {
         return r;
     }
@@ -267,7 +284,10 @@ pub(super) async fn authorizer_token(
     sim.platforms().authorizer_token_requests += 1;
     let appid = body_field(&body, "authorizer_appid").unwrap_or_else(|| "?".into());
     sim.count(&appid, "api_authorizer_token");
-    let decision = sim.inner.faults.decide(&appid, "api_authorizer_token", false);
+    let decision = sim
+        .inner
+        .faults
+        .decide(&appid, "api_authorizer_token", false);
     if let Some(r) = sim.before(&decision).await {
         return r;
     }
@@ -342,7 +362,9 @@ mod tests {
     use std::sync::Arc;
 
     fn sim() -> (Simulator, Arc<ManualClock>) {
-        let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_800_000_000).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::from_second(1_800_000_000).unwrap(),
+        ));
         let sim = Simulator::new(SimConfig::demo(), clock.clone());
         sim.add_component(SimComponent::generated("wxcomponent01", 3));
         (sim, clock)
@@ -363,7 +385,10 @@ mod tests {
         let (sim, clock) = sim();
         let secret = SimComponent::generated("wxcomponent01", 0).secret;
         let first = sim.component_ticket("wxcomponent01").unwrap();
-        assert!(sim.component_token_answer(&component_body(&sim, &secret, &first)).is_ok());
+        assert!(
+            sim.component_token_answer(&component_body(&sim, &secret, &first))
+                .is_ok()
+        );
         assert_eq!(
             sim.component_token_answer(&component_body(&sim, "wrong", &first)),
             Err(40125)
@@ -376,13 +401,19 @@ mod tests {
         clock.advance(SignedDuration::from_mins(10));
         let second = sim.push_component_ticket("wxcomponent01").unwrap();
         assert_ne!(first, second);
-        assert!(sim.component_token_answer(&component_body(&sim, &secret, &first)).is_ok());
+        assert!(
+            sim.component_token_answer(&component_body(&sim, &secret, &first))
+                .is_ok()
+        );
         clock.advance(SignedDuration::from_hours(12) - SignedDuration::from_mins(5));
         assert_eq!(
             sim.component_token_answer(&component_body(&sim, &secret, &first)),
             Err(61005)
         );
-        assert!(sim.component_token_answer(&component_body(&sim, &secret, &second)).is_ok());
+        assert!(
+            sim.component_token_answer(&component_body(&sim, &secret, &second))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -405,7 +436,10 @@ mod tests {
         let old = sim.authorizer_refresh_token("wxauth000000000001").unwrap();
         let answer = ask(&old).unwrap();
         assert_eq!(answer["authorizer_refresh_token"], old.as_str());
-        let token = answer["authorizer_access_token"].as_str().unwrap().to_string();
+        let token = answer["authorizer_access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         // The datacube accepts it as the account's token.
         assert_eq!(
             sim.tokens().tokens.check(&token, sim.inner.clock.now()),
@@ -413,7 +447,10 @@ mod tests {
         );
         assert!(sim.rotate_refresh_token("wxauth000000000001"));
         let answer = ask(&old).unwrap();
-        let new = answer["authorizer_refresh_token"].as_str().unwrap().to_string();
+        let new = answer["authorizer_refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_ne!(new, old);
         assert_eq!(ask(&old), Err(61023));
         assert!(ask(&new).is_ok());
@@ -428,6 +465,9 @@ mod tests {
             "authorizer_refresh_token": "x",
         }))
         .unwrap();
-        assert_eq!(sim.authorizer_token_answer(Some(&component), &body), Err(61003));
+        assert_eq!(
+            sim.authorizer_token_answer(Some(&component), &body),
+            Err(61003)
+        );
     }
 }

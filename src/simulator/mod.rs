@@ -56,8 +56,8 @@ use crate::clock::SharedClock;
 use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::{DateRange, Endpoint, Report};
 
-use control::{control_calls, control_faults, control_reset};
 pub use component::SimComponent;
+use control::{control_calls, control_faults, control_reset};
 pub use faults::Faults;
 use tokens::Tokens;
 

@@ -43,7 +43,9 @@ fn config_text(sim: &Simulator, addr: SocketAddr, n: usize, secret: &str, extra:
     );
     let component = SimComponent::generated(PLATFORM, n);
     for (i, appid) in component.authorizers.iter().enumerate() {
-        let refresh = sim.authorizer_refresh_token(appid).expect("an authorised account");
+        let refresh = sim
+            .authorizer_refresh_token(appid)
+            .expect("an authorised account");
         text.push_str(&format!(
             "[[account]]\nname = \"client-{i}\"\napp_id = \"{appid}\"\ntoken = \"component\"\n\
              authorizer_refresh_token = \"{refresh}\"\nreports = [\"users\"]\n"
@@ -105,7 +107,9 @@ async fn a_thousand_accounts_of_one_platform_become_ready_on_one_component_token
         else {
             panic!("getusercumulate answers its own report");
         };
-        let expected = rows[0].cumulate_user.expect("the simulator sends cumulate_user") as f64;
+        let expected = rows[0]
+            .cumulate_user
+            .expect("the simulator sends cumulate_user") as f64;
         let account = format!("client-{i}");
         assert_eq!(
             value(&parse_text(&body), "wechat_mp_followers", &account, &[]),
@@ -173,7 +177,11 @@ async fn a_rotated_refresh_token_survives_a_restart() {
     let file = storage
         .join("tokens")
         .join(format!("{rotated_account}.refresh_token"));
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), rotated, "persisted at once");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        rotated,
+        "persisted at once"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -206,11 +214,18 @@ async fn a_rotated_refresh_token_survives_a_restart() {
         total(
             &body,
             "wechat_mp_token_fetches_total",
-            &[("account", "client-0"), ("source", "component"), ("errcode", "0")]
+            &[
+                ("account", "client-0"),
+                ("source", "component"),
+                ("errcode", "0")
+            ]
         ),
         1.0
     );
-    assert_eq!(value(&parse_text(&body), "wechat_mp_up", "client-0", &[]), Some(1.0));
+    assert_eq!(
+        value(&parse_text(&body), "wechat_mp_up", "client-0", &[]),
+        Some(1.0)
+    );
     assert!(!body.contains(&rotated));
 }
 
@@ -255,53 +270,87 @@ async fn a_wrong_ticket_or_secret_is_explained_and_asked_about_once_per_retry_in
         "{calls} component token calls for {N} accounts over {TICKS} retry intervals"
     );
     assert_eq!(
-        total(&body, fetches, &[("source", "component_token"), ("errcode", "61006")]),
+        total(
+            &body,
+            fetches,
+            &[("source", "component_token"), ("errcode", "61006")]
+        ),
         calls as f64
     );
-    assert_eq!(sim.authorizer_token_requests(), 0, "no authorizer call without a token");
+    assert_eq!(
+        sim.authorizer_token_requests(),
+        0,
+        "no authorizer call without a token"
+    );
     assert!(
         landing.contains("61006") && landing.contains("component_verify_ticket invalid"),
         "{landing}"
     );
-    assert_eq!(value(&parse_text(&body), "wechat_mp_up", "client-3", &[]), Some(0.0));
+    assert_eq!(
+        value(&parse_text(&body), "wechat_mp_up", "client-3", &[]),
+        Some(0.0)
+    );
 
     // The ticket receiver writes the pushed ticket: the accounts recover at their next retry.
     write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());
     clock.advance(SignedDuration::from_secs(60));
     exporter.scheduler.tick().await;
     let body = String::from_utf8_lossy(&exporter.store.exposition().text).into_owned();
-    assert_eq!(value(&parse_text(&body), "wechat_mp_up", "client-3", &[]), Some(1.0));
+    assert_eq!(
+        value(&parse_text(&body), "wechat_mp_up", "client-3", &[]),
+        Some(1.0)
+    );
     assert_eq!(sim.component_token_requests(), calls + 1);
     assert_eq!(sim.authorizer_token_requests(), N as u64);
 
     // 13 hours without a new push: the ticket has expired (61005) when the token is renewed.
-    clock.set(china_at(add_days(china_today(clock.now()), 1), time(0, 30, 0, 0)));
+    clock.set(china_at(
+        add_days(china_today(clock.now()), 1),
+        time(0, 30, 0, 0),
+    ));
     let before = sim.component_token_requests();
     let (body, landing) = failing_rounds(&clock, &mut exporter, &base, TICKS).await;
     let expired = sim.component_token_requests() - before;
     assert!((1..=TICKS as u64).contains(&expired), "{expired}");
     assert_eq!(
-        total(&body, fetches, &[("source", "component_token"), ("errcode", "61005")]),
+        total(
+            &body,
+            fetches,
+            &[("source", "component_token"), ("errcode", "61005")]
+        ),
         expired as f64
     );
-    assert!(landing.contains("61005") && landing.contains("expired"), "{landing}");
+    assert!(
+        landing.contains("61005") && landing.contains("expired"),
+        "{landing}"
+    );
     drop(exporter);
 
     // A wrong AppSecret: 40125, the same bound.
     sim.reset_calls();
     let before = sim.component_token_requests();
     write_ticket(dir.path(), &sim.push_component_ticket(PLATFORM).unwrap());
-    let config = load(dir.path(), &config_text(&sim, addr, N, "not-the-secret", ""));
+    let config = load(
+        dir.path(),
+        &config_text(&sim, addr, N, "not-the-secret", ""),
+    );
     let mut exporter = Exporter::new(&config, clock.clone()).unwrap();
     let base = serve(&exporter).await;
     let (body, landing) = failing_rounds(&clock, &mut exporter, &base, TICKS).await;
     let calls = sim.component_token_requests() - before;
     assert!((1..=TICKS as u64).contains(&calls), "{calls}");
     assert_eq!(
-        total(&body, fetches, &[("source", "component_token"), ("errcode", "40125")]),
+        total(
+            &body,
+            fetches,
+            &[("source", "component_token"), ("errcode", "40125")]
+        ),
         calls as f64
     );
-    assert!(landing.contains("40125") && landing.contains("invalid"), "{landing}");
+    assert!(
+        landing.contains("40125") && landing.contains("invalid"),
+        "{landing}"
+    );
     for secret in sim.component_secrets() {
         assert!(!body.contains(&secret) && !landing.contains(&secret));
     }

@@ -61,7 +61,10 @@ authorizer_refresh_token_file = "b.refresh"
     };
     assert_eq!(b.refresh_token.expose_secret(), "refresh-from-file");
     assert_eq!(b.refresh_token_file, Some(dir.path().join("b.refresh")));
-    assert!(std::sync::Arc::ptr_eq(&a.component, &b.component), "one platform");
+    assert!(
+        std::sync::Arc::ptr_eq(&a.component, &b.component),
+        "one platform"
+    );
 }
 
 fn problems(text: &str) -> Vec<(String, String, String)> {
@@ -115,7 +118,10 @@ authorizer_refresh_token = "r"
         "{p:?}"
     );
     assert!(p[0].2.contains("authorizer_refresh_token_file"), "{p:?}");
-    assert!(p[1].1.contains("\"other\"") && p[1].2.contains("agency"), "{p:?}");
+    assert!(
+        p[1].1.contains("\"other\"") && p[1].2.contains("agency"),
+        "{p:?}"
+    );
     assert!(p[2].2.contains("token = \"component\""), "{p:?}");
 
     // A platform with everything wrong or missing; the pasted ticket is not echoed.

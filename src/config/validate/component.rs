@@ -11,7 +11,8 @@ use super::super::{ComponentAccount, ComponentConfig, TokenSourceConfig};
 use super::{Section, Validator};
 use crate::wechat::token::component::TicketSource;
 
-const COMPONENT_KEYS: &str = "name, component_appid, component_appsecret, component_appsecret_file, component_verify_ticket";
+const COMPONENT_KEYS: &str =
+    "name, component_appid, component_appsecret, component_appsecret_file, component_verify_ticket";
 const ADD_COMPONENT: &str = "add a [[component]] with name, component_appid, component_appsecret and component_verify_ticket";
 
 impl Validator<'_> {

@@ -164,8 +164,7 @@ fn authorizer_token_body(component_appid: &str, appid: &str, refresh: &SecretStr
 fn parse_ticket(text: &str) -> Result<SecretString, String> {
     let text = text.trim();
     let ticket = if text.starts_with('{') {
-        let json: Value =
-            serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+        let json: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
         json.get("component_verify_ticket")
             .or_else(|| json.get("ticket"))
             .and_then(Value::as_str)
@@ -179,7 +178,9 @@ fn parse_ticket(text: &str) -> Result<SecretString, String> {
         return Err("no ticket in it (empty)".into());
     }
     if ticket.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("expected the bare ticket or a JSON object, found several words or lines".into());
+        return Err(
+            "expected the bare ticket or a JSON object, found several words or lines".into(),
+        );
     }
     Ok(SecretString::from(ticket))
 }
@@ -372,10 +373,16 @@ impl RefreshToken {
         *self.lock() = SecretString::from(new.clone());
         match &self.persist_to {
             Some(path) => match write_secret_file(path, new.as_bytes()) {
-                Ok(()) => tracing::info!(file = %path.display(), "persisted the new authorizer_refresh_token"),
-                Err(e) => tracing::error!(file = %path.display(), error = %e, "cannot persist the new authorizer_refresh_token; it is kept in memory and lost on a restart"),
+                Ok(()) => {
+                    tracing::info!(file = %path.display(), "persisted the new authorizer_refresh_token")
+                }
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot persist the new authorizer_refresh_token; it is kept in memory and lost on a restart")
+                }
             },
-            None => tracing::warn!("the new authorizer_refresh_token is kept in memory only and lost on a restart (set --storage.path or authorizer_refresh_token_file)"),
+            None => tracing::warn!(
+                "the new authorizer_refresh_token is kept in memory only and lost on a restart (set --storage.path or authorizer_refresh_token_file)"
+            ),
         }
     }
 }

@@ -46,7 +46,13 @@ fn tickets_are_bare_or_json_and_errors_never_quote_them() {
         parse_ticket(r#"{"ticket": "t2"}"#).unwrap().expose_secret(),
         "t2"
     );
-    for bad in ["", "  \n", "s3cr3t s3cr3t", r#"{"other": "s3cr3t"}"#, "{s3cr3t"] {
+    for bad in [
+        "",
+        "  \n",
+        "s3cr3t s3cr3t",
+        r#"{"other": "s3cr3t"}"#,
+        "{s3cr3t",
+    ] {
         let e = parse_ticket(bad).unwrap_err();
         assert!(!e.contains("s3cr3t"), "{e}");
     }
@@ -55,7 +61,10 @@ fn tickets_are_bare_or_json_and_errors_never_quote_them() {
 #[test]
 fn a_persisted_refresh_token_wins_over_the_configured_one() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tokens").join("wxauthorizer01.refresh_token");
+    let path = dir
+        .path()
+        .join("tokens")
+        .join("wxauthorizer01.refresh_token");
     // Nothing persisted yet: the configured token.
     let r = RefreshToken::load(SecretString::from("configured"), Some(path.clone()));
     assert_eq!(r.current().expose_secret(), "configured");
@@ -95,7 +104,11 @@ fn refresh_token_files_are_replaced_atomically_with_mode_0600() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(left, vec!["account.refresh_token".to_string()], "no temp file left");
+    assert_eq!(
+        left,
+        vec!["account.refresh_token".to_string()],
+        "no temp file left"
+    );
     // A directory that cannot be written: an error, the old file untouched.
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
