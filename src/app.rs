@@ -24,6 +24,9 @@ use crate::wechat::token::component::{Authorizer, Platform, RefreshToken};
 use crate::wechat::token::{TokenCache, TokenSource};
 use crate::wechat::transport::{CallObserver, http_client};
 
+mod discovery;
+pub use discovery::Discoverer;
+
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git revision, from `WECHAT_MP_EXPORTER_REVISION` at build time.
@@ -46,6 +49,7 @@ pub struct Exporter {
     clock: SharedClock,
     state: Option<Storage>,
     platforms: Platforms,
+    roster: discovery::SharedRoster,
 }
 
 /// The component token cache of every third-party platform, shared by its accounts and kept over
@@ -95,7 +99,7 @@ impl Platforms {
 
 /// The state directory and its writer.
 #[derive(Clone)]
-struct Storage {
+pub(crate) struct Storage {
     dir: StateDir,
     writer: Arc<StateWriter>,
 }
@@ -164,6 +168,7 @@ impl Exporter {
             clock,
             state,
             platforms,
+            roster: discovery::Roster::new(config),
         })
     }
 
@@ -202,6 +207,26 @@ impl Exporter {
         });
     }
 
+    /// Lists the accounts of every platform with `discover_accounts = true` now and then every
+    /// `discover_interval`, polling new authorisations and dropping withdrawn ones, until
+    /// `shutdown` is cancelled.
+    pub fn start_discovery(&self, shutdown: CancellationToken) {
+        self.discoverer().start(shutdown);
+    }
+
+    /// What lists the platforms' accounts, to run one round by hand (`Discoverer::round`);
+    /// usable after the scheduler has been moved into its task.
+    pub fn discoverer(&self) -> Discoverer {
+        discovery::Discoverer {
+            roster: self.roster.clone(),
+            platforms: self.platforms.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            state: self.state.clone(),
+            updates: self.scheduler.updates(),
+        }
+    }
+
     /// Reloads `path` on demand (SIGHUP, `POST /-/reload`) into this exporter's scheduler.
     pub fn reloader(&self, path: PathBuf) -> Arc<Reloader> {
         Arc::new(Reloader {
@@ -213,6 +238,7 @@ impl Exporter {
             updates: self.scheduler.updates(),
             state: self.state.clone(),
             platforms: self.platforms.clone(),
+            roster: self.roster.clone(),
         })
     }
 }
@@ -326,6 +352,7 @@ pub struct Reloader {
     updates: mpsc::UnboundedSender<AccountsUpdate>,
     state: Option<Storage>,
     platforms: Platforms,
+    roster: discovery::SharedRoster,
 }
 
 impl Reloader {
@@ -352,7 +379,9 @@ impl Reloader {
             // A rebuilt account starts from its saved state: make that the newest one.
             state.writer.sync();
         }
-        let mut keep = Vec::new();
+        // Listed accounts of platforms that still list them are kept (a listing changes them).
+        let mut roster = self.roster.lock().await;
+        let mut keep = roster.kept_by(&new);
         let mut add = Vec::new();
         for account in &new.accounts {
             if same_settings && current.accounts.iter().any(|a| a.same_as(account)) {
@@ -398,6 +427,7 @@ impl Reloader {
         }
         // Probes follow the new file too: changed ones restart, removed ones lose their series.
         self.probes.apply(&new.accounts);
+        roster.set_config(&new);
         self.store.config_loaded(true);
         tracing::info!("{summary}");
         *current = new;

@@ -343,6 +343,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ));
     }
     exporter.start_probes(shutdown.clone());
+    exporter.start_discovery(shutdown.clone());
     let scheduler = tokio::spawn(exporter.scheduler.run(shutdown.clone()));
     while let Some(result) = servers.join_next().await {
         if let Ok(Err(e)) = result {

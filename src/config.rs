@@ -31,6 +31,8 @@ pub struct Config {
     pub otlp: Option<crate::otlp::OtlpSettings>,
     /// `[[account]]`, in file order.
     pub accounts: Vec<AccountConfig>,
+    /// `[[component]]`: third-party platforms, whether accounts name them or they list their own.
+    pub components: Vec<std::sync::Arc<ComponentConfig>>,
 }
 
 /// `[wechat]`
@@ -97,6 +99,17 @@ pub struct ComponentConfig {
     pub secret: SecretString,
     /// `component_verify_ticket`: `file:PATH` or `url:URL`.
     pub ticket: crate::wechat::token::component::TicketSource,
+    /// `discover_accounts = true`: also poll every account the platform lists as authorised.
+    pub discover: Option<Discovery>,
+}
+
+/// How a platform's authorised accounts are listed (`api_get_authorizer_list`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovery {
+    /// `discover_interval`: how often the list is read again, default 1h.
+    pub interval: Duration,
+    /// `reports`: the report groups of the listed accounts, default all.
+    pub reports: BTreeSet<ReportGroup>,
 }
 
 impl PartialEq for ComponentConfig {
@@ -106,6 +119,7 @@ impl PartialEq for ComponentConfig {
             && self.appid == other.appid
             && self.secret.expose_secret() == other.secret.expose_secret()
             && self.ticket == other.ticket
+            && self.discover == other.discover
     }
 }
 

@@ -87,6 +87,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
             max_articles_per_account: 200,
         },
         otlp: None,
+        components: Vec::new(),
         accounts: sim
             .accounts
             .iter()

@@ -91,6 +91,7 @@ impl Validator<'_> {
             crate::otlp::config::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
         self.components(&mut root);
         let accounts = self.accounts(&mut root);
+        let components = std::mem::take(&mut self.components);
         self.unknown(root, "wechat, schedule, metrics, otlp, component, account");
         Config {
             wechat,
@@ -98,6 +99,7 @@ impl Validator<'_> {
             metrics,
             otlp,
             accounts,
+            components,
         }
     }
 
@@ -292,7 +294,9 @@ impl Validator<'_> {
                 return Vec::new();
             }
         };
-        if tables.is_empty() {
+        // A platform that lists its own accounts may be the only source of them.
+        let discovered = self.components.iter().any(|c| c.discover.is_some());
+        if tables.is_empty() && !discovered {
             self.error(
                 "account".into(),
                 "no accounts configured",

@@ -10,6 +10,8 @@
 //!   JSON `{component_appid, authorizer_appid, authorizer_refresh_token}`)
 //! - `GET /_sim/component/{component_appid}/ticket`: the current ticket, as a platform's ticket
 //!   receiver would serve it (for `component_verify_ticket = "url:..."`).
+//! - `POST /cgi-bin/component/api_get_authorizer_list?component_access_token=..` (JSON
+//!   `{component_appid, offset, count}`, count at most 500), in the order of authorisation.
 //! - `POST /_sim/component` with `{"push_ticket": ["wx.."], "rotate_refresh_token": ["wx.."]}`:
 //!   issue a new ticket for those platforms; give those authorisers a new refresh token on their
 //!   next token call.
@@ -61,6 +63,8 @@ struct PlatformState {
     refresh: HashMap<String, String>,
     /// Authorisers whose next token call gets a new refresh token.
     rotate: HashSet<String>,
+    /// The authorised accounts in the order they authorised, with when (unix seconds).
+    order: Vec<(String, i64)>,
 }
 
 /// Every simulated platform.
@@ -87,6 +91,11 @@ impl Simulator {
             secret: component.secret,
             tickets: vec![(ticket(), now)],
             tokens: HashMap::new(),
+            order: component
+                .authorizers
+                .iter()
+                .map(|a| (a.clone(), now.as_second()))
+                .collect(),
             refresh: component
                 .authorizers
                 .into_iter()
@@ -95,6 +104,32 @@ impl Simulator {
             rotate: HashSet::new(),
         };
         self.platforms().by_appid.insert(component.appid, state);
+    }
+
+    /// Account `authorizer` authorises platform `appid` now; returns its refresh token (None for
+    /// an unknown platform).
+    pub fn authorize(&self, appid: &str, authorizer: &str) -> Option<String> {
+        let now = self.inner.clock.now();
+        let mut p = self.platforms();
+        let state = p.by_appid.get_mut(appid)?;
+        let refresh = format!("refreshtoken@@@{}", new_token());
+        if state
+            .refresh
+            .insert(authorizer.to_string(), refresh.clone())
+            .is_none()
+        {
+            state.order.push((authorizer.to_string(), now.as_second()));
+        }
+        Some(refresh)
+    }
+
+    /// Requests to `api_get_authorizer_list` (any outcome).
+    pub fn authorizer_list_requests(&self) -> u64 {
+        self.calls()
+            .iter()
+            .filter(|((_, api), _)| api == "api_get_authorizer_list")
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The platform's current ticket (what WeChat last pushed to it).
@@ -243,6 +278,69 @@ impl Simulator {
             "authorizer_refresh_token": refresh.1,
         }))
     }
+}
+
+impl Simulator {
+    fn authorizer_list_answer(
+        &self,
+        component_token: Option<&str>,
+        body: &[u8],
+    ) -> Result<serde_json::Value, i64> {
+        let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
+        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let appid = json
+            .get("component_appid")
+            .and_then(|v| v.as_str())
+            .ok_or(41002)?;
+        let offset = json.get("offset").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let count = json.get("count").and_then(|v| v.as_u64()).unwrap_or(0).min(500) as usize;
+        let now = self.inner.clock.now();
+        let p = self.platforms();
+        let state = p.by_appid.get(appid).ok_or(61011)?;
+        match state.tokens.get(component_token) {
+            None => return Err(40001),
+            Some(expires) if *expires <= now => return Err(42001),
+            Some(_) => {}
+        }
+        let list: Vec<serde_json::Value> = state
+            .order
+            .iter()
+            .skip(offset)
+            .take(count)
+            .map(|(a, at)| {
+                serde_json::json!({
+                    "authorizer_appid": a,
+                    "refresh_token": state.refresh.get(a).cloned().unwrap_or_default(),
+                    "auth_time": at,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({"total_count": state.order.len(), "list": list}))
+    }
+}
+
+pub(super) async fn authorizer_list(
+    State(sim): State<Simulator>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
+    sim.count(&appid, "api_get_authorizer_list");
+    let decision = sim.inner.faults.decide(&appid, "api_get_authorizer_list", false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let token = query_param(query.as_deref(), "component_access_token")
+        .or_else(|| query_param(query.as_deref(), "access_token"));
+    let result = match decision.errcode {
+        Some(code) => Err(code),
+        None => sim.authorizer_list_answer(token.as_deref(), &body),
+    };
+    let body = match result {
+        Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision)
 }
 
 fn body_field(body: &[u8], key: &str) -> Option<String> {

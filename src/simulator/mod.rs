@@ -261,6 +261,10 @@ impl Simulator {
                 "/_sim/component/{appid}/ticket",
                 get(component::control_ticket),
             )
+            .route(
+                "/cgi-bin/component/api_get_authorizer_list",
+                post(component::authorizer_list),
+            )
             .route("/_sim/component", post(component::control_component))
             .with_state(self.clone())
             .merge(self.inner.callback.router())

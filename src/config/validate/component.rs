@@ -7,12 +7,13 @@ use std::sync::Arc;
 use toml::Value;
 use url::Url;
 
-use super::super::{ComponentAccount, ComponentConfig, TokenSourceConfig};
+use super::super::{ComponentAccount, ComponentConfig, Discovery, TokenSourceConfig};
 use super::{Section, Validator};
 use crate::wechat::token::component::TicketSource;
 
-const COMPONENT_KEYS: &str =
-    "name, component_appid, component_appsecret, component_appsecret_file, component_verify_ticket";
+const COMPONENT_KEYS: &str = "name, component_appid, component_appsecret, component_appsecret_file, component_verify_ticket, discover_accounts, discover_interval, reports";
+/// Listing the accounts more often than a minute buys nothing (authorisations are rare).
+const MIN_DISCOVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 const ADD_COMPONENT: &str = "add a [[component]] with name, component_appid, component_appsecret and component_verify_ticket";
 
 impl Validator<'_> {
@@ -107,13 +108,40 @@ impl Validator<'_> {
             }
             Some(spec) => self.ticket(s.key("component_verify_ticket"), &spec),
         };
+        let discover = self.discovery(&mut s);
         self.unknown(s, COMPONENT_KEYS);
         Some(ComponentConfig {
             name: name.filter(|n| !n.trim().is_empty())?,
             appid: appid.filter(|id| looks_like_appid(id))?,
             secret: secret?,
             ticket: ticket?,
+            discover: discover?,
         })
+    }
+
+    /// `discover_accounts`, `discover_interval`, `reports`; `Some(None)` when off.
+    fn discovery(&mut self, s: &mut Section) -> Option<Option<Discovery>> {
+        let on = match s.table.remove("discover_accounts") {
+            None => false,
+            Some(Value::Boolean(b)) => b,
+            Some(other) => {
+                self.error(
+                    s.key("discover_accounts"),
+                    format!("expected true or false, found {}", other.type_str()),
+                    "write discover_accounts = true or false",
+                );
+                return None;
+            }
+        };
+        let interval = self.duration(s, "discover_interval", MIN_DISCOVER_INTERVAL);
+        let reports = self.reports(s);
+        if !on {
+            return Some(None);
+        }
+        Some(Some(Discovery {
+            interval: interval.unwrap_or(std::time::Duration::from_secs(3600)),
+            reports: reports?,
+        }))
     }
 
     fn ticket(&mut self, key: String, spec: &str) -> Option<TicketSource> {

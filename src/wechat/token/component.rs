@@ -17,7 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::{Fetched, TokenCache, redact_url, token_field_from_json, transport_message};
+use super::{
+    Fetched, TokenCache, TokenSource, redact_url, token_field_from_json, transport_message,
+};
 use crate::clock::SharedClock;
 use crate::wechat::error::{Error, ErrorClass};
 use crate::wechat::transport::{self, CallObserver, Failure, api_url};
@@ -28,6 +30,10 @@ const TICKET_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
 pub const COMPONENT_TOKEN_API: &str = "api_component_token";
 /// The token API that issues an authorised account's token.
 pub const AUTHORIZER_TOKEN_API: &str = "api_authorizer_token";
+/// The platform API that lists the authorised accounts.
+pub const AUTHORIZER_LIST_API: &str = "api_get_authorizer_list";
+/// The most accounts one page of `api_get_authorizer_list` may ask for.
+const LIST_PAGE: usize = 500;
 
 /// Where the platform's current `component_verify_ticket` is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +208,82 @@ async fn read_ticket_url(http: &reqwest::Client, url: &Url) -> Result<SecretStri
             Failure::TooLarge => format!("{shown}: {}", transport::too_large()),
         })?;
     parse_ticket(&String::from_utf8_lossy(&body)).map_err(|m| format!("{shown}: {m}"))
+}
+
+/// One account in the platform's list of authorisations.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// `authorizer_appid`.
+    pub appid: String,
+    /// Its `refresh_token` (never logged).
+    pub refresh_token: SecretString,
+}
+
+/// Every account authorised to the platform whose token `component` caches:
+/// `POST /cgi-bin/component/api_get_authorizer_list`, 500 a page. The platform's token is asked
+/// of the shared cache (a rejected one is fetched again once).
+pub async fn list_authorizers(
+    component: &TokenCache,
+    http: &reqwest::Client,
+    base_url: &Url,
+    observer: &dyn CallObserver,
+) -> Result<Vec<Listed>, Error> {
+    let TokenSource::ComponentToken(platform) = component.source() else {
+        return Err(Error::TokenSource {
+            source_kind: "component".into(),
+            message: "the component cache does not hold a platform's token".into(),
+        });
+    };
+    let mut listed: Vec<Listed> = Vec::new();
+    let mut offset = 0usize;
+    let mut retried = false;
+    loop {
+        let token = component.get_direct_for(observer).await?;
+        let mut url = api_url(
+            base_url,
+            "/cgi-bin/component/api_get_authorizer_list",
+            AUTHORIZER_LIST_API,
+        )?;
+        url.query_pairs_mut()
+            .append_pair("component_access_token", token.value.expose_secret());
+        let body = serde_json::json!({
+            "component_appid": platform.appid,
+            "offset": offset,
+            "count": LIST_PAGE,
+        });
+        let bytes =
+            match transport::wechat_body(AUTHORIZER_LIST_API, http.post(url).json(&body)).await {
+                Ok(bytes) => bytes,
+                Err(e) if e.class() == ErrorClass::Token && !retried => {
+                    retried = true;
+                    component.invalidate(&token);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+        let page: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| transport::invalid_json(AUTHORIZER_LIST_API, e.to_string()))?;
+        let total = page.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let items = page.get("list").and_then(Value::as_array).cloned().unwrap_or_default();
+        offset += items.len();
+        for item in &items {
+            let appid = item.get("authorizer_appid").and_then(Value::as_str);
+            let refresh = item.get("refresh_token").and_then(Value::as_str);
+            if let (Some(appid), Some(refresh)) = (appid, refresh)
+                && !appid.is_empty()
+                && !refresh.is_empty()
+            {
+                listed.push(Listed {
+                    appid: appid.to_string(),
+                    refresh_token: SecretString::from(refresh.to_string()),
+                });
+            }
+        }
+        // An empty page ends the list whatever total_count says (no endless loop on a bad total).
+        if items.is_empty() || offset >= total {
+            return Ok(listed);
+        }
+    }
 }
 
 /// One account authorised to a platform: what `api_authorizer_token` needs.
