@@ -109,9 +109,7 @@ impl Discoverer {
             return 0;
         };
         let http = http_client(config.wechat.timeout);
-        let cache = self
-            .platforms
-            .cache(component, &config, &http, &self.clock);
+        let cache = self.platforms.cache(component, &config, &http, &self.clock);
         let listed = match list_authorizers(
             &cache,
             &http,

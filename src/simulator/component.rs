@@ -293,7 +293,11 @@ impl Simulator {
             .and_then(|v| v.as_str())
             .ok_or(41002)?;
         let offset = json.get("offset").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
-        let count = json.get("count").and_then(|v| v.as_u64()).unwrap_or(0).min(500) as usize;
+        let count = json
+            .get("count")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+            .min(500) as usize;
         let now = self.inner.clock.now();
         let p = self.platforms();
         let state = p.by_appid.get(appid).ok_or(61011)?;
@@ -326,7 +330,10 @@ pub(super) async fn authorizer_list(
 ) -> Response {
     let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
     sim.count(&appid, "api_get_authorizer_list");
-    let decision = sim.inner.faults.decide(&appid, "api_get_authorizer_list", false);
+    let decision = sim
+        .inner
+        .faults
+        .decide(&appid, "api_get_authorizer_list", false);
     if let Some(r) = sim.before(&decision).await {
         return r;
     }

@@ -356,3 +356,68 @@ async fn a_wrong_ticket_or_secret_is_explained_and_asked_about_once_per_retry_in
     }
     assert!(!landing.contains("not-the-secret") && !body.contains("not-the-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_the_platform_lists_are_polled_without_a_restart() {
+    let clock = clock::system();
+    let (sim, addr) = platform(3, Time::midnight(), clock.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());
+    // client-0 is configured by hand; the platform lists it too, and all the others.
+    let text = config_text(&sim, addr, 1, &secret(), "").replace(
+        "component_verify_ticket = \"file:ticket\"\n",
+        "component_verify_ticket = \"file:ticket\"\ndiscover_accounts = true\ndiscover_interval = \"1h\"\nreports = [\"users\"]\n",
+    );
+    let config = load(dir.path(), &text);
+    let exporter = Exporter::new(&config, clock.clone()).unwrap();
+    let base = serve(&exporter).await;
+    let discoverer = exporter.discoverer();
+    let stop = CancellationToken::new();
+    let run = tokio::spawn(exporter.scheduler.run(stop.clone()));
+
+    assert_eq!(
+        discoverer.round().await,
+        2,
+        "two listed accounts beside client-0"
+    );
+    assert_eq!(discoverer.round().await, 0, "nothing changed");
+    let listed = SimComponent::generated(PLATFORM, 3).authorizers;
+    let up = |body: &str, account: &str| value(&parse_text(body), "wechat_mp_up", account, &[]);
+    let body = crate::support::wait_for_metrics(&format!("{base}/metrics"), |b| {
+        up(b, &listed[1]) == Some(1.0)
+            && up(b, &listed[2]) == Some(1.0)
+            && up(b, "client-0") == Some(1.0)
+    })
+    .await;
+    assert_eq!(
+        up(&body, &listed[0]),
+        None,
+        "a configured account is not polled twice"
+    );
+
+    // A new authorisation appears at the next listing.
+    let newcomer = "wxauthnewcomer0001";
+    sim.authorize(PLATFORM, newcomer).unwrap();
+    assert_eq!(discoverer.round().await, 1);
+    let body = crate::support::wait_for_metrics(&format!("{base}/metrics"), |b| {
+        up(b, newcomer) == Some(1.0)
+    })
+    .await;
+    let yesterday = DateRange::day(china_yesterday(clock.now()));
+    let Report::UserCumulate(rows) = sim.report(newcomer, Endpoint::UserCumulate, yesterday) else {
+        panic!("getusercumulate answers its own report");
+    };
+    assert_eq!(
+        value(&parse_text(&body), "wechat_mp_followers", newcomer, &[]),
+        rows[0].cumulate_user.map(|v| v as f64)
+    );
+    assert_eq!(up(&body, &listed[1]), Some(1.0), "the others stay");
+    assert_eq!(
+        sim.component_token_requests(),
+        1,
+        "one component token for listing and polling"
+    );
+    assert_eq!(sim.authorizer_list_requests(), 3);
+    stop.cancel();
+    run.await.unwrap();
+}

@@ -181,3 +181,32 @@ authorizer_refresh_token = "r"
     assert_eq!(p[0].key, "account[0].component");
     assert!(p[0].fix.contains("component = \"NAME\""), "{p:?}");
 }
+
+#[test]
+fn a_platform_that_lists_its_accounts_may_be_the_only_source_of_them() {
+    let text = format!(
+        "{COMPONENT}discover_accounts = true\ndiscover_interval = \"10m\"\nreports = [\"users\"]\n"
+    );
+    let c = parse(&text, Path::new("/etc/wechat")).unwrap();
+    assert!(c.accounts.is_empty());
+    let d = c.components[0].discover.as_ref().expect("discovery on");
+    assert_eq!(d.interval, Duration::from_secs(600));
+    assert_eq!(d.reports, [ReportGroup::Users].into_iter().collect());
+    // Off by default, and then accounts are required.
+    let p = problems(COMPONENT);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "account");
+    let p = problems(&format!(
+        "{COMPONENT}discover_accounts = \"yes\"\ndiscover_interval = \"1s\"\n"
+    ));
+    let keys: Vec<&str> = p.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "component[0].discover_accounts",
+            "component[0].discover_interval",
+            "account"
+        ],
+        "{p:?}"
+    );
+}

@@ -264,7 +264,11 @@ pub async fn list_authorizers(
         let page: Value = serde_json::from_slice(&bytes)
             .map_err(|e| transport::invalid_json(AUTHORIZER_LIST_API, e.to_string()))?;
         let total = page.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let items = page.get("list").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = page
+            .get("list")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         offset += items.len();
         for item in &items {
             let appid = item.get("authorizer_appid").and_then(Value::as_str);
