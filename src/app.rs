@@ -57,8 +57,12 @@ pub struct Exporter {
 #[derive(Clone, Default)]
 pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<PlatformCache>>>);
 
-/// A platform's settings and the cache of its component token.
-type PlatformCache = (ComponentConfig, Arc<TokenCache>);
+/// A platform's settings with the API base and failure hold its cache was built with, and the
+/// cache of its component token.
+type PlatformCache = (
+    (ComponentConfig, url::Url, std::time::Duration),
+    Arc<TokenCache>,
+);
 
 impl Platforms {
     /// The cache of `component`'s token: the existing one, or a new one (one fetch for all its
@@ -71,7 +75,12 @@ impl Platforms {
         clock: &SharedClock,
     ) -> Arc<TokenCache> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, cache)) = all.iter().find(|(c, _)| c == component) {
+        let key = (
+            component.clone(),
+            config.wechat.api_base_url.clone(),
+            config.schedule.error_retry_interval,
+        );
+        if let Some((_, cache)) = all.iter().find(|(k, _)| *k == key) {
             return cache.clone();
         }
         let platform = Platform::new(
@@ -91,8 +100,8 @@ impl Platforms {
             )
             .with_failure_hold(config.schedule.error_retry_interval),
         );
-        all.retain(|(c, _)| c.name != component.name);
-        all.push((component.clone(), cache.clone()));
+        all.retain(|((c, _, _), _)| c.name != component.name);
+        all.push((key, cache.clone()));
         cache
     }
 }
