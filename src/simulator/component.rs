@@ -521,6 +521,65 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_control_routes_push_tickets_and_rotate_refresh_tokens() {
+        let (sim, _clock) = sim();
+        let addr = sim
+            .spawn(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let ticket_url = format!("http://{addr}/_sim/component/wxcomponent01/ticket");
+        let first = http
+            .get(&ticket_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(Some(first.clone()), sim.component_ticket("wxcomponent01"));
+        let control = |body: serde_json::Value| {
+            http.post(format!("http://{addr}/_sim/component"))
+                .json(&body)
+                .send()
+        };
+        let r = control(serde_json::json!({
+            "push_ticket": ["wxcomponent01"],
+            "rotate_refresh_token": ["wxauth000000000002"],
+        }))
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let second = http
+            .get(&ticket_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        assert!(
+            sim.platforms().by_appid["wxcomponent01"]
+                .rotate
+                .contains("wxauth000000000002")
+        );
+        // Unknown ids and unknown keys are refused.
+        let r = control(serde_json::json!({"rotate_refresh_token": ["wxnobody"]}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r = control(serde_json::json!({"rotate": true})).await.unwrap();
+        assert_eq!(r.status(), 400);
+        let r = http
+            .get(format!("http://{addr}/_sim/component/wxnobody/ticket"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+
     #[test]
     fn refresh_tokens_rotate_on_demand_and_the_old_one_dies() {
         let (sim, _clock) = sim();
