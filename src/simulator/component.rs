@@ -323,7 +323,7 @@ impl Simulator {
     }
 }
 
-pub(super) async fn authorizer_list(
+async fn authorizer_list(
     State(sim): State<Simulator>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -350,12 +350,31 @@ pub(super) async fn authorizer_list(
     Simulator::finish(body, &decision)
 }
 
+/// The platform's routes (merged into the simulator's router).
+pub(super) fn routes() -> Router<Simulator> {
+    Router::new()
+        .route(
+            "/cgi-bin/component/api_component_token",
+            post(component_token),
+        )
+        .route(
+            "/cgi-bin/component/api_authorizer_token",
+            post(authorizer_token),
+        )
+        .route(
+            "/cgi-bin/component/api_get_authorizer_list",
+            post(authorizer_list),
+        )
+        .route("/_sim/component/{appid}/ticket", get(control_ticket))
+        .route("/_sim/component", post(control_component))
+}
+
 fn body_field(body: &[u8], key: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_slice(body).ok()?;
     Some(json.get(key)?.as_str()?.to_string())
 }
 
-pub(super) async fn component_token(State(sim): State<Simulator>, body: Bytes) -> Response {
+async fn component_token(State(sim): State<Simulator>, body: Bytes) -> Response {
     sim.platforms().component_token_requests += 1;
     let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
     sim.count(&appid, "api_component_token");
@@ -381,7 +400,7 @@ pub(super) async fn component_token(State(sim): State<Simulator>, body: Bytes) -
     Simulator::finish(body, &decision)
 }
 
-pub(super) async fn authorizer_token(
+async fn authorizer_token(
     State(sim): State<Simulator>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -410,10 +429,7 @@ pub(super) async fn authorizer_token(
     Simulator::finish(body, &decision)
 }
 
-pub(super) async fn control_ticket(
-    State(sim): State<Simulator>,
-    Path(appid): Path<String>,
-) -> Response {
+async fn control_ticket(State(sim): State<Simulator>, Path(appid): Path<String>) -> Response {
     match sim.component_ticket(&appid) {
         Some(t) => t.into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
@@ -429,7 +445,7 @@ struct ComponentSpec {
     rotate_refresh_token: Vec<String>,
 }
 
-pub(super) async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Response {
+async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Response {
     let spec: ComponentSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
         Err(e) => {

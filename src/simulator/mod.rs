@@ -249,23 +249,7 @@ impl Simulator {
             .route("/_sim/calls", get(control_calls))
             .route("/_sim/reset", post(control_reset))
             .route("/_sim/faults", post(control_faults))
-            .route(
-                "/cgi-bin/component/api_component_token",
-                post(component::component_token),
-            )
-            .route(
-                "/cgi-bin/component/api_authorizer_token",
-                post(component::authorizer_token),
-            )
-            .route(
-                "/_sim/component/{appid}/ticket",
-                get(component::control_ticket),
-            )
-            .route(
-                "/cgi-bin/component/api_get_authorizer_list",
-                post(component::authorizer_list),
-            )
-            .route("/_sim/component", post(component::control_component))
+            .merge(component::routes())
             .with_state(self.clone())
             .merge(self.inner.callback.router())
     }
