@@ -421,3 +421,39 @@ async fn accounts_the_platform_lists_are_polled_without_a_restart() {
     stop.cancel();
     run.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_platform_token_for_old_and_new_accounts() {
+    let clock = clock::system();
+    let (sim, addr) = platform(3, Time::midnight(), clock.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());
+    let config = load(dir.path(), &config_text(&sim, addr, 2, &secret(), ""));
+    let exporter = Exporter::new(&config, clock.clone()).unwrap();
+    let base = serve(&exporter).await;
+    let reloader = exporter.reloader(dir.path().join("config.toml"));
+    let stop = CancellationToken::new();
+    let run = tokio::spawn(exporter.scheduler.run(stop.clone()));
+    let up = |body: &str, account: &str| value(&parse_text(body), "wechat_mp_up", account, &[]);
+    crate::support::wait_for_metrics(&format!("{base}/metrics"), |b| {
+        up(b, "client-0") == Some(1.0) && up(b, "client-1") == Some(1.0)
+    })
+    .await;
+
+    // A third account joins the file: the platform's token is reused, the others are kept.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        config_text(&sim, addr, 3, &secret(), ""),
+    )
+    .unwrap();
+    let summary = reloader.reload().await.expect("the reload succeeds");
+    assert!(summary.contains("2 kept, 1 new"), "{summary}");
+    crate::support::wait_for_metrics(&format!("{base}/metrics"), |b| {
+        up(b, "client-2") == Some(1.0)
+    })
+    .await;
+    assert_eq!(sim.component_token_requests(), 1);
+    assert_eq!(sim.authorizer_token_requests(), 3);
+    stop.cancel();
+    run.await.unwrap();
+}
