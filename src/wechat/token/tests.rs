@@ -350,3 +350,64 @@ mod properties {
         }
     }
 }
+
+/// A failure hold answers every caller from memory until it ends; transient failures are held
+/// for at most 10 s; a success clears it. Without a hold (the default) every get asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_hold_asks_once_per_hold() {
+    let fake = Fake::start().await;
+    fake.set_token_reply(Some(
+        serde_json::json!({"errcode": 40125, "errmsg": "invalid appsecret"}),
+    ));
+    let clock = clock();
+    let (plain, _) = new_cache(stable(), &fake, &clock);
+    assert!(plain.get().await.is_err() && plain.get().await.is_err());
+    assert_eq!(fake.stable_token_calls(), 2, "no hold by default");
+
+    let (cache, recorder) = new_cache(stable(), &fake, &clock);
+    let cache = cache.with_failure_hold(Duration::from_secs(600));
+    for _ in 0..5 {
+        let e = cache.get().await.unwrap_err();
+        assert_eq!(e.errcode(), Some(40125));
+    }
+    assert_eq!(fake.stable_token_calls(), 3, "one call for five gets");
+    assert_eq!(
+        recorder.token_fetches(),
+        vec![("stable".into(), "40125".into())]
+    );
+    clock.advance(SignedDuration::from_secs(599));
+    assert!(cache.get().await.is_err());
+    assert_eq!(fake.stable_token_calls(), 3);
+    clock.advance(SignedDuration::from_secs(1));
+    assert!(cache.get().await.is_err());
+    assert_eq!(
+        fake.stable_token_calls(),
+        4,
+        "asked again when the hold ends"
+    );
+
+    // The source is fixed: asked again at the end of the hold, the token is cached again.
+    fake.set_token_reply(None);
+    clock.advance(SignedDuration::from_secs(600));
+    assert_eq!(
+        cache.get().await.unwrap().value.expose_secret(),
+        "TOKEN-SECRET-123"
+    );
+    assert_eq!(fake.stable_token_calls(), 5);
+
+    // A 502 is held for 10 s only.
+    fake.set_token_status(502);
+    let (cache, _) = new_cache(stable(), &fake, &clock);
+    let cache = cache.with_failure_hold(Duration::from_secs(600));
+    assert_eq!(
+        cache.get().await.unwrap_err().class(),
+        ErrorClass::Transient
+    );
+    assert_eq!(fake.stable_token_calls(), 6);
+    clock.advance(SignedDuration::from_secs(9));
+    assert!(cache.get().await.is_err());
+    assert_eq!(fake.stable_token_calls(), 6);
+    clock.advance(SignedDuration::from_secs(1));
+    assert!(cache.get().await.is_err());
+    assert_eq!(fake.stable_token_calls(), 7);
+}
