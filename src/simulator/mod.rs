@@ -122,6 +122,8 @@ struct Inner {
     faults: Faults,
     tokens: Mutex<TokenState>,
     calls: Mutex<BTreeMap<(String, String), u64>>,
+    /// The access token of the latest datacube request per account.
+    last_token: Mutex<BTreeMap<String, String>>,
     stable_requests: AtomicU64,
     force_refresh_requests: AtomicU64,
     classic_requests: AtomicU64,
@@ -222,6 +224,7 @@ impl Simulator {
                     revocations_seen: 0,
                 }),
                 calls: Mutex::new(BTreeMap::new()),
+                last_token: Mutex::new(BTreeMap::new()),
                 stable_requests: AtomicU64::new(0),
                 force_refresh_requests: AtomicU64::new(0),
                 classic_requests: AtomicU64::new(0),
@@ -296,6 +299,11 @@ impl Simulator {
             .get(&(app_id.to_string(), api.to_string()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The access token `app_id`'s latest datacube request carried (valid or not).
+    pub fn last_token_seen(&self, app_id: &str) -> Option<String> {
+        lock(&self.inner.last_token).get(app_id).cloned()
     }
 
     /// Zeroes every count (calls and token requests).
@@ -474,6 +482,9 @@ async fn datacube(
         .and_then(|t| sim.tokens().tokens.owner(t).map(str::to_string))
         .unwrap_or_else(|| "?".to_string());
     sim.count(&app_id, endpoint.name());
+    if let Some(t) = &token {
+        lock(&sim.inner.last_token).insert(app_id.clone(), t.clone());
+    }
     let decision = sim.inner.faults.decide(&app_id, endpoint.name(), true);
     if let Some(r) = sim.before(&decision).await {
         return r;

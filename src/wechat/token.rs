@@ -24,7 +24,8 @@ const MIN_CACHE_SECS: i64 = 60;
 const MAX_EXPIRES_IN_SECS: i64 = 86_400;
 /// WeChat's documented lifetime, assumed when a WeChat token endpoint omits `expires_in`.
 const WECHAT_EXPIRES_IN_SECS: i64 = 7_200;
-/// A token file is re-read at least this often: a central server rotates it.
+/// How long a token read from a file is used while the file has no usable token (it is read on
+/// every call; see `get_from_file`).
 const FILE_REREAD_SECS: i64 = 60;
 
 /// A token and when the cache stops using it.
@@ -121,6 +122,9 @@ impl TokenCache {
 
     /// The cached token, fetching one if there is none or it is about to expire.
     pub async fn get(&self) -> Result<AccessToken, Error> {
+        if let TokenSource::File(path) = &self.source {
+            return self.get_from_file(path).await;
+        }
         if let Some(token) = self.valid_cached() {
             return Ok(token);
         }
@@ -141,6 +145,33 @@ impl TokenCache {
         let fetched = result?;
         let token = self.remember(fetched);
         Ok(token)
+    }
+
+    /// A token file is read on every call (a few bytes on a local disk), so a token the central
+    /// server rewrote, by rename or in place, is used from the next call on; no modification time
+    /// is trusted (in-place rewrites can keep it). A read that finds no usable token (the file
+    /// caught between truncate and write, half-written JSON) keeps the last good token while its
+    /// 60 s last; after that the error is the caller's.
+    async fn get_from_file(&self, path: &std::path::Path) -> Result<AccessToken, Error> {
+        let kind = self.source.kind();
+        let read = read_token_file(path).await;
+        let cached = self.valid_cached();
+        match (read, cached) {
+            (Ok(fetched), Some(token)) if fetched.value == token.value.expose_secret() => Ok(token),
+            (Ok(fetched), _) => {
+                self.observer.token_fetch(kind, "0");
+                Ok(self.remember(fetched))
+            }
+            (Err(e), Some(token)) => {
+                tracing::debug!(token_source = kind, error = %e, "token file has no usable token now; keeping the last one read");
+                Ok(token)
+            }
+            (Err(e), None) => {
+                self.observer.token_fetch(kind, &e.label());
+                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+                Err(e)
+            }
+        }
     }
 
     /// Drops the cached token if it is still `failed` (another caller may have replaced it).
@@ -194,7 +225,7 @@ impl TokenCache {
         };
         *self.lock_cached() = Some(token.clone());
         if let TokenSource::File(_) = self.source {
-            // Re-read every minute: debug, not info.
+            // Read again on every change and every minute: debug, not info.
             tracing::debug!(
                 token_source = kind,
                 expires_in,
