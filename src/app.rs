@@ -15,9 +15,9 @@ use crate::config::{AccountConfig, Config, TokenSourceConfig};
 use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
-use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
+use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, Fetch, PlanSettings, Scheduler};
 use crate::state::{StateDir, StateWriter};
-use crate::status::StatusBoard;
+use crate::status::{InFlight, StatusBoard};
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
 use crate::wechat::token::{TokenCache, TokenSource};
@@ -83,7 +83,15 @@ impl Exporter {
         let pollers = config
             .accounts
             .iter()
-            .map(|account| build_poller(config, account, &http, &store, &clock, state.as_ref()))
+            .map(|account| {
+                let w = Wiring {
+                    http: &http,
+                    store: &store,
+                    board: &board,
+                    clock: &clock,
+                };
+                build_poller(config, account, w, state.as_ref())
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut scheduler = Scheduler::new(
             pollers,
@@ -149,6 +157,7 @@ impl Exporter {
             path,
             current: tokio::sync::Mutex::new(self.config.clone()),
             store: self.store.clone(),
+            board: self.board.clone(),
             probes: self.probes.clone(),
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
@@ -157,17 +166,47 @@ impl Exporter {
     }
 }
 
+/// What every account's poller is wired to.
+#[derive(Clone, Copy)]
+struct Wiring<'a> {
+    http: &'a reqwest::Client,
+    store: &'a Arc<Store>,
+    board: &'a StatusBoard,
+    clock: &'a SharedClock,
+}
+
+/// A client whose calls in flight the status board sees (the landing page's "stuck" line).
+struct Tracked {
+    client: Client,
+    in_flight: Arc<InFlight>,
+}
+
+impl Fetch for Tracked {
+    fn fetch(
+        &self,
+        endpoint: Endpoint,
+        range: crate::wechat::DateRange,
+    ) -> BoxFuture<'_, Result<crate::wechat::Parsed, crate::wechat::error::Error>> {
+        Box::pin(async move {
+            let _in_flight = self.in_flight.start(endpoint);
+            self.client.fetch_range(endpoint, range).await
+        })
+    }
+}
+
 /// One account's poller: its client and plan.
 fn build_poller(
     config: &Config,
     account: &AccountConfig,
-    http: &reqwest::Client,
-    store: &Arc<Store>,
-    clock: &SharedClock,
+    w: Wiring<'_>,
     state: Option<&Storage>,
 ) -> anyhow::Result<AccountPoller> {
+    let (http, store, clock) = (w.http, w.store, w.clock);
     let observer = store.self_metrics().observer(&account.name);
     let (_, client) = account_client(config, account, http, clock, observer)?;
+    let in_flight = InFlight::new(config.wechat.timeout, clock.clone());
+    w.board.track(&account.name, in_flight.clone());
+    let client = Tracked { client, in_flight };
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
@@ -217,6 +256,7 @@ pub struct Reloader {
     path: PathBuf,
     current: tokio::sync::Mutex<Config>,
     store: Arc<Store>,
+    board: Arc<StatusBoard>,
     probes: Arc<ProbeSet>,
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
@@ -254,14 +294,13 @@ impl Reloader {
                 keep.push(account.name.clone());
                 continue;
             }
-            match build_poller(
-                &new,
-                account,
-                &http,
-                &self.store,
-                &self.clock,
-                self.state.as_ref(),
-            ) {
+            let w = Wiring {
+                http: &http,
+                store: &self.store,
+                board: &self.board,
+                clock: &self.clock,
+            };
+            match build_poller(&new, account, w, self.state.as_ref()) {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);
