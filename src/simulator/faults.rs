@@ -157,6 +157,16 @@ impl Faults {
         });
     }
 
+    /// Answer `api` with a broken body of kind `fault` for one account.
+    pub fn body_account(&self, app_id: &str, api: &str, fault: BodyFault, times: Option<u32>) {
+        self.state().bodies.push(Rule {
+            app_id: Some(app_id.to_string()),
+            api: api.to_string(),
+            value: fault,
+            times,
+        });
+    }
+
     /// Refuse, black-hole or serve connections from now on (until changed or cleared).
     pub fn set_connections(&self, mode: Connections) {
         self.connections.send_replace(mode);
@@ -291,9 +301,14 @@ mod tests {
         );
         assert!(!f.decide("wx1", "getusercumulate", true).malformed);
         f.body("*", BodyFault::Drip, Some(1));
+        f.body_account("wx2", "*", BodyFault::Huge, None);
         assert_eq!(
             f.decide("wx1", "getusercumulate", true).body,
             Some(BodyFault::Drip)
+        );
+        assert_eq!(
+            f.decide("wx2", "getusercumulate", true).body,
+            Some(BodyFault::Huge)
         );
         assert_eq!(f.decide("wx1", "getusercumulate", true).body, None);
         let connections = f.watch_connections();
