@@ -300,6 +300,11 @@ async fn run_case(case: &Case) -> Observed {
     let before_fault = calls(&exporter);
     let simulator_before = seen_by_simulator();
     (case.inject)(&simulator, api.name());
+    if case.connection {
+        // The listener applies the switch on its own task (closing the port, or filling the
+        // queue of the one that never accepts): let it, so the round meets the fault it names.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let rss_before = case.peak_rss_growth_mib.map(|_| {
         // "5" resets VmHWM to the current RSS (proc(5), clear_refs).
         std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
