@@ -51,10 +51,12 @@ COPY --from=build /out/etc/wechat-mp-exporter/ /etc/wechat-mp-exporter/
 COPY --from=build --chown=65532:65532 /out/var/lib/wechat-mp-exporter/ /var/lib/wechat-mp-exporter/
 # The config is mounted at /etc/wechat-mp-exporter/config.toml (read-only); secrets come from the
 # environment (${VAR} in the config) or from mounted files (app_secret_file), never from the image.
-# /var/lib/wechat-mp-exporter is the state directory (for --storage.path, a relative default lands
-# here through WORKDIR); mount a volume on it.
+# /var/lib/wechat-mp-exporter is the state volume; mount a volume on it. --storage.path is set to
+# its data/ explicitly (the same place the relative default reaches through WORKDIR), so a changed
+# working directory (Kubernetes workingDir, docker run -w) cannot move the state off the volume.
 USER 65532:65532
 WORKDIR /var/lib/wechat-mp-exporter
+ENV WECHAT_MP_EXPORTER_STORAGE_PATH=/var/lib/wechat-mp-exporter/data
 VOLUME ["/var/lib/wechat-mp-exporter"]
 EXPOSE 9864
 ENTRYPOINT ["/usr/local/bin/wechat-mp-exporter"]

@@ -15,9 +15,9 @@ use crate::config::{AccountConfig, ComponentConfig, Config, TokenSourceConfig};
 use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
-use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
+use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, Fetch, PlanSettings, Scheduler};
 use crate::state::{StateDir, StateWriter};
-use crate::status::StatusBoard;
+use crate::status::{InFlight, StatusBoard};
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
 use crate::wechat::token::component::{Authorizer, Platform, RefreshToken};
@@ -145,15 +145,14 @@ impl Exporter {
             .accounts
             .iter()
             .map(|account| {
-                build_poller(
-                    config,
-                    account,
-                    &http,
-                    &store,
-                    &clock,
-                    state.as_ref(),
-                    &platforms,
-                )
+                let w = Wiring {
+                    http: &http,
+                    store: &store,
+                    board: &board,
+                    clock: &clock,
+                    platforms: &platforms,
+                };
+                build_poller(config, account, w, state.as_ref())
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut scheduler = Scheduler::new(
@@ -230,6 +229,7 @@ impl Exporter {
             roster: self.roster.clone(),
             platforms: self.platforms.clone(),
             store: self.store.clone(),
+            board: self.board.clone(),
             clock: self.clock.clone(),
             state: self.state.clone(),
             updates: self.scheduler.updates(),
@@ -242,6 +242,7 @@ impl Exporter {
             path,
             current: tokio::sync::Mutex::new(self.config.clone()),
             store: self.store.clone(),
+            board: self.board.clone(),
             probes: self.probes.clone(),
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
@@ -252,22 +253,52 @@ impl Exporter {
     }
 }
 
+/// What every account's poller is wired to.
+#[derive(Clone, Copy)]
+struct Wiring<'a> {
+    http: &'a reqwest::Client,
+    store: &'a Arc<Store>,
+    board: &'a StatusBoard,
+    clock: &'a SharedClock,
+    platforms: &'a Platforms,
+}
+
+/// A client whose calls in flight the status board sees (the landing page's "stuck" line).
+struct Tracked {
+    client: Client,
+    in_flight: Arc<InFlight>,
+}
+
+impl Fetch for Tracked {
+    fn fetch(
+        &self,
+        endpoint: Endpoint,
+        range: crate::wechat::DateRange,
+    ) -> BoxFuture<'_, Result<crate::wechat::Parsed, crate::wechat::error::Error>> {
+        Box::pin(async move {
+            let _in_flight = self.in_flight.start(endpoint);
+            self.client.fetch_range(endpoint, range).await
+        })
+    }
+}
+
 /// One account's poller: its client and plan.
 fn build_poller(
     config: &Config,
     account: &AccountConfig,
-    http: &reqwest::Client,
-    store: &Arc<Store>,
-    clock: &SharedClock,
+    w: Wiring<'_>,
     state: Option<&Storage>,
-    platforms: &Platforms,
 ) -> anyhow::Result<AccountPoller> {
+    let (http, store, clock) = (w.http, w.store, w.clock);
     let observer = store.self_metrics().observer(&account.name);
-    let wiring = Wiring {
-        platforms,
+    let deps = TokenDeps {
+        platforms: w.platforms,
         state_dir: state.map(|s| &s.dir),
     };
-    let (_, client) = account_client_with(config, account, http, clock, observer, &wiring)?;
+    let (_, client) = account_client_with(config, account, http, clock, observer, &deps)?;
+    let in_flight = InFlight::new(config.wechat.timeout, clock.clone());
+    w.board.track(&account.name, in_flight.clone());
+    let client = Tracked { client, in_flight };
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
@@ -289,15 +320,16 @@ pub(crate) fn account_client(
     observer: Arc<dyn CallObserver>,
 ) -> anyhow::Result<(Arc<TokenCache>, Client)> {
     let platforms = Platforms::default();
-    let wiring = Wiring {
+    let deps = TokenDeps {
         platforms: &platforms,
         state_dir: None,
     };
-    account_client_with(config, account, http, clock, observer, &wiring)
+    account_client_with(config, account, http, clock, observer, &deps)
 }
 
-/// What accounts share beyond `[wechat]`: the platforms' token caches, the state directory.
-struct Wiring<'a> {
+/// What accounts' token sources share beyond `[wechat]`: the platforms' token caches, the state
+/// directory.
+struct TokenDeps<'a> {
     platforms: &'a Platforms,
     state_dir: Option<&'a StateDir>,
 }
@@ -308,7 +340,7 @@ fn account_client_with(
     http: &reqwest::Client,
     clock: &SharedClock,
     observer: Arc<dyn CallObserver>,
-    wiring: &Wiring<'_>,
+    deps: &TokenDeps<'_>,
 ) -> anyhow::Result<(Arc<TokenCache>, Client)> {
     let settings = ClientSettings {
         base_url: config.wechat.api_base_url.clone(),
@@ -317,9 +349,9 @@ fn account_client_with(
     };
     let source = match &account.token {
         TokenSourceConfig::Component(c) => {
-            let component = wiring.platforms.cache(&c.component, config, http, clock);
+            let component = deps.platforms.cache(&c.component, config, http, clock);
             // The state directory when there is one, else the operator's file, else memory.
-            let persist_to = match wiring.state_dir {
+            let persist_to = match deps.state_dir {
                 Some(dir) => Some(dir.refresh_token_path(&account.app_id)),
                 None => c.refresh_token_file.clone(),
             };
@@ -356,6 +388,7 @@ pub struct Reloader {
     path: PathBuf,
     current: tokio::sync::Mutex<Config>,
     store: Arc<Store>,
+    board: Arc<StatusBoard>,
     probes: Arc<ProbeSet>,
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
@@ -397,15 +430,14 @@ impl Reloader {
                 keep.push(account.name.clone());
                 continue;
             }
-            match build_poller(
-                &new,
-                account,
-                &http,
-                &self.store,
-                &self.clock,
-                self.state.as_ref(),
-                &self.platforms,
-            ) {
+            let w = Wiring {
+                http: &http,
+                store: &self.store,
+                board: &self.board,
+                clock: &self.clock,
+                platforms: &self.platforms,
+            };
+            match build_poller(&new, account, w, self.state.as_ref()) {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);

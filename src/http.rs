@@ -128,9 +128,13 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
         };
         let _ = write!(
             page,
-            "<h2>{}</h2><p class=\"{class}\">{word}</p><table><tr><th>report</th><th>data date</th><th>last error</th></tr>",
+            "<h2>{}</h2><p class=\"{class}\">{word}</p>",
             escape(&account.name)
         );
+        if let Some(stuck) = state.board.stuck(&account.name) {
+            let _ = write!(page, "<p class=\"down\">{}</p>", escape(&stuck.describe()));
+        }
+        page.push_str("<table><tr><th>report</th><th>data date</th><th>last error</th></tr>");
         let mut endpoints: Vec<_> = account
             .data_dates
             .keys()

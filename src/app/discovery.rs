@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Platforms, Storage, build_poller};
+use super::{Platforms, Storage, Wiring, build_poller};
 use crate::clock::SharedClock;
 use crate::config::{AccountConfig, ComponentAccount, ComponentConfig, Config, TokenSourceConfig};
 use crate::metrics::Store;
 use crate::schedule::AccountsUpdate;
+use crate::status::StatusBoard;
 use crate::wechat::token::component::list_authorizers;
 use crate::wechat::transport::{NoopObserver, http_client};
 
@@ -76,6 +77,7 @@ pub struct Discoverer {
     pub(super) roster: SharedRoster,
     pub(super) platforms: Platforms,
     pub(super) store: Arc<Store>,
+    pub(super) board: Arc<StatusBoard>,
     pub(super) clock: SharedClock,
     pub(super) state: Option<Storage>,
     pub(super) updates: tokio::sync::mpsc::UnboundedSender<AccountsUpdate>,
@@ -154,15 +156,14 @@ impl Discoverer {
                 polled.push(account);
                 continue;
             }
-            match build_poller(
-                &config,
-                &account,
-                &http,
-                &self.store,
-                &self.clock,
-                self.state.as_ref(),
-                &self.platforms,
-            ) {
+            let w = Wiring {
+                http: &http,
+                store: &self.store,
+                board: &self.board,
+                clock: &self.clock,
+                platforms: &self.platforms,
+            };
+            match build_poller(&config, &account, w, self.state.as_ref()) {
                 Ok(poller) => {
                     add.push(poller);
                     polled.push(account);

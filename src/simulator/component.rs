@@ -347,7 +347,7 @@ async fn authorizer_list(
         Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
         Err(code) => error_body(code),
     };
-    Simulator::finish(body, &decision)
+    Simulator::finish(body, &decision, None)
 }
 
 /// The platform's routes (merged into the simulator's router).
@@ -397,7 +397,7 @@ async fn component_token(State(sim): State<Simulator>, body: Bytes) -> Response 
         .unwrap_or_default(),
         Err(code) => error_body(code),
     };
-    Simulator::finish(body, &decision)
+    Simulator::finish(body, &decision, None)
 }
 
 async fn authorizer_token(
@@ -426,7 +426,7 @@ async fn authorizer_token(
         Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
         Err(code) => error_body(code),
     };
-    Simulator::finish(body, &decision)
+    Simulator::finish(body, &decision, None)
 }
 
 async fn control_ticket(State(sim): State<Simulator>, Path(appid): Path<String>) -> Response {

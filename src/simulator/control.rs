@@ -66,6 +66,15 @@ struct DelaySpec {
     ms: u64,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodySpec {
+    api: String,
+    fault: BodyFault,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
 /// `Some(None)` for an explicit null, `None` when the key is absent.
 fn explicit_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
     Option::<f64>::deserialize(d).map(Some)
@@ -84,6 +93,10 @@ struct FaultSpec {
     malformed: Vec<MalformedSpec>,
     #[serde(default)]
     delay: Vec<DelaySpec>,
+    #[serde(default)]
+    body: Vec<BodySpec>,
+    #[serde(default)]
+    connections: Option<Connections>,
     #[serde(default)]
     revoke_tokens: bool,
     #[serde(default)]
@@ -132,6 +145,12 @@ pub(super) async fn control_faults(State(sim): State<Simulator>, body: Bytes) ->
     }
     for s in spec.delay {
         f.delay(&s.api, Duration::from_millis(s.ms));
+    }
+    for s in spec.body {
+        f.body(&s.api, s.fault, s.times);
+    }
+    if let Some(mode) = spec.connections {
+        f.set_connections(mode);
     }
     if spec.revoke_tokens {
         f.revoke_tokens();

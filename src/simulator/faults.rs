@@ -1,5 +1,6 @@
-//! Faults injected on demand: errcodes, HTTP statuses, truncated bodies, slow replies, token
-//! revocation, the legacy-article switch and the callback failure ratio.
+//! Faults injected on demand: errcodes, HTTP statuses, truncated and other broken bodies, slow
+//! replies, connection faults (refused, connect timeout, reset), token revocation, the
+//! legacy-article switch and the callback failure ratio.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,11 +36,44 @@ fn fire<T: Clone>(rules: &mut Vec<Rule<T>>, app_id: &str, api: &str, datacube: b
     Some(value)
 }
 
+/// A broken answer (HTTP 200), replacing the good body of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFault {
+    /// Valid JSON of the wrong shape: `list` is a string.
+    WrongShape,
+    /// Not JSON at all: an HTML error page from some proxy.
+    Garbage,
+    /// 100 MiB of whitespace (streamed, no length): more than any client should read.
+    Huge,
+    /// The good body, one byte every 100 ms after the headers: a read that outlasts any short
+    /// timeout mid-body.
+    Drip,
+    /// Half the good body, then the connection is reset (TCP RST).
+    Reset,
+}
+
+/// What the simulator's listener does with connections (every account and api at once: a TCP
+/// connection is made before the request says who it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connections {
+    /// Accepts and serves.
+    #[default]
+    Open,
+    /// Nothing listens on the port: connects are refused; open connections are reset.
+    Refused,
+    /// The port listens but never accepts and its accept queue is full, so a connect's SYN goes
+    /// unanswered until the client's connect timeout; open connections are reset.
+    ConnectTimeout,
+}
+
 #[derive(Debug, Default)]
 struct State {
     errcodes: Vec<Rule<i64>>,
     statuses: Vec<Rule<u16>>,
     malformed: Vec<Rule<()>>,
+    bodies: Vec<Rule<BodyFault>>,
     /// (account or every account, api, delay).
     delays: Vec<(Option<String>, String, Duration)>,
     legacy_offline: bool,
@@ -53,6 +87,7 @@ pub(crate) struct Decision {
     pub status: Option<u16>,
     pub errcode: Option<i64>,
     pub malformed: bool,
+    pub body: Option<BodyFault>,
 }
 
 /// Faults injected on demand (shared by every clone of the simulator). `api` is an endpoint name,
@@ -62,6 +97,8 @@ pub struct Faults {
     state: Mutex<State>,
     /// Bumped by `revoke_tokens`; the simulator revokes every token it issued before the bump.
     revocations: AtomicU64,
+    /// Watched by the listener (see `wire`).
+    connections: tokio::sync::watch::Sender<Connections>,
 }
 
 impl Faults {
@@ -110,6 +147,35 @@ impl Faults {
         });
     }
 
+    /// Answer `api` with a broken body of kind `fault`.
+    pub fn body(&self, api: &str, fault: BodyFault, times: Option<u32>) {
+        self.state().bodies.push(Rule {
+            app_id: None,
+            api: api.to_string(),
+            value: fault,
+            times,
+        });
+    }
+
+    /// Answer `api` with a broken body of kind `fault` for one account.
+    pub fn body_account(&self, app_id: &str, api: &str, fault: BodyFault, times: Option<u32>) {
+        self.state().bodies.push(Rule {
+            app_id: Some(app_id.to_string()),
+            api: api.to_string(),
+            value: fault,
+            times,
+        });
+    }
+
+    /// Refuse, black-hole or serve connections from now on (until changed or cleared).
+    pub fn set_connections(&self, mode: Connections) {
+        self.connections.send_replace(mode);
+    }
+
+    pub(crate) fn watch_connections(&self) -> tokio::sync::watch::Receiver<Connections> {
+        self.connections.subscribe()
+    }
+
     /// Wait `delay` before answering `api` (replaces an earlier delay for the same api).
     pub fn delay(&self, api: &str, delay: Duration) {
         let mut s = self.state();
@@ -146,6 +212,7 @@ impl Faults {
     /// Removes every fault (revocations already done stay done).
     pub fn clear(&self) {
         *self.state() = State::default();
+        self.connections.send_replace(Connections::Open);
     }
 
     pub(crate) fn legacy_offline(&self) -> bool {
@@ -184,6 +251,7 @@ impl Faults {
             status,
             errcode: fire(&mut s.errcodes, app_id, api, datacube),
             malformed: fire(&mut s.malformed, app_id, api, datacube).is_some(),
+            body: fire(&mut s.bodies, app_id, api, datacube),
         }
     }
 }
@@ -227,10 +295,27 @@ mod tests {
                 delay: Some(Duration::from_millis(30)),
                 status: None,
                 errcode: None,
-                malformed: true
+                malformed: true,
+                body: None,
             }
         );
         assert!(!f.decide("wx1", "getusercumulate", true).malformed);
+        f.body("*", BodyFault::Drip, Some(1));
+        f.body_account("wx2", "*", BodyFault::Huge, None);
+        assert_eq!(
+            f.decide("wx1", "getusercumulate", true).body,
+            Some(BodyFault::Drip)
+        );
+        assert_eq!(
+            f.decide("wx2", "getusercumulate", true).body,
+            Some(BodyFault::Huge)
+        );
+        assert_eq!(f.decide("wx1", "getusercumulate", true).body, None);
+        let connections = f.watch_connections();
+        f.set_connections(Connections::Refused);
+        assert_eq!(*connections.borrow(), Connections::Refused);
+        f.clear();
+        assert_eq!(*connections.borrow(), Connections::Open);
         f.set_callback_failure_ratio(Some(1.7));
         assert_eq!(f.callback_failure_ratio(), Some(1.0));
         f.set_callback_failure_ratio(Some(f64::NAN));

@@ -18,12 +18,16 @@
 //!      "http_status": [{"api": "*", "status": 502, "times": 1}],
 //!      "malformed": [{"api": "getusercumulate", "times": 1}],
 //!      "delay": [{"api": "getbizsummary", "ms": 3000}],
+//!      "body": [{"api": "getusersummary", "fault": "wrong_shape", "times": 1}],
+//!      "connections": "refused",
 //!      "revoke_tokens": true,
 //!      "legacy_articles_offline": true,
 //!      "callback_failure_ratio": 0.05}
 //!     ```
 //!     `times` absent or null = until cleared; `app_id` absent = every account; api `"*"` = every
-//!     datacube endpoint; `"callback_failure_ratio": null` removes the override.
+//!     datacube endpoint; `"callback_failure_ratio": null` removes the override. Body faults:
+//!     `wrong_shape`, `garbage`, `huge`, `drip`, `reset`; connections: `open`, `refused`,
+//!     `connect_timeout` (see `faults::BodyFault`, `faults::Connections`).
 //! - Third-party platforms (`component.rs`): `POST /cgi-bin/component/api_component_token`,
 //!   `POST /cgi-bin/component/api_authorizer_token`, `GET /_sim/component/{appid}/ticket`,
 //!   `POST /_sim/component`.
@@ -34,6 +38,7 @@ mod control;
 mod data;
 mod faults;
 mod tokens;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -42,12 +47,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -58,7 +63,7 @@ use crate::wechat::{DateRange, Endpoint, Report};
 
 pub use component::SimComponent;
 use control::{control_calls, control_faults, control_reset};
-pub use faults::Faults;
+pub use faults::{BodyFault, Connections, Faults};
 use tokens::Tokens;
 
 /// One simulated Official Account.
@@ -127,6 +132,8 @@ struct Inner {
     faults: Faults,
     tokens: Mutex<TokenState>,
     calls: Mutex<BTreeMap<(String, String), u64>>,
+    /// The access token of the latest datacube request per account.
+    last_token: Mutex<BTreeMap<String, String>>,
     stable_requests: AtomicU64,
     force_refresh_requests: AtomicU64,
     classic_requests: AtomicU64,
@@ -184,13 +191,6 @@ fn json_response(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, JSON)], body).into_response()
 }
 
-/// A body cut in half: never valid JSON (the closing brace is always lost).
-fn truncate(mut body: Vec<u8>) -> Vec<u8> {
-    let keep = (body.len() / 2).min(body.len().saturating_sub(1));
-    body.truncate(keep);
-    body
-}
-
 /// Parses `YYYY-MM-DD` exactly (zero-padded, nothing else).
 fn parse_wechat_date(v: Option<&serde_json::Value>) -> Option<Date> {
     let s = v?.as_str()?;
@@ -228,6 +228,7 @@ impl Simulator {
                     revocations_seen: 0,
                 }),
                 calls: Mutex::new(BTreeMap::new()),
+                last_token: Mutex::new(BTreeMap::new()),
                 stable_requests: AtomicU64::new(0),
                 force_refresh_requests: AtomicU64::new(0),
                 classic_requests: AtomicU64::new(0),
@@ -260,12 +261,15 @@ impl Simulator {
     }
 
     /// Binds `addr` (port 0 = OS-chosen), serves in a tokio task, returns the bound address.
+    /// The listener obeys `Faults::set_connections` and can reset a request's connection.
     pub async fn spawn(&self, addr: SocketAddr) -> io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let bound = listener.local_addr()?;
-        let router = self.router();
+        let listener = wire::SimListener::bind(addr, self.inner.faults.watch_connections())?;
+        let bound = axum::serve::Listener::local_addr(&listener)?;
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<wire::ConnHandle>();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "simulator server stopped");
             }
         });
@@ -304,6 +308,11 @@ impl Simulator {
             .get(&(app_id.to_string(), api.to_string()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The access token `app_id`'s latest datacube request carried (valid or not).
+    pub fn last_token_seen(&self, app_id: &str) -> Option<String> {
+        lock(&self.inner.last_token).get(app_id).cloned()
     }
 
     /// Zeroes every count (calls and token requests).
@@ -418,12 +427,17 @@ impl Simulator {
         )
     }
 
-    fn finish(body: Vec<u8>, decision: &faults::Decision) -> Response {
-        json_response(if decision.malformed {
-            truncate(body)
-        } else {
-            body
-        })
+    /// The answer, broken as `decision` says (`conn` resets the request's connection).
+    fn finish(
+        body: Vec<u8>,
+        decision: &faults::Decision,
+        conn: Option<wire::ConnHandle>,
+    ) -> Response {
+        match decision.body {
+            Some(fault) => wire::broken(fault, body, conn),
+            None if decision.malformed => json_response(wire::truncate(body)),
+            None => json_response(body),
+        }
     }
 
     fn datacube_body(
@@ -471,6 +485,7 @@ async fn datacube(
     Path(name): Path<String>,
     method: Method,
     RawQuery(query): RawQuery,
+    conn: Option<Extension<ConnectInfo<wire::ConnHandle>>>,
     body: Bytes,
 ) -> Response {
     let Ok(endpoint) = name.parse::<Endpoint>() else {
@@ -482,6 +497,9 @@ async fn datacube(
         .and_then(|t| sim.tokens().tokens.owner(t).map(str::to_string))
         .unwrap_or_else(|| "?".to_string());
     sim.count(&app_id, endpoint.name());
+    if let Some(t) = &token {
+        lock(&sim.inner.last_token).insert(app_id.clone(), t.clone());
+    }
     let decision = sim.inner.faults.decide(&app_id, endpoint.name(), true);
     if let Some(r) = sim.before(&decision).await {
         return r;
@@ -497,7 +515,7 @@ async fn datacube(
             );
             error_body(code)
         });
-    Simulator::finish(body, &decision)
+    Simulator::finish(body, &decision, conn.map(|c| c.0.0.clone()))
 }
 
 #[derive(Deserialize)]
@@ -558,7 +576,7 @@ async fn stable_token(State(sim): State<Simulator>, body: Bytes) -> Response {
         let ttl = sim.inner.config.token_ttl;
         Ok(sim.tokens().tokens.stable(&app_id, force, now, ttl))
     })();
-    Simulator::finish(token_body(result), &decision)
+    Simulator::finish(token_body(result), &decision, None)
 }
 
 async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Response {
@@ -587,7 +605,7 @@ async fn classic_token(State(sim): State<Simulator>, RawQuery(query): RawQuery) 
         let ttl = sim.inner.config.token_ttl;
         Ok(sim.tokens().tokens.classic(&app_id, now, ttl))
     })();
-    Simulator::finish(token_body(result), &decision)
+    Simulator::finish(token_body(result), &decision, None)
 }
 
 #[cfg(test)]

@@ -693,3 +693,77 @@ fn publication_follows_the_utc8_clock() {
         date(2026, 11, 23)
     );
 }
+
+/// The wire faults, set over the control route: broken bodies, a reset, refused and unanswered
+/// connects, and serving again once cleared.
+#[tokio::test]
+async fn body_and_connection_faults_over_the_control_route() {
+    let rig = rig(NOON).await;
+    let token = rig.token(0).await;
+    let yesterday = DateRange::day(date(2026, 11, 23));
+    let control = |spec: Value| {
+        let (http, url) = (rig.http.clone(), format!("{}/_sim/faults", rig.base));
+        async move {
+            let r = http.post(url).body(spec.to_string()).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    let spec = json!({"body": [
+        {"api": "getusersummary", "fault": "wrong_shape", "times": 1},
+        {"api": "getusersummary", "fault": "garbage", "times": 1},
+        {"api": "getusersummary", "fault": "reset", "times": 1}]});
+    assert_eq!(control(spec).await, 200);
+    let (status, body) = rig.fetch(Endpoint::UserSummary, &token, yesterday).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"list": "not a list"})
+    );
+    let (status, body) = rig.fetch(Endpoint::UserSummary, &token, yesterday).await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    // A fresh client, so the reset meets a connection of its own.
+    let url = format!("{}/datacube/getusersummary?access_token={token}", rig.base);
+    let request = json!({"begin_date": "2026-11-23", "end_date": "2026-11-23"}).to_string();
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(&url)
+        .body(request.clone())
+        .send()
+        .await
+        .unwrap();
+    let err = answer.bytes().await.expect_err("the connection is reset");
+    let chain = format!("{:?}", err);
+    assert!(chain.contains("ConnectionReset"), "{chain}");
+    assert_eq!(
+        rig.errcode(Endpoint::UserSummary, &token, yesterday).await,
+        0,
+        "once-only rules are used up"
+    );
+    assert_eq!(
+        control(json!({"body": [{"api": "*", "fault": "nonsense"}]})).await,
+        400
+    );
+
+    let addr = rig.base.trim_start_matches("http://").to_string();
+    assert_eq!(control(json!({"connections": "refused"})).await, 200);
+    let refused = tokio::net::TcpStream::connect(&addr).await.unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    rig.sim
+        .faults()
+        .set_connections(Connections::ConnectTimeout);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let connect = tokio::net::TcpStream::connect(&addr);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), connect)
+            .await
+            .is_err(),
+        "a connect to the full queue is never answered"
+    );
+    rig.sim.faults().clear();
+    assert_eq!(
+        rig.errcode(Endpoint::UserSummary, &token, yesterday).await,
+        0,
+        "served again"
+    );
+}

@@ -262,7 +262,9 @@ impl Error {
     /// A transport error from reqwest, with the URL (and so the token) removed.
     pub fn transport(api: &str, err: reqwest::Error) -> Self {
         let err = err.without_url();
-        let kind = if err.is_timeout() {
+        let kind = if err.is_timeout() && err.is_connect() {
+            "connect timeout"
+        } else if err.is_timeout() {
             "timeout"
         } else if err.is_connect() {
             "connection failed"

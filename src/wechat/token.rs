@@ -26,7 +26,8 @@ const MIN_CACHE_SECS: i64 = 60;
 const MAX_EXPIRES_IN_SECS: i64 = 86_400;
 /// WeChat's documented lifetime, assumed when a WeChat token endpoint omits `expires_in`.
 const WECHAT_EXPIRES_IN_SECS: i64 = 7_200;
-/// A token file is re-read at least this often: a central server rotates it.
+/// How long a token read from a file is used while the file has no usable token (it is read on
+/// every call; see `get_from_file`).
 const FILE_REREAD_SECS: i64 = 60;
 
 /// A token and when the cache stops using it.
@@ -157,6 +158,9 @@ impl TokenCache {
     /// `get`, with a fetch it makes reported to `observer` (the account that needed it, when
     /// the cache is shared by several).
     pub(crate) async fn get_for(&self, observer: &dyn CallObserver) -> Result<AccessToken, Error> {
+        if let TokenSource::File(path) = &self.source {
+            return self.get_from_file(path, observer).await;
+        }
         self.get_with(observer, self.fetch(observer)).await
     }
 
@@ -231,6 +235,37 @@ impl TokenCache {
         self.failed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A token file is read on every call (a few bytes on a local disk), so a token the central
+    /// server rewrote, by rename or in place, is used from the next call on; no modification time
+    /// is trusted (in-place rewrites can keep it). A read that finds no usable token (the file
+    /// caught between truncate and write, half-written JSON) keeps the last good token while its
+    /// 60 s last; after that the error is the caller's.
+    async fn get_from_file(
+        &self,
+        path: &std::path::Path,
+        observer: &dyn CallObserver,
+    ) -> Result<AccessToken, Error> {
+        let kind = self.source.kind();
+        let read = read_token_file(path).await;
+        let cached = self.valid_cached();
+        match (read, cached) {
+            (Ok(fetched), Some(token)) if fetched.value == token.value.expose_secret() => Ok(token),
+            (Ok(fetched), _) => {
+                observer.token_fetch(kind, "0");
+                Ok(self.remember(fetched))
+            }
+            (Err(e), Some(token)) => {
+                tracing::debug!(token_source = kind, error = %e, "token file has no usable token now; keeping the last one read");
+                Ok(token)
+            }
+            (Err(e), None) => {
+                observer.token_fetch(kind, &e.label());
+                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+                Err(e)
+            }
+        }
+    }
+
     /// Drops the cached token if it is still `failed` (another caller may have replaced it).
     pub fn invalidate(&self, failed: &AccessToken) {
         let mut cached = self.lock_cached();
@@ -285,7 +320,7 @@ impl TokenCache {
         };
         *self.lock_cached() = Some(token.clone());
         if let TokenSource::File(_) = self.source {
-            // Re-read every minute: debug, not info.
+            // Read again on every change and every minute: debug, not info.
             tracing::debug!(
                 token_source = kind,
                 expires_in,

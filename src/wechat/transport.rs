@@ -28,7 +28,9 @@ impl CallObserver for NoopObserver {
     fn token_fetch(&self, _source_kind: &str, _errcode_label: &str) {}
 }
 
-/// Connecting must not take the whole request budget.
+/// Connecting must not take the whole request budget: it gets half of it, at most this. (An
+/// unanswered connect then fails as a connect timeout, which the error says, not as a timeout
+/// of the whole request.)
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The shared HTTP client (rustls, no OpenSSL).
@@ -43,7 +45,7 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 pub fn try_http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(timeout)
-        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .connect_timeout((timeout / 2).min(MAX_CONNECT_TIMEOUT))
         .user_agent(concat!("wechat-mp-exporter/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -88,13 +90,24 @@ pub(crate) async fn read_body(request: reqwest::RequestBuilder) -> Result<Bytes,
     {
         return Err(Failure::TooLarge);
     }
-    // Chunk by chunk, so the cap holds whatever Content-Length says (or without one).
+    // Chunk by chunk, so the cap holds whatever Content-Length says (or without one). The chunks
+    // are kept as they come and joined once at the end: a growing buffer would hold its old and
+    // new copy at each doubling (about twice the cap at the peak for an answer over it).
     let mut response = response;
-    let mut body = bytes::BytesMut::new();
+    let mut chunks = Vec::new();
+    let mut len = 0;
     while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        len += chunk.len();
+        if len > MAX_BODY_BYTES {
             return Err(Failure::TooLarge);
         }
+        chunks.push(chunk);
+    }
+    if chunks.len() == 1 {
+        return Ok(chunks.swap_remove(0));
+    }
+    let mut body = bytes::BytesMut::with_capacity(len);
+    for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())

@@ -1,5 +1,6 @@
 //! Per-account isolation: an account whose upstream answers slowly never delays another
-//! account's calls; the others stay current while it is stuck.
+//! account's calls; the others stay current while it is stuck, and the landing page says which
+//! account is stuck on what.
 
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,10 @@ use crate::support::{Stack, get, serve, sim_config, stack, up};
 async fn a_slow_account_does_not_hold_up_another_accounts_day() {
     let retry = Duration::from_secs(2);
     let tune = |c: &mut wechat_mp_exporter::config::Config| {
-        c.wechat.timeout = Duration::from_secs(120);
-        c.wechat.max_retries = 0;
+        // Every attempt of the slow account times out and is retried: one fetch stays in flight
+        // for 11 timeouts, longer than this whole test, and is stuck after the first.
+        c.wechat.timeout = Duration::from_secs(3);
+        c.wechat.max_retries = 10;
         c.wechat.concurrency = 2;
         c.schedule.publish_after = jiff::civil::Time::midnight();
         c.schedule.empty_is_zero_after = jiff::civil::Time::midnight();
@@ -80,6 +83,39 @@ async fn a_slow_account_does_not_hold_up_another_accounts_day() {
     }
     assert!(simulator.calls_to(&fresh.app_id, "getusersummary") >= 1);
     let (_, _, page) = get(&base, None).await;
-    assert!(page.contains(&slow.name), "{page}");
+    let section = |name: &str| {
+        page.split("<h2>")
+            .find(|s| s.starts_with(&format!("{name}</h2>")))
+            .unwrap_or_else(|| panic!("no section for {name}: {page}"))
+            .to_string()
+    };
+    let (stuck, current) = (section(&slow.name), section(&fresh.name));
+    let words = stuck
+        .split("<p class=\"down\">stuck since ")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_else(|| panic!("the stuck account's section says so: {stuck}"));
+    // "2026-12-02 09:00:03 UTC+8: getusersummary waiting 5 s, longer than the 3s timeout"
+    let (when, what) = words.split_once(" UTC+8: ").expect("a UTC+8 time");
+    assert!(
+        jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", when).is_ok(),
+        "{words}"
+    );
+    let (api, waited) = what.split_once(" waiting ").expect("what it waits for");
+    assert!(
+        api.parse::<wechat_mp_exporter::wechat::Endpoint>().is_ok(),
+        "{words}"
+    );
+    assert!(
+        waited.ends_with(" s, longer than the 3s timeout"),
+        "{words}"
+    );
+    let secs: u64 = waited.split(' ').next().unwrap().parse().unwrap();
+    assert!(secs > 3, "{words}");
+    assert!(
+        !current.contains("stuck"),
+        "the current account is not stuck: {current}"
+    );
+    assert!(current.contains("<p class=\"up\">up</p>"), "{current}");
     shutdown.cancel();
 }

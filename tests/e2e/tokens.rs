@@ -162,3 +162,127 @@ async fn a_rejected_token_is_fetched_again_once_and_the_call_retried_once() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains("access_token="), "{text}");
 }
+
+/// What a central token server does: asks WeChat (here the simulator) for the account's stable
+/// token, `force_refresh` to rotate it (it owns the token; the exporter never does this).
+async fn central_server_token(
+    addr: SocketAddr,
+    app_id: &str,
+    secret: &str,
+    rotate: bool,
+) -> String {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/cgi-bin/stable_token"))
+        .json(&serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": app_id,
+            "secret": secret,
+            "force_refresh": rotate,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().expect("a token").to_string()
+}
+
+/// A `file:PATH` source uses the token a central server rewrote from the very next datacube call,
+/// whether the server renames a new file into place or truncates and rewrites the same file, and
+/// an empty or half-written file in between does not replace the last good token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_rewritten_by_a_central_server_is_used_on_the_next_call() {
+    let clock = clock::system();
+    let mut config = SimConfig::demo();
+    config.publish_at = Time::midnight();
+    let sim = Simulator::new(config.clone(), clock.clone());
+    let addr = sim
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let account = &config.accounts[0];
+    let (app_id, secret) = (account.app_id.as_str(), account.app_secret.as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access_token");
+    let base = url::Url::parse(&format!("http://{addr}")).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let http = http_client(std::time::Duration::from_secs(10));
+    let tokens = Arc::new(TokenCache::new(
+        TokenSource::File(path.clone()),
+        http.clone(),
+        base.clone(),
+        clock.clone(),
+        recorder.clone(),
+    ));
+    let settings = ClientSettings {
+        base_url: base,
+        max_retries: 0,
+        retry_backoff: std::time::Duration::from_millis(1),
+    };
+    let client = Client::new(http, settings, tokens, clock.clone(), recorder.clone());
+    let range = yesterday(&clock);
+    let mut calls = 0;
+    let mut call_with = |expected: String| {
+        calls += 1;
+        let (client, sim, recorder) = (&client, &sim, &recorder);
+        async move {
+            client
+                .fetch(Endpoint::UserSummary, range)
+                .await
+                .expect("the call succeeds");
+            assert_eq!(sim.last_token_seen(app_id), Some(expected));
+            // One request each: no 40001 and retry with a re-read token.
+            assert_eq!(sim.calls_to(app_id, "getusersummary"), calls);
+            assert!(
+                recorder.api.lock().unwrap().iter().all(|(_, c)| c == "0"),
+                "{:?}",
+                recorder.api.lock().unwrap()
+            );
+        }
+    };
+
+    let first = central_server_token(addr, app_id, secret, false).await;
+    std::fs::write(&path, &first).unwrap();
+    call_with(first.clone()).await;
+
+    // Atomically: a temporary file renamed over the old one. The old token is dead at once
+    // (force_refresh), so only the new one can succeed.
+    let second = central_server_token(addr, app_id, secret, true).await;
+    assert_ne!(second, first);
+    let temp = dir.path().join(".access_token.tmp");
+    std::fs::write(
+        &temp,
+        format!("{{\"access_token\":\"{second}\",\"expires_in\":7200}}"),
+    )
+    .unwrap();
+    std::fs::rename(&temp, &path).unwrap();
+    call_with(second.clone()).await;
+
+    // In place: the same file truncated and written again (same inode; the token has the same
+    // length, so the file's size does not change either).
+    let third = central_server_token(addr, app_id, secret, true).await;
+    assert_eq!(third.len(), second.len());
+    let write_in_place = |content: &str| {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(content.as_bytes()).unwrap();
+    };
+    write_in_place(&format!(
+        "{{\"access_token\":\"{third}\",\"expires_in\":7200}}"
+    ));
+    call_with(third.clone()).await;
+
+    // Caught between the truncate and the write, or half written: the last good token is used.
+    write_in_place("");
+    call_with(third.clone()).await;
+    write_in_place(&format!("{{\"access_token\":\"{}", &third[..8]));
+    call_with(third.clone()).await;
+    write_in_place(&format!("{third}\n"));
+    call_with(third).await;
+    assert_eq!(sim.stable_token_requests(), 3, "only the central server's");
+}

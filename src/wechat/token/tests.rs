@@ -169,7 +169,7 @@ async fn token_endpoint_errcodes_become_api_errors() {
 }
 
 #[tokio::test]
-async fn file_source_reads_bare_and_json_tokens_and_rereads_every_minute() {
+async fn file_source_reads_bare_and_json_tokens_and_uses_a_rewrite_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("token");
     std::fs::write(&path, "  FILE-TOKEN-1\n").unwrap();
@@ -180,33 +180,60 @@ async fn file_source_reads_bare_and_json_tokens_and_rereads_every_minute() {
         cache.get().await.unwrap().value.expose_secret(),
         "FILE-TOKEN-1"
     );
+    // Unchanged: the same token, not counted as a new read.
+    clock.advance(SignedDuration::from_secs(30));
+    assert_eq!(
+        cache.get().await.unwrap().value.expose_secret(),
+        "FILE-TOKEN-1"
+    );
+    assert_eq!(recorder.token_fetches().len(), 1);
+    // Rewritten in place, well within the minute: the next call has the new token.
     std::fs::write(
         &path,
         r#"{"access_token":"FILE-TOKEN-2","expires_in":7200}"#,
     )
     .unwrap();
-    clock.advance(SignedDuration::from_secs(59));
-    let still = cache.get().await.unwrap();
-    assert_eq!(still.value.expose_secret(), "FILE-TOKEN-1", "within 60 s");
-    clock.advance(SignedDuration::from_secs(2));
     let fresh = cache.get().await.unwrap();
-    assert_eq!(fresh.value.expose_secret(), "FILE-TOKEN-2", "after 60 s");
+    assert_eq!(fresh.value.expose_secret(), "FILE-TOKEN-2");
     assert_eq!(
         fresh.expires_at,
         clock
             .now()
             .checked_add(SignedDuration::from_secs(60))
             .unwrap(),
-        "a file is re-read after at most 60 s even when expires_in is long"
+        "a file's token is trusted for at most 60 s even when expires_in is long"
+    );
+    // Caught mid-write (truncated, then half the JSON): the last good token, for its 60 s.
+    for partial in ["", "{\"access_token\":\"FILE-TOK"] {
+        std::fs::write(&path, partial).unwrap();
+        assert_eq!(
+            cache.get().await.unwrap().value.expose_secret(),
+            "FILE-TOKEN-2",
+            "{partial:?}"
+        );
+    }
+    clock.advance(SignedDuration::from_secs(61));
+    let err = cache.get().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TokenSource { source_kind, .. } if source_kind == "file"),
+        "{err}"
     );
     // Invalidating re-reads at once.
     std::fs::write(&path, "FILE-TOKEN-3").unwrap();
-    cache.invalidate(&fresh);
+    let third = cache.get().await.unwrap();
+    assert_eq!(third.value.expose_secret(), "FILE-TOKEN-3");
+    cache.invalidate(&third);
+    std::fs::write(&path, "FILE-TOKEN-4").unwrap();
     assert_eq!(
         cache.get().await.unwrap().value.expose_secret(),
-        "FILE-TOKEN-3"
+        "FILE-TOKEN-4"
     );
-    assert_eq!(recorder.token_fetches().len(), 3);
+    let codes: Vec<String> = recorder
+        .token_fetches()
+        .into_iter()
+        .map(|(_, code)| code)
+        .collect();
+    assert_eq!(codes, ["0", "0", "token_source", "0", "0"]);
     assert_eq!(fake.stable_token_calls(), 0);
 }
 
