@@ -16,6 +16,7 @@ use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, PlanSettings, Scheduler};
+use crate::shard::Shard;
 use crate::state::{StateDir, StateWriter};
 use crate::status::StatusBoard;
 use crate::wechat::Endpoint;
@@ -44,6 +45,7 @@ pub struct Exporter {
     config: Config,
     clock: SharedClock,
     state: Option<Storage>,
+    shard: Option<Shard>,
 }
 
 /// The state directory and its writer.
@@ -67,6 +69,18 @@ impl Exporter {
         clock: SharedClock,
         storage: Option<&Path>,
     ) -> anyhow::Result<Self> {
+        Self::build(config, clock, storage, None)
+    }
+
+    /// [`Exporter::with_storage`] keeping only the accounts of `shard` (`--shard`; `None`: all
+    /// of them), now and on every reload.
+    pub fn build(
+        config: &Config,
+        clock: SharedClock,
+        storage: Option<&Path>,
+        shard: Option<Shard>,
+    ) -> anyhow::Result<Self> {
+        let config = &of_shard(config.clone(), shard);
         let state = match storage {
             Some(path) => {
                 let dir = StateDir::open(path)?;
@@ -92,7 +106,8 @@ impl Exporter {
             clock.clone(),
             config.wechat.concurrency,
             config.metrics.max_articles_per_account,
-        );
+        )
+        .with_rate_limit(config.wechat.rate_limit);
         let probes = ProbeSet::new(store.clone());
         if let Some(state) = &state {
             scheduler = scheduler.with_state(state.writer.clone());
@@ -105,7 +120,13 @@ impl Exporter {
             config: config.clone(),
             clock,
             state,
+            shard,
         })
+    }
+
+    /// The accounts this exporter polls (those of its shard).
+    pub fn accounts(&self) -> usize {
+        self.config.accounts.len()
     }
 
     /// The writer of the state directory, when there is one (to flush it before exiting).
@@ -153,8 +174,17 @@ impl Exporter {
             clock: self.clock.clone(),
             updates: self.scheduler.updates(),
             state: self.state.clone(),
+            shard: self.shard,
         })
     }
+}
+
+/// `config` with only the accounts of `shard`.
+pub fn of_shard(mut config: Config, shard: Option<Shard>) -> Config {
+    if let Some(shard) = shard {
+        config.accounts.retain(|a| shard.keeps(&a.app_id));
+    }
+    config
 }
 
 /// One account's poller: its client and plan.
@@ -171,7 +201,8 @@ fn build_poller(
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
-    let plan = AccountPlan::new(PlanSettings::from(&config.schedule), endpoints);
+    let settings = PlanSettings::from(&config.schedule).for_account(&account.app_id);
+    let plan = AccountPlan::new(settings, endpoints);
     let poller = AccountPoller::new(account.name.clone(), plan, Arc::new(client));
     let Some(state) = state else {
         return Ok(poller);
@@ -221,6 +252,7 @@ pub struct Reloader {
     clock: SharedClock,
     updates: mpsc::UnboundedSender<AccountsUpdate>,
     state: Option<Storage>,
+    shard: Option<Shard>,
 }
 
 impl Reloader {
@@ -228,7 +260,7 @@ impl Reloader {
     pub async fn reload(&self) -> Result<String, String> {
         let mut current = self.current.lock().await;
         let new = match Config::load(&self.path) {
-            Ok(config) => config,
+            Ok(config) => of_shard(config, self.shard),
             Err(errors) => {
                 self.store.config_loaded(false);
                 let text = format!(
@@ -286,6 +318,7 @@ impl Reloader {
             add,
             concurrency: new.wechat.concurrency,
             max_articles: new.metrics.max_articles_per_account,
+            rate_limit: new.wechat.rate_limit,
         };
         if self.updates.send(update).is_err() {
             return Err("the scheduler has stopped".into());
