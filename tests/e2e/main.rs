@@ -23,4 +23,5 @@ mod prometheus_server;
 mod reload;
 mod restart;
 mod scheduling;
+mod shard;
 mod tokens;
