@@ -20,6 +20,8 @@ mod isolation;
 mod otlp;
 mod probe;
 mod prometheus_server;
+mod quota;
+mod rate_limit;
 mod reload;
 mod restart;
 mod scheduling;
