@@ -161,8 +161,10 @@ impl AccountPoller {
                 }
             }
         }
-        let today = china_today(clock.now());
-        if round.requests > 0 && (quota_hit || self.quota_read != Some(today)) {
+        // Once a day after the day's fetch (so `used` includes it), and after any 45009.
+        let (now, today) = (clock.now(), china_today(clock.now()));
+        let fetched = self.plan.is_ready(self.plan.target_day(now));
+        if round.requests > 0 && (quota_hit || (fetched && self.quota_read != Some(today))) {
             self.read_quotas(limit, width).await;
             self.quota_read = Some(today);
         }
