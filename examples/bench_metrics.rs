@@ -42,8 +42,8 @@ use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
 use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
-use wechat_mp_exporter::wechat::date::{add_days, china_at};
 use wechat_mp_exporter::wechat::Endpoint;
+use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
 const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS>";
 

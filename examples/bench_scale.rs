@@ -33,7 +33,10 @@ async fn main() -> anyhow::Result<()> {
         args.get(from..)
             .context(USAGE)?
             .iter()
-            .map(|a| a.parse().with_context(|| format!("{a:?} is not a number; {USAGE}")))
+            .map(|a| {
+                a.parse()
+                    .with_context(|| format!("{a:?} is not a number; {USAGE}"))
+            })
             .collect()
     };
     match args.first().map(String::as_str) {
@@ -56,7 +59,10 @@ fn sim_config(n: usize, publish_at: Time) -> SimConfig {
         accounts: (0..n)
             .map(|i| SimAccount {
                 app_id: format!("wxscale{i:011}"),
-                app_secret: format!("{:032x}", (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                app_secret: format!(
+                    "{:032x}",
+                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ),
             })
             .collect(),
         publish_at,
@@ -68,7 +74,9 @@ async fn start(sim_cfg: &SimConfig, clock: SharedClock) -> anyhow::Result<(Simul
     let simulator = Simulator::new(sim_cfg.clone(), clock);
     // Far above what any run asks: the quota is not what is measured here.
     simulator.set_daily_limit(u64::MAX);
-    let addr = simulator.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await?;
     let config = config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, sim_cfg);
     Ok((simulator, config))
 }
@@ -94,7 +102,10 @@ async fn cold_start(n: usize, rate: u32) -> anyhow::Result<(f64, usize, usize)> 
     }
     let views = exporter.store.exposition();
     let text = std::str::from_utf8(&views.text)?;
-    let up = text.lines().filter(|l| l.starts_with("wechat_mp_up{") && l.ends_with(" 1")).count();
+    let up = text
+        .lines()
+        .filter(|l| l.starts_with("wechat_mp_up{") && l.ends_with(" 1"))
+        .count();
     if up != n {
         bail!("{up} of {n} accounts up after the round");
     }
@@ -192,7 +203,9 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
                     Endpoint::ArticleTotal => simulator.has_mass_send(&a.app_id, d),
                     _ => simulator.has_publish(&a.app_id, d),
                 };
-                let all: u64 = schedule::t1_minimum(first, days, probes, had).values().sum();
+                let all: u64 = schedule::t1_minimum(first, days, probes, had)
+                    .values()
+                    .sum();
                 let cold: u64 = schedule::t1_minimum(first, 0, probes, had).values().sum();
                 all - cold
             })

@@ -26,7 +26,11 @@ pub fn t1_minimum(
 ) -> BTreeMap<Endpoint, u64> {
     let targets: Vec<Date> = (0..=days).map(|k| add_days(first_target, k)).collect();
     let distinct = |label: fn(Date) -> Date| {
-        targets.iter().map(|&t| label(t)).collect::<BTreeSet<_>>().len() as u64
+        targets
+            .iter()
+            .map(|&t| label(t))
+            .collect::<BTreeSet<_>>()
+            .len() as u64
     };
     Endpoint::ALL
         .into_iter()
@@ -37,7 +41,8 @@ pub fn t1_minimum(
                     let first_day =
                         |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
                     let t0 = targets[0];
-                    let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
+                    let mut n =
+                        DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
                     for &t in &targets[1..] {
                         let earlier = DateRange::new(first_day(t), add_days(t, -1));
                         n += 1 + earlier.map_or(0, |r| {

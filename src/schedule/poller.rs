@@ -375,7 +375,10 @@ impl Scheduler {
         let (clock, limit, pace) = (&self.clock, &*self.limit, &self.pace);
         let width = per_account_limit(self.concurrency);
         let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| {
-            transport::paced(pace.clone(), async move { a.poll(clock, limit, width).await })
+            transport::paced(
+                pace.clone(),
+                async move { a.poll(clock, limit, width).await },
+            )
         }))
         .await;
         let accounts = std::mem::take(&mut self.accounts);

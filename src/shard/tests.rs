@@ -26,7 +26,13 @@ const PINNED: [(u32, u32, u32); 5] = [(1, 2, 4), (0, 0, 8), (1, 2, 4), (1, 1, 1)
 #[test]
 fn jump_hash_matches_the_reference_implementation() {
     // Test vectors of the reference implementation's Go port (github.com/dgryski/go-jump).
-    for (key, buckets, want) in [(1u64, 1u32, 0u32), (42, 57, 43), (0xDEAD_10CC, 1, 0), (0xDEAD_10CC, 666, 361), (256, 1024, 520)] {
+    for (key, buckets, want) in [
+        (1u64, 1u32, 0u32),
+        (42, 57, 43),
+        (0xDEAD_10CC, 1, 0),
+        (0xDEAD_10CC, 666, 361),
+        (256, 1024, 520),
+    ] {
         assert_eq!(jump_hash(key, buckets), want, "jump({key}, {buckets})");
     }
 }
@@ -51,7 +57,11 @@ fn growing_by_one_moves_about_one_in_n_plus_one_and_only_to_the_new_shard() {
         }
         let expected = ids.len() as f64 / f64::from(n + 1);
         let ratio = f64::from(moved) / expected;
-        assert!((0.9..1.1).contains(&ratio), "{n} -> {}: {moved} moved, expected about {expected}", n + 1);
+        assert!(
+            (0.9..1.1).contains(&ratio),
+            "{n} -> {}: {moved} moved, expected about {expected}",
+            n + 1
+        );
     }
 }
 
@@ -61,7 +71,10 @@ fn shards_are_balanced() {
     for i in 0..10_000 {
         sizes[shard_of(&format!("wx{i:016x}"), 5) as usize] += 1;
     }
-    assert!(sizes.iter().all(|&s| (1800..2200).contains(&s)), "{sizes:?}");
+    assert!(
+        sizes.iter().all(|&s| (1800..2200).contains(&s)),
+        "{sizes:?}"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use jiff::civil::Date;
 
 use super::{Simulator, error_body, lock, query_param};
 use crate::wechat::Endpoint;
-use crate::wechat::client::{QUOTA_API, QUOTA_PATH};
+use crate::wechat::client::QUOTA_API;
 use crate::wechat::date::china_today;
 
 /// The daily quota of every datacube API unless a test sets another: WeChat publishes none for
@@ -87,8 +87,7 @@ impl Simulator {
 
     /// The most requests (datacube, quota and token) that arrived within any `window`.
     pub fn max_requests_within(&self, window: Duration) -> usize {
-        let arrivals = lock(&self.inner.ledger.arrivals).clone();
-        let mut sorted = arrivals;
+        let mut sorted = lock(&self.inner.ledger.arrivals).clone();
         sorted.sort();
         let mut first = 0;
         let mut most = 0;
@@ -161,6 +160,3 @@ pub(super) async fn quota_get(
     };
     Simulator::finish(body, &decision)
 }
-
-/// The route path, beside the others in `Simulator::router`.
-pub(super) const ROUTE: &str = QUOTA_PATH;

@@ -247,7 +247,7 @@ impl Simulator {
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/cgi-bin/token", get(classic_token))
             .route("/datacube/{name}", any(datacube))
-            .route(ledger::ROUTE, post(ledger::quota_get))
+            .route(crate::wechat::client::QUOTA_PATH, post(ledger::quota_get))
             .route("/_sim/calls", get(control_calls))
             .route("/_sim/reset", post(control_reset))
             .route("/_sim/faults", post(control_faults))

@@ -120,11 +120,17 @@ fn check_config_says_how_many_accounts_a_shard_keeps() {
         let expected = (0..30)
             .filter(|n| wechat_mp_exporter::shard::shard_of(&format!("wx{n:016x}"), 3) == i)
             .count();
-        assert!(out.contains(&format!("OK (30 accounts; shard {shard} keeps {expected})")), "{out}");
+        assert!(
+            out.contains(&format!("OK (30 accounts; shard {shard} keeps {expected})")),
+            "{out}"
+        );
         kept += expected;
     }
     assert_eq!(kept, 30);
     let (code, out) = run("3/3");
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("--shard") && out.contains("I = 3 is not below N = 3"), "{out}");
+    assert!(
+        out.contains("--shard") && out.contains("I = 3 is not below N = 3"),
+        "{out}"
+    );
 }

@@ -32,7 +32,13 @@ async fn the_upstream_request_rate_stays_under_the_limit_and_every_account_gets_
     // Evenly spaced, a one-second window holds at most LIMIT + 1; loopback latency can bunch a
     // few arrivals together, hence the slack.
     let ceiling = (f64::from(LIMIT) * 1.2) as usize + 1;
-    assert!(busiest <= ceiling, "{busiest} requests within a second (limit {LIMIT}/s, {total} in all)");
+    assert!(
+        busiest <= ceiling,
+        "{busiest} requests within a second (limit {LIMIT}/s, {total} in all)"
+    );
     // Not trivially low either: the limiter spaces the calls, it does not stall them.
-    assert!(busiest >= LIMIT as usize / 2, "{busiest} requests in the busiest second");
+    assert!(
+        busiest >= LIMIT as usize / 2,
+        "{busiest} requests in the busiest second"
+    );
 }

@@ -10,9 +10,7 @@ use wechat_mp_exporter::clock::{Clock as _, ManualClock};
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::wechat::date::{
-    add_days, china_at, china_midnight,
-};
+use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight};
 use wechat_mp_exporter::wechat::{Endpoint, Period};
 
 use crate::support::{Stack, parse_text, sim_config, stack, value};

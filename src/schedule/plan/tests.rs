@@ -384,13 +384,19 @@ fn probe_offsets_spread_evenly_over_the_retry_interval_and_never_change() {
         buckets[(o.as_millis() * 10 / interval.as_millis()) as usize] += 1;
     }
     // 100 expected per 3-minute bucket; never all at 08:00.
-    assert!(buckets.iter().all(|&b| (60..140).contains(&b)), "{buckets:?}");
+    assert!(
+        buckets.iter().all(|&b| (60..140).contains(&b)),
+        "{buckets:?}"
+    );
     // Fixed per app_id: a restart (or an upgrade) probes at the same minute.
     assert_eq!(
         probe_offset("wx0123456789abcdef", interval),
         SignedDuration::from_millis(PINNED_OFFSET_MS)
     );
-    assert_eq!(probe_offset("wx0123456789abcdef", SignedDuration::ZERO), SignedDuration::ZERO);
+    assert_eq!(
+        probe_offset("wx0123456789abcdef", SignedDuration::ZERO),
+        SignedDuration::ZERO
+    );
 }
 
 // 3 min 53.952 s.
