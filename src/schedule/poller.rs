@@ -19,7 +19,7 @@ use crate::state::{Saved, StateWriter, StatusRecord};
 use crate::status::{AccountView, StatusBoard};
 use crate::wechat::client::{ApiQuota, Client};
 use crate::wechat::date::china_today;
-use crate::wechat::error::{Error, ErrorClass};
+use crate::wechat::error::Error;
 use crate::wechat::transport::{self, RateLimiter};
 use crate::wechat::{DateRange, Endpoint, Parsed};
 
@@ -154,7 +154,9 @@ impl AccountPoller {
                 round.requests += 1;
                 if let Err(err) = &answer {
                     tracing::warn!(account = %self.name, api = job.endpoint.name(), range = %job.range, error = %err, "datacube request failed");
-                    quota_hit |= err.class() == ErrorClass::Quota;
+                    // The datacube API's own 45009, not the token endpoint's (reading quotas
+                    // needs a token: it would only spend more token calls).
+                    quota_hit |= matches!(err, Error::Api { api, errcode: 45009, .. } if api == job.endpoint.name());
                 }
                 if self.plan.apply(job, answer, now) == Outcome::Failed {
                     round.failures += 1;
