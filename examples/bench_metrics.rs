@@ -14,7 +14,7 @@
 //!
 //! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -40,10 +40,10 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
-use wechat_mp_exporter::schedule::Scheduler;
+use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
-use wechat_mp_exporter::wechat::date::{add_days, china_at, month_start, week_start};
-use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
+use wechat_mp_exporter::wechat::Endpoint;
+use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
 const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS>";
 
@@ -284,54 +284,15 @@ fn at(d: Date, h: i8, m: i8) -> Timestamp {
     china_at(d, time(h, m, 0, 0))
 }
 
-fn week_label(target: Date) -> Date {
-    add_days(week_start(add_days(target, 1)), -7)
-}
-
-fn month_label(target: Date) -> Date {
-    month_start(add_days(month_start(add_days(target, 1)), -1))
-}
-
 /// The fewest datacube calls the T+1 rules allow for one account over the targets `first..=first+days`
-/// (docs/wechat-api.md, "Publication"): one call per daily report per day, one per week/month period, and for the
-/// per-article windows the new date plus every earlier date of the window that had articles.
+/// (`schedule::t1_minimum`, one readiness probe a day: the minimum case).
 fn t1_minimum(sim: &Simulator, app_id: &str, first: Date, days: i64) -> u64 {
-    let targets: Vec<Date> = (0..=days).map(|k| add_days(first, k)).collect();
-    let mut total = 0;
-    for e in Endpoint::ALL {
-        total += match e.rolling_window_days() {
-            Some(window) => {
-                let had_articles = |d: Date| match e {
-                    Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
-                    _ => sim.has_publish(app_id, d),
-                };
-                let first_day =
-                    |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
-                let t0 = targets[0];
-                let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
-                for &t in &targets[1..] {
-                    let earlier = DateRange::new(first_day(t), add_days(t, -1));
-                    n += 1 + earlier
-                        .map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
-                }
-                n
-            }
-            None => match e.period() {
-                Period::Day => targets.len() as u64,
-                Period::Week => targets
-                    .iter()
-                    .map(|&t| week_label(t))
-                    .collect::<BTreeSet<_>>()
-                    .len() as u64,
-                Period::Month => targets
-                    .iter()
-                    .map(|&t| month_label(t))
-                    .collect::<BTreeSet<_>>()
-                    .len() as u64,
-            },
-        };
-    }
-    total
+    schedule::t1_minimum(first, days, 1, |e, d| match e {
+        Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
+        _ => sim.has_publish(app_id, d),
+    })
+    .values()
+    .sum()
 }
 
 /// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
@@ -380,7 +341,7 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
         let calls: BTreeMap<(String, String), u64> = simulator.calls();
         let datacube: u64 = calls
             .iter()
-            .filter(|((_, api), _)| api != "stable_token" && api != "token")
+            .filter(|((_, api), _)| api.parse::<Endpoint>().is_ok())
             .map(|(_, c)| c)
             .sum();
         let minimum: u64 = sim_cfg

@@ -282,10 +282,20 @@ if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") 
     errors.append("the container must be non-root with a read-only root filesystem and no privilege escalation")
 if "config.toml" not in cm["data"]:
     errors.append("the ConfigMap has no config.toml")
+# The sharded StatefulSet: its pods are the Service's too, and pod I polls shard I of spec.replicas.
+sts = load("statefulset-sharded")
+spod = sts["spec"]["template"]
+if any(spod["metadata"]["labels"].get(a) != b for a, b in svc["spec"]["selector"].items()):
+    errors.append("the Service's selector does not match the StatefulSet's pods")
+sc0 = spod["spec"]["containers"][0]
+if f"--shard=$(POD_INDEX)/{sts['spec']['replicas']}" not in sc0["args"]:
+    errors.append("the StatefulSet's --shard must be $(POD_INDEX)/spec.replicas")
+if not any(e["name"] == "POD_INDEX" for e in sc0.get("env", [])):
+    errors.append("the StatefulSet's container has no POD_INDEX")
 if errors:
     sys.exit("\n".join(errors))
 PYEOF
-ok "$K: Service, ServiceMonitor and Deployment fit together; non-root, read-only root filesystem"
+ok "$K: Service, ServiceMonitor, Deployment and the sharded StatefulSet fit together; non-root, read-only root filesystem"
 
 # --- exporter configs ---------------------------------------------------------------------------
 if [ -n "${WECHAT_MP_EXPORTER:-}" ]; then

@@ -16,6 +16,7 @@ use crate::http::{self, AppState, Reload};
 use crate::metrics::Store;
 use crate::probe::ProbeSet;
 use crate::schedule::{AccountPlan, AccountPoller, AccountsUpdate, Fetch, PlanSettings, Scheduler};
+use crate::shard::Shard;
 use crate::state::{StateDir, StateWriter};
 use crate::status::{InFlight, StatusBoard};
 use crate::wechat::Endpoint;
@@ -50,6 +51,7 @@ pub struct Exporter {
     state: Option<Storage>,
     platforms: Platforms,
     roster: discovery::SharedRoster,
+    shard: Option<Shard>,
 }
 
 /// The component token cache of every third-party platform, shared by its accounts and kept over
@@ -127,6 +129,18 @@ impl Exporter {
         clock: SharedClock,
         storage: Option<&Path>,
     ) -> anyhow::Result<Self> {
+        Self::build(config, clock, storage, None)
+    }
+
+    /// [`Exporter::with_storage`] keeping only the accounts of `shard` (`--shard`; `None`: all
+    /// of them), now and on every reload.
+    pub fn build(
+        config: &Config,
+        clock: SharedClock,
+        storage: Option<&Path>,
+        shard: Option<Shard>,
+    ) -> anyhow::Result<Self> {
+        let config = &of_shard(config.clone(), shard);
         let state = match storage {
             Some(path) => {
                 let dir = StateDir::open(path)?;
@@ -162,7 +176,8 @@ impl Exporter {
             clock.clone(),
             config.wechat.concurrency,
             config.metrics.max_articles_per_account,
-        );
+        )
+        .with_rate_limit(config.wechat.rate_limit);
         let probes = ProbeSet::new(store.clone());
         if let Some(state) = &state {
             scheduler = scheduler.with_state(state.writer.clone());
@@ -177,7 +192,13 @@ impl Exporter {
             state,
             platforms,
             roster: discovery::Roster::new(config),
+            shard,
         })
+    }
+
+    /// The accounts this exporter polls (those of its shard).
+    pub fn accounts(&self) -> usize {
+        self.config.accounts.len()
     }
 
     /// The writer of the state directory, when there is one (to flush it before exiting).
@@ -233,6 +254,7 @@ impl Exporter {
             clock: self.clock.clone(),
             state: self.state.clone(),
             updates: self.scheduler.updates(),
+            shard: self.shard,
         }
     }
 
@@ -249,6 +271,7 @@ impl Exporter {
             state: self.state.clone(),
             platforms: self.platforms.clone(),
             roster: self.roster.clone(),
+            shard: self.shard,
         })
     }
 }
@@ -280,6 +303,21 @@ impl Fetch for Tracked {
             self.client.fetch_range(endpoint, range).await
         })
     }
+
+    fn quota(
+        &self,
+        endpoint: Endpoint,
+    ) -> BoxFuture<'_, Result<crate::wechat::client::ApiQuota, crate::wechat::error::Error>> {
+        Box::pin(self.client.quota(endpoint))
+    }
+}
+
+/// `config` with only the accounts of `shard`.
+pub fn of_shard(mut config: Config, shard: Option<Shard>) -> Config {
+    if let Some(shard) = shard {
+        config.accounts.retain(|a| shard.keeps(&a.app_id));
+    }
+    config
 }
 
 /// One account's poller: its client and plan.
@@ -302,7 +340,8 @@ fn build_poller(
     let endpoints = Endpoint::ALL
         .into_iter()
         .filter(|e| account.reports.contains(&e.group()));
-    let plan = AccountPlan::new(PlanSettings::from(&config.schedule), endpoints);
+    let settings = PlanSettings::from(&config.schedule).for_account(&account.app_id);
+    let plan = AccountPlan::new(settings, endpoints);
     let poller = AccountPoller::new(account.name.clone(), plan, Arc::new(client));
     let Some(state) = state else {
         return Ok(poller);
@@ -395,6 +434,7 @@ pub struct Reloader {
     state: Option<Storage>,
     platforms: Platforms,
     roster: discovery::SharedRoster,
+    shard: Option<Shard>,
 }
 
 impl Reloader {
@@ -402,7 +442,7 @@ impl Reloader {
     pub async fn reload(&self) -> Result<String, String> {
         let mut current = self.current.lock().await;
         let new = match Config::load(&self.path) {
-            Ok(config) => config,
+            Ok(config) => of_shard(config, self.shard),
             Err(errors) => {
                 self.store.config_loaded(false);
                 let text = format!(
@@ -462,6 +502,7 @@ impl Reloader {
             add,
             concurrency: new.wechat.concurrency,
             max_articles: new.metrics.max_articles_per_account,
+            rate_limit: new.wechat.rate_limit,
         };
         if self.updates.send(update).is_err() {
             return Err("the scheduler has stopped".into());

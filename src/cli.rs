@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::demo::Demo;
 use crate::logging::{self, LogFormat, LogLevel};
 use crate::otlp::Pusher;
+use crate::shard::Shard;
 use crate::simulator::{SimConfig, Simulator};
 use crate::web_config::{self, ServerLimits, WebConfig};
 
@@ -158,7 +159,17 @@ pub struct ServeArgs {
     )]
     pub storage_path: String,
     #[command(flatten)]
+    pub shard: ShardArg,
+    #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `--shard`, shared by `serve` and `check-config`.
+#[derive(Debug, Clone, Args)]
+pub struct ShardArg {
+    /// Poll only shard I of N (0-based, e.g. 0/3): the accounts whose app_id hashes there. Unset: all accounts.
+    #[arg(long = "shard", env = "WECHAT_MP_EXPORTER_SHARD", value_name = "I/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -194,6 +205,8 @@ pub struct SimulateArgs {
 pub struct CheckConfigArgs {
     #[command(flatten)]
     pub config: ConfigFile,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -263,6 +276,13 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
     match args.config.load() {
         Ok(config) => {
             let n = config.accounts.len();
+            let shard = match args.shard.shard {
+                Some(shard) => {
+                    let kept = crate::app::of_shard(config.clone(), Some(shard));
+                    format!("; shard {shard} keeps {}", kept.accounts.len())
+                }
+                None => String::new(),
+            };
             let otlp = match &config.otlp {
                 Some(o) => format!(
                     "; OTLP push to {} every {}",
@@ -282,7 +302,7 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
                 p => format!("; {p} callback probes"),
             };
             println!(
-                "{}: OK ({n} account{}{probes}{otlp})",
+                "{}: OK ({n} account{}{shard}{probes}{otlp})",
                 args.config.path.display(),
                 if n == 1 { "" } else { "s" }
             );
@@ -305,7 +325,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let storage = (!args.storage_path.is_empty()).then(|| PathBuf::from(&args.storage_path));
-    let exporter = Exporter::with_storage(&config, clock::system(), storage.as_deref())?;
+    let shard = args.shard.shard;
+    let exporter = Exporter::build(&config, clock::system(), storage.as_deref(), shard)?;
+    if let Some(shard) = shard {
+        tracing::info!(%shard, accounts = exporter.accounts(), configured = config.accounts.len(), "polling one shard of the accounts");
+    }
     let state = exporter.state_writer();
     let reloader = exporter.reloader(args.config.path.clone());
     tokio::spawn(reload_on_sighup(reloader.clone()));
@@ -332,7 +356,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(address = %listener.local_addr()?, version = VERSION, accounts = config.accounts.len(), "listening");
+        tracing::info!(address = %listener.local_addr()?, version = VERSION, accounts = exporter.accounts(), "listening");
         let stop = shutdown.clone().cancelled_owned();
         servers.spawn(web_config::serve(
             listener,

@@ -48,6 +48,9 @@ pub struct WeChatSettings {
     pub retry_backoff: Duration,
     /// `concurrency`: upstream requests in flight across all accounts, default 4.
     pub concurrency: usize,
+    /// `rate_limit`: upstream requests per second across all accounts (datacube, quota and token
+    /// calls, evenly spaced), default 0 = no limit.
+    pub rate_limit: u32,
 }
 
 /// `[schedule]`
@@ -251,6 +254,7 @@ impl Default for WeChatSettings {
             max_retries: 3,
             retry_backoff: Duration::from_secs(1),
             concurrency: 4,
+            rate_limit: 0,
         }
     }
 }

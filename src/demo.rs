@@ -74,6 +74,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
             max_retries: 3,
             retry_backoff: Duration::from_millis(200),
             concurrency: 8,
+            rate_limit: 0,
         },
         schedule: ScheduleSettings {
             publish_after: sim.publish_at,

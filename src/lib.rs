@@ -22,6 +22,7 @@ pub mod probe;
 mod proptest_support;
 pub mod reports;
 pub mod schedule;
+pub mod shard;
 pub mod simulator;
 pub mod state;
 pub(crate) mod status;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 
+use crate::wechat::client::ApiQuota;
 use crate::wechat::{Endpoint, Report};
 
 /// One endpoint's latest rows and the day they describe.
@@ -40,4 +41,7 @@ pub struct AccountStatus {
     pub unavailable: BTreeMap<Endpoint, String>,
     /// The last error per endpoint, in words a user can act on (never a token or secret).
     pub last_errors: BTreeMap<Endpoint, String>,
+    /// The daily quota of each endpoint as getApiQuota last reported it (read once per UTC+8
+    /// day and after a 45009).
+    pub quota: BTreeMap<Endpoint, ApiQuota>,
 }

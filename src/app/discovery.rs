@@ -12,6 +12,7 @@ use crate::clock::SharedClock;
 use crate::config::{AccountConfig, ComponentAccount, ComponentConfig, Config, TokenSourceConfig};
 use crate::metrics::Store;
 use crate::schedule::AccountsUpdate;
+use crate::shard::Shard;
 use crate::status::StatusBoard;
 use crate::wechat::token::component::list_authorizers;
 use crate::wechat::transport::{NoopObserver, http_client};
@@ -81,6 +82,7 @@ pub struct Discoverer {
     pub(super) clock: SharedClock,
     pub(super) state: Option<Storage>,
     pub(super) updates: tokio::sync::mpsc::UnboundedSender<AccountsUpdate>,
+    pub(super) shard: Option<Shard>,
 }
 
 impl Discoverer {
@@ -141,6 +143,8 @@ impl Discoverer {
                 callback_probe: None,
             })
             .filter(|a| !shadowed(&config.accounts, a))
+            // With --shard, the other replicas poll the other accounts of the list.
+            .filter(|a| self.shard.is_none_or(|s| s.keeps(&a.app_id)))
             .collect();
         let before: HashSet<String> = roster
             .discovered
@@ -186,6 +190,7 @@ impl Discoverer {
             add,
             concurrency: config.wechat.concurrency,
             max_articles: config.metrics.max_articles_per_account,
+            rate_limit: config.wechat.rate_limit,
         };
         if self.updates.send(update).is_err() {
             return 0;

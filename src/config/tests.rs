@@ -37,6 +37,7 @@ timeout = "5s"
 max_retries = 2
 retry_backoff = "250ms"
 concurrency = 8
+rate_limit = 50
 [schedule]
 publish_after = "09:30"
 retry_interval = "15m"
@@ -60,6 +61,7 @@ token = "url:http://tokens.internal/b"
     assert_eq!(c.wechat.max_retries, 2);
     assert_eq!(c.wechat.retry_backoff, Duration::from_millis(250));
     assert_eq!(c.wechat.concurrency, 8);
+    assert_eq!(c.wechat.rate_limit, 50);
     assert_eq!(c.schedule.publish_after, Time::constant(9, 30, 0, 0));
     assert_eq!(c.schedule.empty_is_zero_after, Time::constant(13, 0, 0, 0));
     assert_eq!(c.schedule.error_retry_interval, Duration::from_secs(7200));
@@ -254,7 +256,7 @@ mod properties {
         fn any_value_in_any_key_parses_or_lists_problems(
             section in prop::sample::select(vec!["wechat", "schedule", "metrics"]),
             key in prop::sample::select(vec![
-                "api_base_url", "timeout", "max_retries", "retry_backoff", "concurrency",
+                "api_base_url", "timeout", "max_retries", "retry_backoff", "concurrency", "rate_limit",
                 "publish_after", "retry_interval", "empty_is_zero_after", "error_retry_interval",
                 "max_articles_per_account", "name", "app_id", "token", "reports",
             ]),

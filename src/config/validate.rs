@@ -238,10 +238,14 @@ impl Validator<'_> {
                 .integer(&mut s, "concurrency", 1, 256)
                 .map(|v| v as usize)
                 .unwrap_or(d.concurrency),
+            rate_limit: self
+                .integer(&mut s, "rate_limit", 0, 100_000)
+                .map(|v| v as u32)
+                .unwrap_or(d.rate_limit),
         };
         self.unknown(
             s,
-            "api_base_url, timeout, max_retries, retry_backoff, concurrency",
+            "api_base_url, timeout, max_retries, retry_backoff, concurrency, rate_limit",
         );
         settings
     }

@@ -332,12 +332,18 @@ catalogue! {
         "1 when the account's last poll round had no error, else 0.");
     DATA_DATE_SECONDS = own!(Gauge, "wechat_mp_data_date_seconds", ["account", "api"], "DatedReport.date",
         "Unix time of 00:00 UTC+8 of the day the exposed values of this endpoint describe.");
-    API_REQUESTS_TOTAL = own!(Counter, "wechat_mp_api_requests_total", ["account", "api", "errcode"], "every datacube call",
-        "Datacube API calls made, by endpoint and errcode (0 = ok).");
+    API_REQUESTS_TOTAL = own!(Counter, "wechat_mp_api_requests_total", ["account", "api", "errcode"], "every datacube and getApiQuota call",
+        "Datacube API calls made, by endpoint and errcode (0 = ok); api=\"quota_get\" counts the getApiQuota reads.");
     TOKEN_FETCHES_TOTAL = own!(Counter, "wechat_mp_token_fetches_total", ["account", "source", "errcode"], "every token fetch",
         "Access token fetches, by token source and errcode (0 = ok).");
     API_UNAVAILABLE = own!(Gauge, "wechat_mp_api_unavailable", ["account", "api", "reason"], "AccountStatus.unavailable",
         "1 for each endpoint the scheduler has stopped calling, with the reason.");
+    API_QUOTA_DAILY_LIMIT = own!(Gauge, "wechat_mp_api_quota_daily_limit", ["account", "api"], "getApiQuota quota.daily_limit",
+        "Calls of this endpoint WeChat allows the account per UTC+8 day (read once a day and after a 45009).");
+    API_QUOTA_USED = own!(Gauge, "wechat_mp_api_quota_used", ["account", "api"], "getApiQuota quota.used",
+        "Calls of this endpoint WeChat has counted today (UTC+8) for the account, by anyone, as of the last quota read.");
+    API_QUOTA_REMAINING = own!(Gauge, "wechat_mp_api_quota_remaining", ["account", "api"], "getApiQuota quota.remain",
+        "Calls of this endpoint left to the account today (UTC+8), as of the last quota read.");
     LAST_POLL_DURATION_SECONDS = own!(Gauge, "wechat_mp_last_poll_duration_seconds", ["account"], "AccountStatus.last_poll_seconds",
         "Wall-clock seconds the account's last poll round took.");
     LAST_POLL_TIMESTAMP_SECONDS = own!(Gauge, "wechat_mp_last_poll_timestamp_seconds", ["account"], "AccountStatus.last_poll_end",

@@ -149,6 +149,12 @@ pub fn map_status(out: &mut Out, reports: &AccountReports, status: &AccountStatu
             Some(1u64),
         );
     }
+    for (endpoint, quota) in &status.quota {
+        let api = [("api", endpoint.name())];
+        out.put(&m::API_QUOTA_DAILY_LIMIT, &api, Some(quota.daily_limit));
+        out.put(&m::API_QUOTA_USED, &api, Some(quota.used));
+        out.put(&m::API_QUOTA_REMAINING, &api, Some(quota.remain));
+    }
     for (endpoint, dated) in &reports.reports {
         out.put(
             &m::DATA_DATE_SECONDS,

@@ -109,6 +109,14 @@ fn full_status() -> AccountStatus {
             "api offline (47009): legacy endpoint".to_string(),
         )]),
         last_errors: BTreeMap::new(),
+        quota: BTreeMap::from([(
+            Endpoint::UserSummary,
+            crate::wechat::client::ApiQuota {
+                daily_limit: 5000,
+                used: 12,
+                remain: 4988,
+            },
+        )]),
     }
 }
 

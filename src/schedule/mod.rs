@@ -4,8 +4,10 @@
 //! an answer means); `poller` runs the due requests through a [`Fetch`] and publishes what it learned.
 //! Neither knows anything of HTTP serving or Prometheus text.
 
+mod minimum;
 mod plan;
 mod poller;
 
-pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose};
+pub use minimum::t1_minimum;
+pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose, probe_offset};
 pub use poller::{AccountPoller, AccountsUpdate, Fetch, PollRound, Scheduler};

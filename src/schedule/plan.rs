@@ -29,6 +29,9 @@ pub struct PlanSettings {
     pub empty_is_zero_after: Time,
     /// How long to wait after an error that needs an operator.
     pub error_retry_interval: SignedDuration,
+    /// This account's share of the spread: the day's first probe is at `publish_after` plus
+    /// this, so many accounts do not all ask at the same instant ([`probe_offset`]).
+    pub probe_offset: SignedDuration,
 }
 
 impl From<&ScheduleSettings> for PlanSettings {
@@ -38,8 +41,32 @@ impl From<&ScheduleSettings> for PlanSettings {
             retry_interval: signed(s.retry_interval),
             empty_is_zero_after: s.empty_is_zero_after,
             error_retry_interval: signed(s.error_retry_interval),
+            probe_offset: SignedDuration::ZERO,
         }
     }
+}
+
+impl PlanSettings {
+    /// These settings for the account `app_id`: its first probe of the day spread by
+    /// [`probe_offset`].
+    pub fn for_account(mut self, app_id: &str) -> Self {
+        self.probe_offset = probe_offset(app_id, self.retry_interval);
+        self
+    }
+}
+
+/// Where in [0, `retry_interval`) the account `app_id`'s first readiness probe of the day falls
+/// after `publish_after`. Fixed per app_id (a stable hash of it, as `--shard` uses), so a restart
+/// does not bunch the accounts again; spread evenly over the interval, so 1000 accounts make
+/// about 1000 / interval probes a second rather than 1000 at `publish_after`. An account probes
+/// at most once per `retry_interval` either way, so the spread costs no extra calls.
+pub fn probe_offset(app_id: &str, retry_interval: SignedDuration) -> SignedDuration {
+    let Ok(millis) = u64::try_from(retry_interval.as_millis()) else {
+        return SignedDuration::ZERO;
+    };
+    // Multiply-shift: the mixed hash scaled into [0, millis).
+    let offset = (u128::from(crate::shard::mixed_hash(app_id)) * u128::from(millis)) >> 64;
+    SignedDuration::from_millis(i64::try_from(offset).unwrap_or(0))
 }
 
 fn signed(d: Duration) -> SignedDuration {
@@ -137,10 +164,24 @@ impl AccountPlan {
         }
     }
 
+    /// When this account starts asking for the day before `day` (UTC+8).
+    fn publish_at(&self, day: Date) -> Timestamp {
+        china_at(day, self.settings.publish_after) + self.settings.probe_offset
+    }
+
+    /// The endpoints the plan still calls (every configured one but those retired).
+    pub fn callable_endpoints(&self) -> Vec<Endpoint> {
+        self.endpoints
+            .iter()
+            .copied()
+            .filter(|e| self.state(*e).is_none_or(|s| s.retired.is_none()))
+            .collect()
+    }
+
     /// The latest day whose data may be asked for at `now`.
     pub fn target_day(&self, now: Timestamp) -> Date {
         let today = china_today(now);
-        if now >= china_at(today, self.settings.publish_after) {
+        if now >= self.publish_at(today) {
             add_days(today, -1)
         } else {
             add_days(today, -2)
@@ -240,11 +281,11 @@ impl AccountPlan {
     /// When the plan next has something to do after `now`.
     pub fn next_wakeup(&self, now: Timestamp) -> Timestamp {
         let today = china_today(now);
-        let publish_today = china_at(today, self.settings.publish_after);
+        let publish_today = self.publish_at(today);
         let next_target = if now < publish_today {
             publish_today
         } else {
-            china_at(add_days(today, 1), self.settings.publish_after)
+            self.publish_at(add_days(today, 1))
         };
         self.states
             .values()

@@ -7,6 +7,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -16,19 +17,27 @@ use crate::metrics::Store;
 use crate::reports::AccountStatus;
 use crate::state::{Saved, StateWriter, StatusRecord};
 use crate::status::{AccountView, StatusBoard};
-use crate::wechat::client::Client;
+use crate::wechat::client::{ApiQuota, Client};
+use crate::wechat::date::china_today;
 use crate::wechat::error::Error;
+use crate::wechat::transport::{self, RateLimiter};
 use crate::wechat::{DateRange, Endpoint, Parsed};
 
 /// Something that answers datacube requests: the real client, or a fake in unit tests.
 pub trait Fetch: Send + Sync {
     /// Asks `endpoint` for `range` (split by span and merged by the client).
     fn fetch(&self, endpoint: Endpoint, range: DateRange) -> BoxFuture<'_, Result<Parsed, Error>>;
+    /// Reads the account's daily quota of `endpoint` (getApiQuota).
+    fn quota(&self, endpoint: Endpoint) -> BoxFuture<'_, Result<ApiQuota, Error>>;
 }
 
 impl Fetch for Client {
     fn fetch(&self, endpoint: Endpoint, range: DateRange) -> BoxFuture<'_, Result<Parsed, Error>> {
         Box::pin(self.fetch_range(endpoint, range))
+    }
+
+    fn quota(&self, endpoint: Endpoint) -> BoxFuture<'_, Result<ApiQuota, Error>> {
+        Box::pin(Client::quota(self, endpoint))
     }
 }
 
@@ -54,6 +63,8 @@ pub struct AccountPoller {
     app_id: String,
     /// Unique per poller, so a reload can tell a replaced account's late round from its own.
     id: u64,
+    /// The UTC+8 day the quotas were last read (they are read once a day, and after a 45009).
+    quota_read: Option<Date>,
 }
 
 impl AccountPoller {
@@ -66,6 +77,7 @@ impl AccountPoller {
             status: AccountStatus::default(),
             app_id: String::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            quota_read: None,
         }
     }
 
@@ -120,6 +132,7 @@ impl AccountPoller {
     ) -> PollRound {
         let started = Instant::now();
         let mut round = PollRound::default();
+        let mut quota_hit = false;
         loop {
             let now = clock.now();
             let jobs = self.plan.due(now);
@@ -141,11 +154,21 @@ impl AccountPoller {
                 round.requests += 1;
                 if let Err(err) = &answer {
                     tracing::warn!(account = %self.name, api = job.endpoint.name(), range = %job.range, error = %err, "datacube request failed");
+                    // The datacube API's own 45009, not the token endpoint's (reading quotas
+                    // needs a token: it would only spend more token calls).
+                    quota_hit |= matches!(err, Error::Api { api, errcode: 45009, .. } if api == job.endpoint.name());
                 }
                 if self.plan.apply(job, answer, now) == Outcome::Failed {
                     round.failures += 1;
                 }
             }
+        }
+        // Once a day after the day's fetch (so `used` includes it), and after any 45009.
+        let (now, today) = (clock.now(), china_today(clock.now()));
+        let fetched = self.plan.is_ready(self.plan.target_day(now));
+        if round.requests > 0 && (quota_hit || (fetched && self.quota_read != Some(today))) {
+            self.read_quotas(limit, width).await;
+            self.quota_read = Some(today);
         }
         if round.requests > 0 {
             self.status.up = round.failures == 0;
@@ -157,7 +180,33 @@ impl AccountPoller {
     }
 }
 
-/// All accounts, polled on the T+1 plan, publishing into the metric store.
+impl AccountPoller {
+    /// Reads the quota of every endpoint the plan calls. A failed read keeps the last value and
+    /// does not make the account unhealthy: the quota is information, not data.
+    async fn read_quotas(&mut self, limit: &Semaphore, width: usize) {
+        let endpoints = self.plan.callable_endpoints();
+        let fetch = &self.fetch;
+        let answers: Vec<(Endpoint, Result<ApiQuota, Error>)> = stream::iter(endpoints)
+            .map(|e| async move {
+                let _permit = limit.acquire().await.expect("semaphore open");
+                (e, fetch.quota(e).await)
+            })
+            .buffer_unordered(width.max(1))
+            .collect()
+            .await;
+        for (e, answer) in answers {
+            match answer {
+                Ok(quota) => {
+                    self.status.quota.insert(e, quota);
+                }
+                Err(err) => {
+                    tracing::warn!(account = %self.name, api = e.name(), error = %err, "cannot read the API's quota");
+                }
+            }
+        }
+    }
+}
+
 /// A change of the configured accounts (a config reload), applied between poll rounds.
 pub struct AccountsUpdate {
     /// Accounts kept as they are, with their plan and token cache.
@@ -168,6 +217,8 @@ pub struct AccountsUpdate {
     pub concurrency: usize,
     /// `max_articles_per_account`.
     pub max_articles: usize,
+    /// `[wechat] rate_limit`: upstream requests per second, 0 = none.
+    pub rate_limit: u32,
 }
 
 /// At most this many of an account's requests are in flight: below the global limit (when it is
@@ -202,6 +253,9 @@ pub struct Scheduler {
     concurrency: usize,
     max_articles: usize,
     state: Option<Arc<StateWriter>>,
+    /// Paces every upstream call of every account (`[wechat] rate_limit`); `None`: unpaced.
+    pace: Option<Arc<RateLimiter>>,
+    rate_limit: u32,
 }
 
 impl Scheduler {
@@ -229,6 +283,8 @@ impl Scheduler {
             concurrency: concurrency.max(1),
             max_articles,
             state: None,
+            pace: None,
+            rate_limit: 0,
         };
         // Publish every account at once, so /metrics shows wechat_mp_up 0 (or the saved values)
         // before the first answer.
@@ -242,6 +298,14 @@ impl Scheduler {
     pub fn with_state(mut self, writer: Arc<StateWriter>) -> Self {
         writer.retain(self.order.clone());
         self.state = Some(writer);
+        self
+    }
+
+    /// Paces the upstream calls of all accounts together to `per_second` (0: no limit), on top of
+    /// the concurrency limit.
+    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = per_second;
+        self.pace = transport::rate_limiter(per_second);
         self
     }
 
@@ -285,6 +349,10 @@ impl Scheduler {
             self.concurrency = update.concurrency.max(1);
             self.limit = Arc::new(Semaphore::new(self.concurrency));
         }
+        if update.rate_limit != self.rate_limit {
+            self.rate_limit = update.rate_limit;
+            self.pace = transport::rate_limiter(update.rate_limit);
+        }
         self.store.retain_accounts(&self.order);
         if let Some(state) = &self.state {
             state.retain(self.order.clone());
@@ -306,13 +374,14 @@ impl Scheduler {
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
     pub async fn tick(&mut self) -> PollRound {
-        let (clock, limit) = (&self.clock, &*self.limit);
+        let (clock, limit, pace) = (&self.clock, &*self.limit, &self.pace);
         let width = per_account_limit(self.concurrency);
-        let rounds = futures::future::join_all(
-            self.accounts
-                .iter_mut()
-                .map(|a| async move { a.poll(clock, limit, width).await }),
-        )
+        let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| {
+            transport::paced(
+                pace.clone(),
+                async move { a.poll(clock, limit, width).await },
+            )
+        }))
         .await;
         let accounts = std::mem::take(&mut self.accounts);
         for (a, &round) in accounts.iter().zip(&rounds) {
@@ -355,10 +424,11 @@ impl Scheduler {
                 wake.remove(&a.id);
                 let (clock, limit) = (self.clock.clone(), self.limit.clone());
                 let width = per_account_limit(self.concurrency);
-                polling.push(Box::pin(async move {
+                let pace = self.pace.clone();
+                polling.push(Box::pin(transport::paced(pace, async move {
                     let round = a.poll(&clock, &limit, width).await;
                     (a, round)
-                }));
+                })));
             }
             let next = self
                 .accounts

@@ -6,6 +6,10 @@
 //! - `POST /cgi-bin/stable_token` (JSON `{grant_type, appid, secret, force_refresh}`),
 //!   `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..`
 //! - `POST /datacube/<name>?access_token=..` (JSON `{begin_date, end_date}`); unknown names: HTTP 404.
+//!   Past the daily quota of an API (`set_daily_limit`, default 5000 calls per account, API and
+//!   UTC+8 day): 45009.
+//! - `POST /cgi-bin/openapi/quota/get?access_token=..` (JSON `{cgi_path}`): that quota, counted
+//!   under api `quota_get`.
 //! - Control (compose demos, load tests):
 //!   - `GET /_sim/calls`: `{"calls":[{"app_id":..,"api":..,"count":..}],
 //!     "stable_token_requests":n,"force_refresh_requests":n,"classic_token_requests":n}`
@@ -37,6 +41,7 @@ mod component;
 mod control;
 mod data;
 mod faults;
+mod ledger;
 mod tokens;
 mod wire;
 
@@ -64,6 +69,7 @@ use crate::wechat::{DateRange, Endpoint, Report};
 pub use component::SimComponent;
 use control::{control_calls, control_faults, control_reset};
 pub use faults::{BodyFault, Connections, Faults};
+pub use ledger::DEFAULT_DAILY_LIMIT;
 use tokens::Tokens;
 
 /// One simulated Official Account.
@@ -139,6 +145,7 @@ struct Inner {
     classic_requests: AtomicU64,
     callback: callback::CallbackServer,
     platforms: Mutex<component::Platforms>,
+    ledger: ledger::Ledger,
 }
 
 /// The simulator; clones share all state.
@@ -237,6 +244,7 @@ impl Simulator {
                     Some(callback::SIM_ENCODING_AES_KEY),
                 ),
                 platforms: Mutex::default(),
+                ledger: ledger::Ledger::default(),
             }),
         }
     }
@@ -247,6 +255,7 @@ impl Simulator {
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/cgi-bin/token", get(classic_token))
             .route("/datacube/{name}", any(datacube))
+            .route(crate::wechat::client::QUOTA_PATH, post(ledger::quota_get))
             .route("/_sim/calls", get(control_calls))
             .route("/_sim/reset", post(control_reset))
             .route("/_sim/faults", post(control_faults))
@@ -321,6 +330,7 @@ impl Simulator {
         self.inner.stable_requests.store(0, Ordering::SeqCst);
         self.inner.force_refresh_requests.store(0, Ordering::SeqCst);
         self.inner.classic_requests.store(0, Ordering::SeqCst);
+        self.inner.ledger.reset();
     }
 
     /// A mass message was sent on `day` (getarticletotal for that send date has rows once the day
@@ -371,6 +381,7 @@ impl Simulator {
     }
 
     fn count(&self, app_id: &str, api: &str) {
+        self.inner.ledger.arrived();
         *lock(&self.inner.calls)
             .entry((app_id.to_string(), api.to_string()))
             .or_insert(0) += 1;
@@ -460,6 +471,9 @@ impl Simulator {
             .map_err(|e| e.errcode())?;
         if let Some(code) = injected {
             return Err(code);
+        }
+        if !self.within_quota(&app_id, endpoint) {
+            return Err(45009);
         }
         if endpoint.is_legacy_article() && self.inner.faults.legacy_offline() {
             return Err(47009);

@@ -242,5 +242,8 @@ fn backoff(base: Duration, retry: u32) -> Duration {
     Duration::from_nanos(rand::random_range(0..=nanos))
 }
 
+mod quota;
+pub use quota::{ApiQuota, QUOTA_API, QUOTA_PATH};
+
 #[cfg(test)]
 mod tests;

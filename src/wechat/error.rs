@@ -137,8 +137,10 @@ errcodes! {
     44002 ClientBug    ""                       MALFORMED;
     43002 ClientBug    "require POST method"    MALFORMED;
     41001 ClientBug    "access_token missing"   MALFORMED;
-    76021 ClientBug    ""                       MALFORMED;
-    76022 ClientBug    ""                       MALFORMED;
+    76021 ClientBug    "cgi_path not found"
+        "getApiQuota does not know this cgi_path: a bug in this exporter, please report it";
+    76022 ClientBug    "could not use this cgi_path, no permission"
+        "getApiQuota refused this cgi_path for this token (the quota of an API is read with a token of the account that owns it): a bug in this exporter, please report it";
     89501 Permanent    ""                       CONFIRM_IP;
     89503 Permanent    ""                       CONFIRM_IP;
     89504 Permanent    ""                       CONFIRM_IP;

@@ -3,6 +3,9 @@
 //! datacube client and the token sources both build on this module; neither imports the other's
 //! transport.
 
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +29,36 @@ pub struct NoopObserver;
 impl CallObserver for NoopObserver {
     fn api_call(&self, _api: &str, _errcode_label: &str) {}
     fn token_fetch(&self, _source_kind: &str, _errcode_label: &str) {}
+}
+
+/// The upstream request rate of a whole exporter (`[wechat] rate_limit`): GCRA with no burst, so
+/// calls are spaced evenly at 1/rate apart and any one-second window holds at most rate + 1.
+pub type RateLimiter = governor::DefaultDirectRateLimiter;
+
+/// A limiter of `per_second` requests a second; `None` for 0 (no limit).
+pub fn rate_limiter(per_second: u32) -> Option<Arc<RateLimiter>> {
+    let rate = NonZeroU32::new(per_second)?;
+    let quota = governor::Quota::per_second(rate).allow_burst(NonZeroU32::MIN);
+    Some(Arc::new(governor::RateLimiter::direct(quota)))
+}
+
+tokio::task_local! {
+    /// The limiter of the poll round running on this task. A task-local rather than a parameter
+    /// so every upstream call (datacube, quota, every token source) waits its turn in the one
+    /// function they all send through, whichever module builds the request.
+    static PACE: Option<Arc<RateLimiter>>;
+}
+
+/// Runs `work` with every upstream request it sends paced by `limiter` (`None`: unpaced).
+pub async fn paced<F: Future>(limiter: Option<Arc<RateLimiter>>, work: F) -> F::Output {
+    PACE.scope(limiter, work).await
+}
+
+/// Waits until the limiter of the current poll round (if any) lets one more request out.
+async fn wait_turn() {
+    if let Ok(Some(limiter)) = PACE.try_with(Clone::clone) {
+        limiter.until_ready().await;
+    }
 }
 
 /// Connecting must not take the whole request budget: it gets half of it, at most this. (An
@@ -79,6 +112,7 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// Sends `request` and reads the whole body of a 2xx answer.
 pub(crate) async fn read_body(request: reqwest::RequestBuilder) -> Result<Bytes, Failure> {
+    wait_turn().await;
     let response = request.send().await.map_err(Failure::Transport)?;
     let status = response.status();
     if !status.is_success() {

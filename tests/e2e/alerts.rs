@@ -93,6 +93,7 @@ const REQUIRED: &[&str] = &[
     "WechatMpDataMissingTwoDays",
     "WechatMpCredentialsRejected",
     "WechatMpApiQuotaExhausted",
+    "WechatMpApiQuotaLow",
     "WechatMpApiOffline",
     "WechatMpExporterDown",
     "WechatMpExporterAbsent",

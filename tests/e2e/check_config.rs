@@ -88,3 +88,49 @@ fn a_missing_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// `check-config --shard`: how many accounts the shard keeps; a bad value names the flag.
+#[test]
+fn check_config_says_how_many_accounts_a_shard_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    let mut text = String::new();
+    for i in 0..30 {
+        text.push_str(&format!(
+            "[[account]]\nname = \"a{i}\"\napp_id = \"wx{i:016x}\"\napp_secret = \"s\"\n"
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let run = |shard: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+            .args(["check-config", &format!("--config.file={}", path.display())])
+            .arg(format!("--shard={shard}"))
+            .env_remove("WECHAT_MP_EXPORTER_SHARD")
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let mut kept = 0;
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let (code, out) = run(&shard);
+        assert_eq!(code, 0, "{out}");
+        let expected = (0..30)
+            .filter(|n| wechat_mp_exporter::shard::shard_of(&format!("wx{n:016x}"), 3) == i)
+            .count();
+        assert!(
+            out.contains(&format!("OK (30 accounts; shard {shard} keeps {expected})")),
+            "{out}"
+        );
+        kept += expected;
+    }
+    assert_eq!(kept, 30);
+    let (code, out) = run("3/3");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("--shard") && out.contains("I = 3 is not below N = 3"),
+        "{out}"
+    );
+}

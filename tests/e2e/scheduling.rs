@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, Time, date, time};
-use wechat_mp_exporter::clock::ManualClock;
+use wechat_mp_exporter::clock::{Clock as _, ManualClock};
 use wechat_mp_exporter::config::Config;
-use wechat_mp_exporter::schedule::Scheduler;
+use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::wechat::date::{
-    add_days, china_at, china_midnight, month_start, week_start,
-};
-use wechat_mp_exporter::wechat::{DateRange, Endpoint, Period};
+use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight};
+use wechat_mp_exporter::wechat::{Endpoint, Period};
 
 use crate::support::{Stack, parse_text, sim_config, stack, value};
 
@@ -60,63 +58,19 @@ fn calls(sim: &Simulator, app_id: &str) -> BTreeMap<Endpoint, u64> {
         .collect()
 }
 
-fn week_label(target: Date) -> Date {
-    add_days(week_start(add_days(target, 1)), -7)
-}
-
-fn month_label(target: Date) -> Date {
-    month_start(add_days(month_start(add_days(target, 1)), -1))
-}
-
-/// The T+1 minimum for `days` days after a first poll of `first_target`, derived from the rules
-/// (docs/wechat-api.md, "Publication") and the simulator's own record of which days had articles.
+/// The T+1 minimum for `days` days after a first poll of `first_target`, from the simulator's own
+/// record of which days had articles: one probe on the first poll (already published), then
+/// 08:00, 08:30 and 09:00 (plus the account's offset) daily.
 fn t1_minimum(
     sim: &Simulator,
     app_id: &str,
     first_target: Date,
     days: i64,
 ) -> BTreeMap<Endpoint, u64> {
-    let targets: Vec<Date> = (0..=days).map(|k| add_days(first_target, k)).collect();
-    let mut expected = BTreeMap::new();
-    for e in Endpoint::ALL {
-        let n = match (e, e.rolling_window_days()) {
-            // One probe on the first poll (already published), then 08:00, 08:30 and 09:00 daily.
-            (Endpoint::UserCumulate, _) => 1 + 3 * days as u64,
-            (_, Some(window)) => {
-                let had_articles = |d: Date| match e {
-                    Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
-                    _ => sim.has_publish(app_id, d),
-                };
-                let first_day =
-                    |t: Date| add_days(t, -(i64::from(window) - 1)).max(e.earliest_date());
-                // First poll: every date of the window. Then each day: the new date, plus every
-                // earlier date of the window that had articles (their totals still change).
-                let t0 = targets[0];
-                let mut n = DateRange::new(first_day(t0), t0).map_or(0, |r| r.len_days() as u64);
-                for &t in &targets[1..] {
-                    let earlier = DateRange::new(first_day(t), add_days(t, -1));
-                    n += 1 + earlier
-                        .map_or(0, |r| r.days().filter(|&d| had_articles(d)).count() as u64);
-                }
-                n
-            }
-            _ => match e.period() {
-                Period::Day => targets.len() as u64,
-                Period::Week => targets
-                    .iter()
-                    .map(|&t| week_label(t))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len() as u64,
-                Period::Month => targets
-                    .iter()
-                    .map(|&t| month_label(t))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len() as u64,
-            },
-        };
-        expected.insert(e, n);
-    }
-    expected
+    schedule::t1_minimum(first_target, days, 3, |e, d| match e {
+        Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
+        _ => sim.has_publish(app_id, d),
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +129,14 @@ async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_p
     let day = date(2026, 11, 3);
     let (mut stack, clock) = start(at(day, 8, 0)).await;
     let app = stack.config.accounts[0].app_id.clone();
+    // The account's first probe of the day is at 08:00 plus its offset (its share of the spread
+    // of all accounts' probes over the 30-minute retry interval); every time below shifts by it.
+    let offset = schedule::probe_offset(&app, jiff::SignedDuration::from_mins(30));
+    let at = |d: Date, h: i8, m: i8| at(d, h, m) + offset;
+    clock.set(at(day, 8, 0));
     let sched = &mut stack.exporter.scheduler;
+    // When account 0 (the one watched) next wakes up; the others have their own offsets.
+    let next_wakeup = |sched: &Scheduler| sched.accounts()[0].plan().next_wakeup(clock.now());
 
     // 08:00, a cold start: the probe finds yesterday empty (published at 09:00), so the day
     // before is fetched once meanwhile, every report of it.
@@ -205,7 +166,7 @@ async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_p
         Some(china_midnight(add_days(day, -2)).as_second() as f64)
     );
     let after_cold_start = total(&stack.simulator);
-    assert_eq!(sched.next_wakeup(), at(day, 8, 30));
+    assert_eq!(next_wakeup(sched), at(day, 8, 30));
 
     clock.set(at(day, 8, 30));
     sched.tick().await;
@@ -214,7 +175,7 @@ async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_p
         after_cold_start + 1,
         "only the probe at 08:30"
     );
-    assert_eq!(sched.next_wakeup(), at(day, 9, 0));
+    assert_eq!(next_wakeup(sched), at(day, 9, 0));
 
     clock.set(at(day, 9, 0));
     sched.tick().await;

@@ -287,3 +287,25 @@ pub async fn wait_for_metrics(url: &str, done: impl Fn(&str) -> bool) -> String 
 pub fn up(body: &str, account: &str) -> Option<f64> {
     value(&parse_text(body), "wechat_mp_up", account, &[])
 }
+
+/// `n` simulated accounts (app_ids `wxscale` + index) publishing at `publish_at` UTC+8.
+pub fn many_accounts(n: usize, publish_at: Time) -> SimConfig {
+    let mut sim = sim_config(publish_at);
+    sim.accounts = (0..n)
+        .map(|i| wechat_mp_exporter::simulator::SimAccount {
+            app_id: format!("wxscale{i:011}"),
+            app_secret: format!("secret-{i:026}"),
+        })
+        .collect();
+    sim
+}
+
+/// Polls only the follower reports (getusersummary, getusercumulate): the cheapest complete
+/// account, for tests about many accounts rather than about the reports.
+pub fn users_only(c: &mut Config) {
+    for a in &mut c.accounts {
+        a.reports = [wechat_mp_exporter::wechat::ReportGroup::Users]
+            .into_iter()
+            .collect();
+    }
+}

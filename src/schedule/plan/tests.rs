@@ -10,6 +10,7 @@ fn settings() -> PlanSettings {
         retry_interval: SignedDuration::from_mins(30),
         empty_is_zero_after: time(12, 0, 0, 0),
         error_retry_interval: SignedDuration::from_hours(1),
+        probe_offset: SignedDuration::ZERO,
     }
 }
 
@@ -369,4 +370,47 @@ fn is_delay_is_not_ready() {
     assert_eq!(plan.apply(job, delayed, at(today, 13, 0)), Outcome::Pending);
     assert!(plan.due(at(today, 13, 29)).is_empty());
     assert_eq!(plan.due(at(today, 13, 30)).len(), 1);
+}
+
+#[test]
+fn probe_offsets_spread_evenly_over_the_retry_interval_and_never_change() {
+    let interval = SignedDuration::from_mins(30);
+    let ids: Vec<String> = (0..1000).map(|i| format!("wx{i:016x}")).collect();
+    let mut buckets = [0u32; 10];
+    for id in &ids {
+        let o = probe_offset(id, interval);
+        assert!(o >= SignedDuration::ZERO && o < interval, "{id}: {o}");
+        assert_eq!(o, probe_offset(id, interval), "deterministic");
+        buckets[(o.as_millis() * 10 / interval.as_millis()) as usize] += 1;
+    }
+    // 100 expected per 3-minute bucket; never all at 08:00.
+    assert!(
+        buckets.iter().all(|&b| (60..140).contains(&b)),
+        "{buckets:?}"
+    );
+    // Fixed per app_id: a restart (or an upgrade) probes at the same minute.
+    assert_eq!(
+        probe_offset("wx0123456789abcdef", interval),
+        SignedDuration::from_millis(PINNED_OFFSET_MS)
+    );
+    assert_eq!(
+        probe_offset("wx0123456789abcdef", SignedDuration::ZERO),
+        SignedDuration::ZERO
+    );
+}
+
+// 3 min 53.952 s.
+const PINNED_OFFSET_MS: i64 = 233_952;
+
+#[test]
+fn the_first_probe_of_the_day_waits_for_the_accounts_offset() {
+    let day = date(2026, 11, 3);
+    let mut s = settings();
+    s.probe_offset = SignedDuration::from_mins(17);
+    let plan = AccountPlan::new(s, [Endpoint::UserSummary]);
+    // Before 08:17 the target is still the day before yesterday; from 08:17 it is yesterday.
+    assert_eq!(plan.target_day(at(day, 8, 16)), add_days(day, -2));
+    assert_eq!(plan.target_day(at(day, 8, 17)), add_days(day, -1));
+    // Waiting from 07:00 wakes at 08:17, not 08:00.
+    assert_eq!(plan.next_wakeup(at(day, 7, 0)), at(day, 8, 17));
 }

@@ -1,0 +1,162 @@
+//! What the simulator counts beyond the totals: calls per account, API and UTC+8 day against a
+//! daily quota (45009 past it, getApiQuota reads it), and when each request arrived (the request
+//! rate the exporter's `rate_limit` must keep).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use jiff::civil::Date;
+
+use super::{Simulator, error_body, lock, query_param};
+use crate::wechat::Endpoint;
+use crate::wechat::client::QUOTA_API;
+use crate::wechat::date::china_today;
+
+/// The daily quota of every datacube API unless a test sets another: WeChat publishes none for
+/// the datacube endpoints, so this is only a plausible size.
+pub const DEFAULT_DAILY_LIMIT: u64 = 5000;
+
+pub(super) struct Ledger {
+    daily_limit: AtomicU64,
+    /// Calls counted against the quota: (app_id, api, UTC+8 day) -> calls.
+    daily: Mutex<BTreeMap<(String, String, Date), u64>>,
+    started: Instant,
+    /// When each request (any route but the control ones) arrived, since `started`.
+    arrivals: Mutex<Vec<Duration>>,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Self {
+            daily_limit: AtomicU64::new(DEFAULT_DAILY_LIMIT),
+            daily: Mutex::default(),
+            started: Instant::now(),
+            arrivals: Mutex::default(),
+        }
+    }
+}
+
+impl Ledger {
+    pub(super) fn arrived(&self) {
+        lock(&self.arrivals).push(self.started.elapsed());
+    }
+
+    /// Counts one call of `api` by `app_id` on `day` if the quota has room; false (45009) if not.
+    pub(super) fn take(&self, app_id: &str, api: &str, day: Date) -> bool {
+        let limit = self.daily_limit.load(Ordering::SeqCst);
+        let mut daily = lock(&self.daily);
+        let used = daily
+            .entry((app_id.to_string(), api.to_string(), day))
+            .or_insert(0);
+        if *used >= limit {
+            return false;
+        }
+        *used += 1;
+        true
+    }
+
+    fn used(&self, app_id: &str, api: &str, day: Date) -> u64 {
+        lock(&self.daily)
+            .get(&(app_id.to_string(), api.to_string(), day))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(super) fn reset(&self) {
+        lock(&self.daily).clear();
+        lock(&self.arrivals).clear();
+    }
+}
+
+impl Simulator {
+    /// Sets the daily quota of every datacube API of every account (from the next call on).
+    pub fn set_daily_limit(&self, calls: u64) {
+        self.inner.ledger.daily_limit.store(calls, Ordering::SeqCst);
+    }
+
+    /// Calls of `api` by `app_id` counted against its quota on the UTC+8 `day` (calls refused
+    /// with 45009 are not counted).
+    pub fn used_on(&self, app_id: &str, api: &str, day: Date) -> u64 {
+        self.inner.ledger.used(app_id, api, day)
+    }
+
+    /// The most requests (datacube, quota and token) that arrived within any `window`.
+    pub fn max_requests_within(&self, window: Duration) -> usize {
+        let mut sorted = lock(&self.inner.ledger.arrivals).clone();
+        sorted.sort();
+        let mut first = 0;
+        let mut most = 0;
+        for (last, &t) in sorted.iter().enumerate() {
+            while t - sorted[first] >= window {
+                first += 1;
+            }
+            most = most.max(last + 1 - first);
+        }
+        most
+    }
+
+    /// Requests (datacube, quota and token) received so far.
+    pub fn requests_received(&self) -> usize {
+        lock(&self.inner.ledger.arrivals).len()
+    }
+
+    /// Whether `app_id` may call `endpoint` now; counts the call when it may.
+    pub(super) fn within_quota(&self, app_id: &str, endpoint: Endpoint) -> bool {
+        let today = china_today(self.inner.clock.now());
+        self.inner.ledger.take(app_id, endpoint.name(), today)
+    }
+}
+
+/// `POST /cgi-bin/openapi/quota/get?access_token=..` with `{"cgi_path": "/datacube/<name>"}`:
+/// the account's quota of that API today, from the simulator's own counts.
+pub(super) async fn quota_get(
+    State(sim): State<Simulator>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let token = query_param(query.as_deref(), "access_token");
+    let app_id = token
+        .as_deref()
+        .and_then(|t| sim.tokens().tokens.owner(t).map(str::to_string))
+        .unwrap_or_else(|| "?".to_string());
+    sim.count(&app_id, QUOTA_API);
+    let decision = sim.inner.faults.decide(&app_id, QUOTA_API, false);
+    if let Some(r) = sim.before(&decision).await {
+        return r;
+    }
+    let result = (|| {
+        let now = sim.inner.clock.now();
+        let token = token.filter(|t| !t.is_empty()).ok_or(41001)?;
+        let app_id = sim
+            .tokens()
+            .tokens
+            .check(&token, now)
+            .map_err(|e| e.errcode())?;
+        if let Some(code) = decision.errcode {
+            return Err(code);
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| 47001)?;
+        let path = json.get("cgi_path").and_then(|p| p.as_str()).ok_or(47001)?;
+        let endpoint = path
+            .strip_prefix("/datacube/")
+            .and_then(|name| name.parse::<Endpoint>().ok())
+            .ok_or(76021)?;
+        let limit = sim.inner.ledger.daily_limit.load(Ordering::SeqCst);
+        let used = sim.used_on(&app_id, endpoint.name(), china_today(now));
+        Ok(serde_json::json!({
+            "errcode": 0,
+            "errmsg": "ok",
+            "quota": {"daily_limit": limit, "used": used, "remain": limit.saturating_sub(used)},
+        }))
+    })();
+    let body = match result {
+        Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
+        Err(code) => error_body(code),
+    };
+    Simulator::finish(body, &decision, None)
+}
