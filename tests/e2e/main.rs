@@ -3,7 +3,7 @@
 //! is the check. One binary links axum, reqwest and rustls once instead of once per file.
 //!
 //! Two subjects stay separate binaries because they change process-wide state: `tests/timezone.rs`
-//! sets `TZ`, `tests/logs.rs` installs the global log subscriber.
+//! sets `TZ`, `tests/logs/` installs the global log subscriber.
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,8 +1,13 @@
-//! Secrets never reach the logs: a run through every fault the simulator injects (bad secret,
-//! rejected tokens, every errcode class, 5xx, broken JSON, a read timeout), logged at trace level
-//! through the production logging set-up, contains neither an app secret nor any access token the
-//! simulator issued, nor a callback probe's Token or EncodingAESKey; nor do /metrics, the landing page and the saved state.
+//! Secrets never reach the logs. Both runs log at trace level through the production logging
+//! set-up into one capture (the global subscriber is installed once per process, which is why this
+//! is a binary of its own): `faults` (in this file) goes through every fault the simulator injects
+//! (bad secret, rejected tokens, every errcode class, 5xx, broken JSON, a read timeout) and finds
+//! neither an app secret nor any access token the simulator issued, nor a callback probe's Token or
+//! EncodingAESKey; `component` does the same for a third-party platform's secrets. Neither do
+//! /metrics, the landing page and the saved state.
 
+mod component;
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::io::Write;
@@ -39,11 +44,22 @@ impl<'a> MakeWriter<'a> for Capture {
     }
 }
 
+/// The one capture of this binary's global subscriber (installed by the first test that asks).
+fn capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone())
+                .expect("the only subscriber in this test binary");
+            capture
+        })
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
-    let capture = Capture::default();
-    logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone())
-        .expect("the only subscriber in this test binary");
+    let capture = capture();
 
     let day = date(2026, 11, 3);
     let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));

@@ -1,51 +1,25 @@
 //! Third-party platform secrets never reach the logs: a trace-level run through a wrong ticket
 //! (61006), a wrong refresh token (61023), a refresh-token rotation and a wrong component secret
 //! (40125) logs no component secret, ticket, component token, authorizer token or refresh token,
-//! and neither do /metrics, the landing page or the state directory. A binary of its own because
-//! it installs the global log subscriber (as tests/logs.rs does).
+//! and neither do /metrics, the landing page or the state directory.
 
-mod support;
-
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jiff::SignedDuration;
 use jiff::civil::{Time, date, time};
-use tracing_subscriber::fmt::MakeWriter;
 use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::ManualClock;
 use wechat_mp_exporter::config::Config;
-use wechat_mp_exporter::logging::{self, LogFormat, LogLevel};
 use wechat_mp_exporter::simulator::{SimComponent, Simulator};
 use wechat_mp_exporter::wechat::date::china_at;
 
-use support::{get, serve, sim_config};
+use crate::support::{get, serve, sim_config};
 
 const PLATFORM: &str = "wxcomponent0001";
 const WRONG_REFRESH: &str = "refreshtoken@@@never-issued-42";
 const WRONG_SECRET: &str = "not-the-component-secret-42";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
 
 fn config(dir: &Path, sim: &Simulator, addr: SocketAddr, secret: &str) -> Config {
     let mut text = format!(
@@ -75,9 +49,7 @@ fn config(dir: &Path, sim: &Simulator, addr: SocketAddr, secret: &str) -> Config
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_of_a_failing_platform_hold_no_platform_secret() {
-    let capture = Capture::default();
-    logging::install(LogLevel::Trace, LogFormat::Logfmt, capture.clone())
-        .expect("the only subscriber in this test binary");
+    let capture = super::capture();
     let clock = Arc::new(ManualClock::new(china_at(
         date(2026, 11, 3),
         time(10, 0, 0, 0),
