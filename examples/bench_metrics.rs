@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
-use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
+use wechat_mp_exporter::metrics::{self, Exposition, Format, ProcessStats, Store};
 use wechat_mp_exporter::schedule::Scheduler;
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::date::{add_days, china_at, month_start, week_start};
@@ -143,8 +143,16 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let text_series = series(&exposition.text);
     // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
     let body_len = |chunks: Vec<Bytes>| chunks.iter().map(Bytes::len).sum::<usize>();
-    let response_bytes = body_len(metrics::with_process_metrics(&exposition.text, false));
-    let openmetrics_bytes = body_len(metrics::with_process_metrics(&exposition.openmetrics, true));
+    let response_bytes = body_len(exposition.response(Format::Text, false));
+    let openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, false));
+    // The first compressed scrape compresses the body (once per snapshot); later ones reuse it.
+    let t = Instant::now();
+    let gzip_response = exposition.response(Format::Text, true).concat();
+    let gzip_seconds = t.elapsed().as_secs_f64();
+    let gzip_openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, true));
+    // Memory as served: both plain bodies and the gzip of both formats resident.
+    let rss_served = rss_kib();
+    let levels = gzip_levels(&exposition.text);
 
     let real = TcpListener::bind("127.0.0.1:0").await?;
     let real_addr = real.local_addr()?;
@@ -156,7 +164,16 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     });
     let bare = TcpListener::bind("127.0.0.1:0").await?;
     let bare_addr = bare.local_addr()?;
-    tokio::spawn(bare_server(bare, Bytes::from(vec![b'x'; response_bytes])));
+    tokio::spawn(bare_server(
+        bare,
+        Bytes::from(vec![b'x'; response_bytes]),
+        false,
+    ));
+    // The same compressed bytes the real server sends (its gzip members, concatenated).
+    let bare_gzip = TcpListener::bind("127.0.0.1:0").await?;
+    let bare_gzip_addr = bare_gzip.local_addr()?;
+    let gzip_bytes = gzip_response.len();
+    tokio::spawn(bare_server(bare_gzip, Bytes::from(gzip_response), true));
 
     let preencoded = TcpListener::bind("127.0.0.1:0").await?;
     let preencoded_addr = preencoded.local_addr()?;
@@ -181,9 +198,13 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     println!(
         "accounts={n} upstream_requests={} fill_seconds={fill_seconds:.2} series={text_series} \
          text_bytes={} response_bytes={response_bytes} openmetrics_response_bytes={openmetrics_bytes} \
+         gzip_bytes={gzip_bytes} gzip_openmetrics_bytes={gzip_openmetrics_bytes} gzip_seconds={gzip_seconds:.3} \
+         gzip_levels={levels} \
          rss_start_kib={rss_start} rss_built_kib={rss_built} rss_filled_kib={rss_filled} \
-         hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics \
-         bare=http://{bare_addr}/metrics preencoded=http://{preencoded_addr}/preencoded \
+         hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} rss_served_kib={rss_served} \
+         proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics real_gzip=http://{real_addr}/metrics \
+         bare=http://{bare_addr}/metrics bare_gzip=http://{bare_gzip_addr}/metrics \
+         preencoded=http://{preencoded_addr}/preencoded \
          chained=http://{chained_addr}/chained",
         round.requests,
         exposition.text.len(),
@@ -194,9 +215,34 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each gzip level of `BENCH_GZIP_LEVELS` (e.g. "1 3 6 9"; none by default) on the text body:
+/// `level:bytes:seconds` joined by commas (the measurement behind `metrics::GZIP_LEVEL`).
+fn gzip_levels(text: &[u8]) -> String {
+    let levels = std::env::var("BENCH_GZIP_LEVELS").unwrap_or_default();
+    let mut out = Vec::new();
+    for level in levels
+        .split_whitespace()
+        .filter_map(|l| l.parse::<u32>().ok())
+    {
+        let t = Instant::now();
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(text.len() / 8),
+            flate2::Compression::new(level),
+        );
+        let _ = std::io::Write::write_all(&mut encoder, text);
+        let bytes = encoder.finish().map_or(0, |v| v.len());
+        out.push(format!("{level}:{bytes}:{:.3}", t.elapsed().as_secs_f64()));
+    }
+    if out.is_empty() {
+        "-".to_string()
+    } else {
+        out.join(",")
+    }
+}
+
 /// The baseline: hyper's HTTP/1 server answering every request with the same `Bytes` (no router,
-/// no copy, no /proc reads).
-async fn bare_server(listener: TcpListener, body: Bytes) {
+/// no copy, no /proc reads), marked `Content-Encoding: gzip` when `gzip`.
+async fn bare_server(listener: TcpListener, body: Bytes, gzip: bool) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -211,6 +257,12 @@ async fn bare_server(listener: TcpListener, body: Bytes) {
                         hyper::header::CONTENT_TYPE,
                         hyper::header::HeaderValue::from_static(metrics::TEXT_CONTENT_TYPE),
                     );
+                    if gzip {
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_ENCODING,
+                            hyper::header::HeaderValue::from_static("gzip"),
+                        );
+                    }
                     Ok::<_, Infallible>(response)
                 }
             });

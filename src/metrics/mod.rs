@@ -8,6 +8,7 @@
 mod articles;
 mod callbacks;
 mod catalogue;
+mod exposition;
 mod labels;
 mod messages;
 mod probe;
@@ -24,15 +25,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::report::Article;
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
-pub use process::{ProcessStats, with_process_metrics};
+pub use exposition::{Exposition, GZIP_LEVEL};
+pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
+pub use text::Format;
 pub use view::SnapshotView;
 
 /// `Content-Type` of the OpenMetrics exposition.
@@ -40,15 +42,6 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// `Content-Type` of the classic Prometheus text exposition.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The pre-encoded bodies of `/metrics`.
-#[derive(Debug, Clone, Default)]
-pub struct Exposition {
-    /// The OpenMetrics 1.0 body.
-    pub openmetrics: Bytes,
-    /// The classic text format 0.0.4 body.
-    pub text: Bytes,
-}
 
 /// A sample value: counts stay integers, ratios and seconds are floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,29 +64,45 @@ impl From<f64> for Value {
     }
 }
 
+/// A label value. Shared: one account's samples hold one copy of each distinct value (the
+/// account name, an article's msgid and title, an hour), not one per sample.
+pub type LabelValue = Arc<str>;
+
 /// One series and its value. Label order is exposition order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// The full name as exposed (counters end in `_total`).
     pub name: &'static str,
     /// Label names and values, `account` first.
-    pub labels: Vec<(&'static str, String)>,
+    pub labels: Vec<(&'static str, LabelValue)>,
     /// The value.
     pub value: Value,
 }
 
 /// Collects one account's samples; every sample gets `account` as its first label.
-pub(crate) struct Out<'a> {
-    account: &'a str,
+pub(crate) struct Out {
+    account: LabelValue,
+    /// Every label value handed out so far, so each is stored once.
+    values: HashSet<LabelValue>,
     pub samples: Vec<Sample>,
 }
 
-impl<'a> Out<'a> {
-    pub fn new(account: &'a str) -> Self {
+impl Out {
+    pub fn new(account: &str) -> Self {
         Self {
-            account,
+            account: account.into(),
+            values: HashSet::new(),
             samples: Vec::new(),
         }
+    }
+
+    fn intern(&mut self, value: &str) -> LabelValue {
+        if let Some(v) = self.values.get(value) {
+            return v.clone();
+        }
+        let v: LabelValue = value.into();
+        self.values.insert(v.clone());
+        v
     }
 
     /// Adds a sample; a missing field (`None`) emits nothing rather than a made-up zero.
@@ -105,8 +114,11 @@ impl<'a> Out<'a> {
     ) {
         let Some(value) = value else { return };
         let mut all = Vec::with_capacity(labels.len() + 1);
-        all.push(("account", self.account.to_string()));
-        all.extend(labels.iter().map(|(k, v)| (*k, (*v).to_string())));
+        all.push(("account", self.account.clone()));
+        for (k, v) in labels {
+            let v = self.intern(v);
+            all.push((*k, v));
+        }
         self.samples.push(Sample {
             name: metric.name,
             labels: all,
@@ -203,7 +215,7 @@ pub fn map_account(
     callbacks::map(&mut out, reports);
     self_metrics::map_status(&mut out, reports, status);
     // The first sample of a label set wins (e.g. `read_user` over the 全部 entry of the same number).
-    let mut seen: HashSet<(&'static str, Vec<(&'static str, String)>)> = HashSet::new();
+    let mut seen: HashSet<(&'static str, Vec<(&'static str, LabelValue)>)> = HashSet::new();
     out.samples
         .into_iter()
         .filter(|s| seen.insert((s.name, s.labels.clone())))
@@ -221,6 +233,10 @@ impl Snapshot {
         let mut families: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
         for s in samples {
             families.entry(s.name).or_default().push(s);
+        }
+        // Kept until the account's next update: no slack from growing the vectors.
+        for samples in families.values_mut() {
+            samples.shrink_to_fit();
         }
         Self { families }
     }
@@ -250,10 +266,7 @@ impl Store {
         let store = Store {
             build_info: Sample {
                 name: m::EXPORTER_BUILD_INFO.name,
-                labels: vec![
-                    ("version", version.to_string()),
-                    ("revision", revision.to_string()),
-                ],
+                labels: vec![("version", version.into()), ("revision", revision.into())],
                 value: Value::Int(1),
             },
             reload: Mutex::new((true, unix_now())),
@@ -349,49 +362,58 @@ impl Store {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The exporter's own samples, each with its family: call counters, the callback probes
+    /// (their latency histogram only when `histograms`), build info and the config reload.
+    /// One list for both readers, `/metrics` and [`Store::snapshot_view`].
+    fn own_samples(&self, histograms: bool) -> Vec<(&'static str, Sample)> {
+        let mut own: Vec<(&'static str, Sample)> = self
+            .self_metrics
+            .samples()
+            .into_iter()
+            .map(|s| (s.name, s))
+            .collect();
+        own.extend(self.probe_samples(histograms));
+        own.push((self.build_info.name, self.build_info.clone()));
+        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        for (metric, value) in [
+            (
+                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL,
+                Value::Int(u64::from(success)),
+            ),
+            (
+                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
+                Value::Float(at),
+            ),
+        ] {
+            let sample = Sample {
+                name: metric.name,
+                labels: Vec::new(),
+                value,
+            };
+            own.push((metric.name, sample));
+        }
+        own
+    }
+
     /// Encodes both bodies from the accounts (caller holds the lock) and swaps them in.
     fn reencode(&self, accounts: &BTreeMap<String, Arc<Snapshot>>) {
         // Clear first: an increment racing with this encoding sets it again and is picked up next time.
         self.self_metrics.dirty.store(false, Ordering::Release);
-        let counters = self.self_metrics.samples();
+        let own = self.own_samples(true);
         let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
         for snapshot in accounts.values() {
             for (name, samples) in &snapshot.families {
                 families.entry(name).or_default().extend(samples.iter());
             }
         }
-        for s in &counters {
-            families.entry(s.name).or_default().push(s);
-        }
-        let probes = self.probe_samples(true);
-        for (family, s) in &probes {
+        for (family, s) in &own {
             families.entry(family).or_default().push(s);
         }
-        families
-            .entry(self.build_info.name)
-            .or_default()
-            .push(&self.build_info);
-        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
-        let reload = [
-            Sample {
-                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL.name,
-                labels: Vec::new(),
-                value: Value::Int(u64::from(success)),
-            },
-            Sample {
-                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
-                labels: Vec::new(),
-                value: Value::Float(at),
-            },
-        ];
-        for s in &reload {
-            families.entry(s.name).or_default().push(s);
-        }
-        let exposition = Exposition {
-            openmetrics: Bytes::from(text::encode(text::Format::OpenMetrics, &families)),
-            text: Bytes::from(text::encode(text::Format::Text, &families)),
-        };
-        self.current.store(Arc::new(exposition));
+        let previous = self.current.load().text.len();
+        let (text, openmetrics) = text::encode_both(&families, previous + previous / 16);
+        // The old bodies (and their gzip) go when the last scrape holding them ends.
+        self.current
+            .store(Arc::new(Exposition::new(text, openmetrics)));
     }
 }
 

@@ -89,9 +89,9 @@ impl SelfMetrics {
                 Sample {
                     name: family,
                     labels: vec![
-                        ("account", account.clone()),
-                        (what_label, what.clone()),
-                        ("errcode", errcode.clone()),
+                        ("account", account.as_str().into()),
+                        (what_label, what.as_str().into()),
+                        ("errcode", errcode.as_str().into()),
                     ],
                     value: Value::Int(*v),
                 }
@@ -103,7 +103,7 @@ impl SelfMetrics {
                     .iter()
                     .map(|((family, label, value), v)| Sample {
                         name: family,
-                        labels: vec![(*label, value.to_string())],
+                        labels: vec![(*label, (*value).into())],
                         value: Value::Int(*v),
                     }),
             )

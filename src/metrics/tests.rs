@@ -138,7 +138,7 @@ fn realistic_store() -> (Arc<Store>, String, String) {
         1,
     );
     let e = store.exposition();
-    let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
+    let om = String::from_utf8(e.openmetrics().to_vec()).unwrap();
     let text = String::from_utf8(e.text.to_vec()).unwrap();
     (store, om, text)
 }
@@ -152,8 +152,8 @@ fn value<'a>(body: &'a str, series: &str) -> Option<&'a str> {
 fn body(store: &Store, format: text::Format) -> String {
     let e = store.exposition();
     let bytes = match format {
-        text::Format::OpenMetrics => &e.openmetrics,
-        text::Format::Text => &e.text,
+        text::Format::OpenMetrics => e.openmetrics(),
+        text::Format::Text => e.text.clone(),
     };
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -620,7 +620,7 @@ fn max_articles_keeps_the_newest_and_counts_the_rest() {
     let kept: Vec<_> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_article_cumulative_read_users")
-        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .map(|s| (s.labels[1].1.as_ref(), s.value))
         .collect();
     assert_eq!(
         kept,
@@ -632,14 +632,14 @@ fn max_articles_keeps_the_newest_and_counts_the_rest() {
     let shares: Vec<_> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_published_article_share_users")
-        .map(|s| s.labels[1].1.as_str())
+        .map(|s| s.labels[1].1.as_ref())
         .collect();
     // Numeric msgid order: 10_2 and 10_1 are newer than 9_1.
     assert_eq!(shares, vec!["10_2", "10_1"]);
     let dropped: BTreeMap<_, _> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_article_series_dropped")
-        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .map(|s| (s.labels[1].1.as_ref(), s.value))
         .collect();
     assert_eq!(
         dropped,
@@ -893,7 +893,7 @@ fn empty_reports_give_only_health() {
         samples,
         vec![Sample {
             name: "wechat_mp_up",
-            labels: vec![("account", "a".to_string())],
+            labels: vec![("account", "a".into())],
             value: Value::Int(0)
         }]
     );
