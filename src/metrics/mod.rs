@@ -8,6 +8,7 @@
 mod articles;
 mod callbacks;
 mod catalogue;
+mod exclude;
 mod exposition;
 mod labels;
 mod messages;
@@ -31,6 +32,7 @@ use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::report::Article;
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
+pub use exclude::Exclusions;
 pub use exposition::{Exposition, GZIP_LEVEL};
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
@@ -82,15 +84,18 @@ pub struct Sample {
 /// Collects one account's samples; every sample gets `account` as its first label.
 pub(crate) struct Out {
     account: LabelValue,
+    /// Families `[metrics] exclude` drops: never made.
+    exclude: Arc<Exclusions>,
     /// Every label value handed out so far, so each is stored once.
     values: HashSet<LabelValue>,
     pub samples: Vec<Sample>,
 }
 
 impl Out {
-    pub fn new(account: &str) -> Self {
+    pub fn new(account: &str, exclude: Arc<Exclusions>) -> Self {
         Self {
             account: account.into(),
+            exclude,
             values: HashSet::new(),
             samples: Vec::new(),
         }
@@ -113,6 +118,9 @@ impl Out {
         value: Option<V>,
     ) {
         let Some(value) = value else { return };
+        if self.exclude.drops(metric.name) {
+            return;
+        }
         let mut all = Vec::with_capacity(labels.len() + 1);
         all.push(("account", self.account.clone()));
         for (k, v) in labels {
@@ -207,7 +215,18 @@ pub fn map_account(
     status: &AccountStatus,
     max_articles: usize,
 ) -> Vec<Sample> {
-    let mut out = Out::new(account);
+    map_account_excluding(account, reports, status, max_articles, Arc::default())
+}
+
+/// [`map_account`] without the families of `exclude`.
+pub fn map_account_excluding(
+    account: &str,
+    reports: &AccountReports,
+    status: &AccountStatus,
+    max_articles: usize,
+    exclude: Arc<Exclusions>,
+) -> Vec<Sample> {
+    let mut out = Out::new(account, exclude);
     users::map(&mut out, reports);
     articles::map(&mut out, reports, max_articles);
     published::map(&mut out, reports, max_articles);
@@ -257,6 +276,8 @@ pub struct Store {
     /// The callback probe's series of each probed account (fed through `ProbeSink`).
     probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
     self_metrics: Arc<SelfMetrics>,
+    /// `[metrics] exclude`.
+    exclude: ArcSwap<Exclusions>,
     current: ArcSwap<Exposition>,
 }
 
@@ -273,6 +294,7 @@ impl Store {
             accounts: Mutex::new(BTreeMap::new()),
             probes: Mutex::new(BTreeMap::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
+            exclude: ArcSwap::default(),
             current: ArcSwap::from_pointee(Exposition::default()),
         };
         store.reencode(&store.lock());
@@ -293,11 +315,12 @@ impl Store {
         max_articles: usize,
     ) {
         // Map outside the lock: it is the expensive part and touches nothing shared.
-        let snapshot = Arc::new(Snapshot::new(map_account(
+        let snapshot = Arc::new(Snapshot::new(map_account_excluding(
             name,
             reports,
             status,
             max_articles,
+            self.exclude.load_full(),
         )));
         self.lock().insert(name.to_string(), snapshot);
         self.mark_stale();
@@ -307,6 +330,30 @@ impl Store {
     /// another then costs one encoding, not 1000 (each of the whole exposition).
     fn mark_stale(&self) {
         self.self_metrics.dirty.store(true, Ordering::Release);
+    }
+
+    /// Applies `[metrics] exclude` (at start and on every reload): excluded families go at once;
+    /// families no longer excluded come back with each account's next update.
+    pub fn set_exclusions(&self, exclude: Exclusions) {
+        if **self.exclude.load() == exclude {
+            return;
+        }
+        let exclude = Arc::new(exclude);
+        self.exclude.store(exclude.clone());
+        let mut accounts = self.lock();
+        for snapshot in accounts.values_mut() {
+            if snapshot.families.keys().any(|f| exclude.drops(f)) {
+                let kept = snapshot
+                    .families
+                    .iter()
+                    .filter(|(f, _)| !exclude.drops(f))
+                    .map(|(f, v)| (*f, v.clone()))
+                    .collect();
+                *snapshot = Arc::new(Snapshot { families: kept });
+            }
+        }
+        drop(accounts);
+        self.mark_stale();
     }
 
     /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
@@ -372,7 +419,12 @@ impl Store {
             .into_iter()
             .map(|s| (s.name, s))
             .collect();
-        own.extend(self.probe_samples(histograms));
+        let exclude = self.exclude.load();
+        own.extend(
+            self.probe_samples(histograms)
+                .into_iter()
+                .filter(|(family, _)| !exclude.drops(family)),
+        );
         own.push((self.build_info.name, self.build_info.clone()));
         let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         for (metric, value) in [

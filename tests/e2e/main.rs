@@ -11,6 +11,7 @@ mod support;
 mod alerts;
 mod backfill;
 mod check_config;
+mod compression;
 mod dashboards;
 mod demo;
 mod faults;
