@@ -117,6 +117,11 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let sim = sim_config(n, Time::midnight());
     let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
     config.wechat.concurrency = 16;
+    // `BENCH_EXCLUDE="hourly per_article"`: the same run with `[metrics] exclude`.
+    if let Ok(exclude) = std::env::var("BENCH_EXCLUDE") {
+        config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
+            .map_err(|(_, e)| anyhow::anyhow!("BENCH_EXCLUDE: {e}"))?;
+    }
     let mut exporter = Exporter::new(&config, clock::system())?;
     let rss_built = rss_kib();
     let started = Instant::now();
@@ -209,6 +214,19 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
         round.requests,
         exposition.text.len(),
     );
+    // Diagnosis (`BENCH_DROP_STORE=1`, run by hand): how much of the RSS the store's accounts
+    // hold, i.e. what is left after dropping them (the bodies go with them) and trimming.
+    if std::env::var_os("BENCH_DROP_STORE").is_some() {
+        drop(exposition);
+        exporter.store.retain_accounts(&[]);
+        drop(exporter.store.exposition());
+        // SAFETY: as above.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        println!("rss_without_store_kib={}", rss_kib());
+    }
     // Keep the scheduler (and its clients) alive as a running exporter would; no further polling.
     let _keep = exporter;
     std::future::pending::<()>().await;

@@ -70,13 +70,17 @@ impl From<f64> for Value {
 /// account name, an article's msgid and title, an hour), not one per sample.
 pub type LabelValue = Arc<str>;
 
+/// A label set, shared: the families of one article (or one hour, one source) hold one copy of
+/// their common labels, not one per family.
+pub type Labels = Arc<[(&'static str, LabelValue)]>;
+
 /// One series and its value. Label order is exposition order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// The full name as exposed (counters end in `_total`).
     pub name: &'static str,
     /// Label names and values, `account` first.
-    pub labels: Vec<(&'static str, LabelValue)>,
+    pub labels: Labels,
     /// The value.
     pub value: Value,
 }
@@ -88,6 +92,8 @@ pub(crate) struct Out {
     exclude: Arc<Exclusions>,
     /// Every label value handed out so far, so each is stored once.
     values: HashSet<LabelValue>,
+    /// Every label set handed out so far, likewise.
+    sets: HashSet<Labels>,
     pub samples: Vec<Sample>,
 }
 
@@ -97,6 +103,7 @@ impl Out {
             account: account.into(),
             exclude,
             values: HashSet::new(),
+            sets: HashSet::new(),
             samples: Vec::new(),
         }
     }
@@ -127,9 +134,17 @@ impl Out {
             let v = self.intern(v);
             all.push((*k, v));
         }
+        let labels = match self.sets.get(&all[..]) {
+            Some(set) => set.clone(),
+            None => {
+                let set: Labels = all.into();
+                self.sets.insert(set.clone());
+                set
+            }
+        };
         self.samples.push(Sample {
             name: metric.name,
-            labels: all,
+            labels,
             value: value.into(),
         });
     }
@@ -234,7 +249,7 @@ pub fn map_account_excluding(
     callbacks::map(&mut out, reports);
     self_metrics::map_status(&mut out, reports, status);
     // The first sample of a label set wins (e.g. `read_user` over the 全部 entry of the same number).
-    let mut seen: HashSet<(&'static str, Vec<(&'static str, LabelValue)>)> = HashSet::new();
+    let mut seen: HashSet<(&'static str, Labels)> = HashSet::new();
     out.samples
         .into_iter()
         .filter(|s| seen.insert((s.name, s.labels.clone())))
@@ -287,7 +302,7 @@ impl Store {
         let store = Store {
             build_info: Sample {
                 name: m::EXPORTER_BUILD_INFO.name,
-                labels: vec![("version", version.into()), ("revision", revision.into())],
+                labels: vec![("version", version.into()), ("revision", revision.into())].into(),
                 value: Value::Int(1),
             },
             reload: Mutex::new((true, unix_now())),
@@ -439,7 +454,7 @@ impl Store {
         ] {
             let sample = Sample {
                 name: metric.name,
-                labels: Vec::new(),
+                labels: Arc::new([]),
                 value,
             };
             own.push((metric.name, sample));

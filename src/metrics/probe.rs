@@ -62,7 +62,7 @@ impl ProbeSeries {
             labels.extend(extra.map(|(k, v)| (k, v.into())));
             Sample {
                 name,
-                labels,
+                labels: labels.into(),
                 value,
             }
         };

@@ -92,7 +92,8 @@ impl SelfMetrics {
                         ("account", account.as_str().into()),
                         (what_label, what.as_str().into()),
                         ("errcode", errcode.as_str().into()),
-                    ],
+                    ]
+                    .into(),
                     value: Value::Int(*v),
                 }
             })
@@ -103,7 +104,7 @@ impl SelfMetrics {
                     .iter()
                     .map(|((family, label, value), v)| Sample {
                         name: family,
-                        labels: vec![(*label, (*value).into())],
+                        labels: vec![(*label, (*value).into())].into(),
                         value: Value::Int(*v),
                     }),
             )

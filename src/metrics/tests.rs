@@ -901,7 +901,7 @@ fn empty_reports_give_only_health() {
         samples,
         vec![Sample {
             name: "wechat_mp_up",
-            labels: vec![("account", "a".into())],
+            labels: vec![("account", "a".into())].into(),
             value: Value::Int(0)
         }]
     );

@@ -163,7 +163,7 @@ pub struct TimedSample {
     pub timestamp: i64,
 }
 
-type Labels = Vec<(&'static str, LabelValue)>;
+use super::Labels;
 
 /// The OpenMetrics text and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -312,7 +312,8 @@ mod tests {
                 ("account", "b".into()),
                 ("api", "getusercumulate".into()),
                 ("errcode", "0".into()),
-            ],
+            ]
+            .into(),
             value: Value::Int(1),
         };
         let got: Vec<(String, String)> = attributes(&s)
