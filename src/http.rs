@@ -78,9 +78,9 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         (metrics::Format::Text, metrics::TEXT_CONTENT_TYPE)
     };
     // The stored bytes plus a few hundred bytes of process metrics, sent as chunks with an exact
-    // length: no copy of the (possibly very large) body per scrape. The first compressed scrape
-    // after a change compresses the body, off the async workers (seconds at 1000 accounts).
-    let chunks = if gzip && !exposition.is_compressed(format) {
+    // length: no copy of the (possibly very large) body per scrape. The first scrape of a format
+    // after a change encodes (and compresses) it, off the async workers (seconds at 1000 accounts).
+    let chunks = if !exposition.is_ready(format, gzip) {
         let e = exposition.clone();
         match tokio::task::spawn_blocking(move || e.response(format, true)).await {
             Ok(chunks) => chunks,

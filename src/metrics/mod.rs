@@ -462,25 +462,17 @@ impl Store {
         own
     }
 
-    /// Encodes both bodies from the accounts (caller holds the lock) and swaps them in.
+    /// Swaps in the bodies of the accounts (caller holds the lock) and the own samples.
     fn reencode(&self, accounts: &BTreeMap<String, Arc<Snapshot>>) {
         // Clear first: an increment racing with this encoding sets it again and is picked up next time.
         self.self_metrics.dirty.store(false, Ordering::Release);
-        let own = self.own_samples(true);
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for snapshot in accounts.values() {
-            for (name, samples) in &snapshot.families {
-                families.entry(name).or_default().extend(samples.iter());
-            }
-        }
-        for (family, s) in &own {
-            families.entry(family).or_default().push(s);
-        }
-        let previous = self.current.load().text.len();
-        let (text, openmetrics) = text::encode_both(&families, previous + previous / 16);
-        // The old bodies (and their gzip) go when the last scrape holding them ends.
-        self.current
-            .store(Arc::new(Exposition::new(text, openmetrics)));
+        let source = exposition::Source {
+            accounts: accounts.values().cloned().collect(),
+            own: self.own_samples(true),
+        };
+        // Nothing is encoded here: each body on the first scrape that asks for it. The old
+        // bodies (and their gzip) go when the last scrape holding them ends.
+        self.current.store(Arc::new(Exposition::new(source)));
     }
 }
 

@@ -156,6 +156,37 @@ pub fn encode_both(
     (text, openmetrics)
 }
 
+/// The body of `format` (OpenMetrics without `# EOF`) handed to `sink` piece by piece (about
+/// 64 KiB at a time), never whole: what a compressed scrape needs when no plain body is kept.
+/// The same bytes as [`encode_both`] writes.
+pub fn encode_streamed(
+    format: Format,
+    families: &BTreeMap<&'static str, Vec<&Sample>>,
+    mut sink: impl FnMut(&[u8]),
+) {
+    const PIECE: usize = 64 * 1024;
+    let mut out = String::with_capacity(PIECE + 4096);
+    for (name, samples) in families {
+        if samples.is_empty() {
+            continue;
+        }
+        family_head(format, name, &mut out);
+        for s in samples {
+            series(s.name, &s.labels, &mut out);
+            out.push(' ');
+            write_value(s.value, &mut out);
+            out.push('\n');
+            if out.len() >= PIECE {
+                sink(out.as_bytes());
+                out.clear();
+            }
+        }
+    }
+    if !out.is_empty() {
+        sink(out.as_bytes());
+    }
+}
+
 /// One sample with its timestamp (Unix seconds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedSample {
@@ -302,6 +333,15 @@ mod tests {
         let mut joined = om.concat();
         joined.extend_from_slice(b"# EOF\n");
         assert_eq!(joined, encode(Format::OpenMetrics, &families).into_bytes());
+        for format in [Format::Text, Format::OpenMetrics] {
+            let mut streamed = Vec::new();
+            encode_streamed(format, &families, |piece| streamed.extend_from_slice(piece));
+            let mut want = encode(format, &families).into_bytes();
+            if format == Format::OpenMetrics {
+                want.truncate(want.len() - b"# EOF\n".len());
+            }
+            assert_eq!(streamed, want);
+        }
         // Two families: each a head and a slice of the text body's lines.
         assert_eq!(om.len(), 4);
         let lines = text.as_ptr_range();
