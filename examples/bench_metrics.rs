@@ -134,28 +134,39 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
             round.requests
         );
     }
-    let exposition: Arc<Exposition> = exporter.store.exposition();
-    let rss_filled = rss_kib();
-    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
-    // Diagnosis only (the targets are judged on `rss_filled`): how much of it is freed heap that
-    // glibc kept (poll-round transients, bodies of earlier encodings) rather than live data.
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
     #[allow(unsafe_code)]
-    unsafe {
-        libc::malloc_trim(0);
+    fn trim() {
+        unsafe {
+            libc::malloc_trim(0);
+        }
     }
-    let rss_trimmed = rss_kib();
-    let text_series = series(&exposition.text);
-    // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
     let body_len = |chunks: Vec<Bytes>| chunks.iter().map(Bytes::len).sum::<usize>();
+    let exposition: Arc<Exposition> = exporter.store.exposition();
+    // First what Prometheus asks for (OpenMetrics, gzip): encoded straight into the compressor,
+    // no plain body. RSS then is what an exporter scraped only by Prometheus holds.
+    let t = Instant::now();
+    let gzip_openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, true));
+    let gzip_seconds = t.elapsed().as_secs_f64();
+    let rss_gzip = rss_kib();
+    trim();
+    let rss_gzip_trimmed = rss_kib();
+    // Then the plain bodies (a plain scrape, e.g. promtool or curl without gzip).
+    let t = Instant::now();
+    let text_series = series(&exposition.text);
+    let plain_seconds = t.elapsed().as_secs_f64();
+    let rss_filled = rss_kib();
+    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
+    // Diagnosis: how much of it is freed heap that glibc kept (poll-round transients) rather
+    // than live data.
+    trim();
+    let rss_trimmed = rss_kib();
+    // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
     let response_bytes = body_len(exposition.response(Format::Text, false));
     let openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, false));
-    // The first compressed scrape compresses the body (once per snapshot); later ones reuse it.
-    let t = Instant::now();
+    // The text body gzipped (from the plain body, once per snapshot); later scrapes reuse it.
     let gzip_response = exposition.response(Format::Text, true).concat();
-    let gzip_seconds = t.elapsed().as_secs_f64();
-    let gzip_openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, true));
-    // Memory as served: both plain bodies and the gzip of both formats resident.
+    // Memory with everything made: both plain bodies and the gzip of both formats resident.
     let rss_served = rss_kib();
     let levels = gzip_levels(&exposition.text);
 
@@ -204,6 +215,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
         "accounts={n} upstream_requests={} fill_seconds={fill_seconds:.2} series={text_series} \
          text_bytes={} response_bytes={response_bytes} openmetrics_response_bytes={openmetrics_bytes} \
          gzip_bytes={gzip_bytes} gzip_openmetrics_bytes={gzip_openmetrics_bytes} gzip_seconds={gzip_seconds:.3} \
+         plain_seconds={plain_seconds:.3} rss_gzip_kib={rss_gzip} rss_gzip_trimmed_kib={rss_gzip_trimmed} \
          gzip_levels={levels} \
          rss_start_kib={rss_start} rss_built_kib={rss_built} rss_filled_kib={rss_filled} \
          hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} rss_served_kib={rss_served} \
@@ -220,11 +232,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
         drop(exposition);
         exporter.store.retain_accounts(&[]);
         drop(exporter.store.exposition());
-        // SAFETY: as above.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        trim();
         println!("rss_without_store_kib={}", rss_kib());
     }
     // Keep the scheduler (and its clients) alive as a running exporter would; no further polling.

@@ -82,7 +82,7 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
     // after a change encodes (and compresses) it, off the async workers (seconds at 1000 accounts).
     let chunks = if !exposition.is_ready(format, gzip) {
         let e = exposition.clone();
-        match tokio::task::spawn_blocking(move || e.response(format, true)).await {
+        match tokio::task::spawn_blocking(move || e.response(format, gzip)).await {
             Ok(chunks) => chunks,
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
