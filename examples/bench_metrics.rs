@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
-use wechat_mp_exporter::metrics::{self, Exposition, ProcessStats, Store};
+use wechat_mp_exporter::metrics::{self, Exposition, Format, ProcessStats, Store};
 use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
@@ -117,6 +117,11 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let sim = sim_config(n, Time::midnight());
     let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
     config.wechat.concurrency = 16;
+    // `BENCH_EXCLUDE="hourly per_article"`: the same run with `[metrics] exclude`.
+    if let Ok(exclude) = std::env::var("BENCH_EXCLUDE") {
+        config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
+            .map_err(|(_, e)| anyhow::anyhow!("BENCH_EXCLUDE: {e}"))?;
+    }
     let mut exporter = Exporter::new(&config, clock::system())?;
     let rss_built = rss_kib();
     let started = Instant::now();
@@ -129,22 +134,41 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
             round.requests
         );
     }
-    let exposition: Arc<Exposition> = exporter.store.exposition();
-    let rss_filled = rss_kib();
-    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
-    // Diagnosis only (the targets are judged on `rss_filled`): how much of it is freed heap that
-    // glibc kept (poll-round transients, bodies of earlier encodings) rather than live data.
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
     #[allow(unsafe_code)]
-    unsafe {
-        libc::malloc_trim(0);
+    fn trim() {
+        unsafe {
+            libc::malloc_trim(0);
+        }
     }
-    let rss_trimmed = rss_kib();
-    let text_series = series(&exposition.text);
-    // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
     let body_len = |chunks: Vec<Bytes>| chunks.iter().map(Bytes::len).sum::<usize>();
-    let response_bytes = body_len(metrics::with_process_metrics(&exposition.text, false));
-    let openmetrics_bytes = body_len(metrics::with_process_metrics(&exposition.openmetrics, true));
+    let exposition: Arc<Exposition> = exporter.store.exposition();
+    // First what Prometheus asks for (OpenMetrics, gzip): encoded straight into the compressor,
+    // no plain body. RSS then is what an exporter scraped only by Prometheus holds.
+    let t = Instant::now();
+    let gzip_openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, true));
+    let gzip_seconds = t.elapsed().as_secs_f64();
+    let rss_gzip = rss_kib();
+    trim();
+    let rss_gzip_trimmed = rss_kib();
+    // Then the plain bodies (a plain scrape, e.g. promtool or curl without gzip).
+    let t = Instant::now();
+    let text_series = series(&exposition.text);
+    let plain_seconds = t.elapsed().as_secs_f64();
+    let rss_filled = rss_kib();
+    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
+    // Diagnosis: how much of it is freed heap that glibc kept (poll-round transients) rather
+    // than live data.
+    trim();
+    let rss_trimmed = rss_kib();
+    // What a scrape without an Accept header gets: the pre-encoded text plus the process block.
+    let response_bytes = body_len(exposition.response(Format::Text, false));
+    let openmetrics_bytes = body_len(exposition.response(Format::OpenMetrics, false));
+    // The text body gzipped (from the plain body, once per snapshot); later scrapes reuse it.
+    let gzip_response = exposition.response(Format::Text, true).concat();
+    // Memory with everything made: both plain bodies and the gzip of both formats resident.
+    let rss_served = rss_kib();
+    let levels = gzip_levels(&exposition.text);
 
     let real = TcpListener::bind("127.0.0.1:0").await?;
     let real_addr = real.local_addr()?;
@@ -156,7 +180,16 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     });
     let bare = TcpListener::bind("127.0.0.1:0").await?;
     let bare_addr = bare.local_addr()?;
-    tokio::spawn(bare_server(bare, Bytes::from(vec![b'x'; response_bytes])));
+    tokio::spawn(bare_server(
+        bare,
+        Bytes::from(vec![b'x'; response_bytes]),
+        false,
+    ));
+    // The same compressed bytes the real server sends (its gzip members, concatenated).
+    let bare_gzip = TcpListener::bind("127.0.0.1:0").await?;
+    let bare_gzip_addr = bare_gzip.local_addr()?;
+    let gzip_bytes = gzip_response.len();
+    tokio::spawn(bare_server(bare_gzip, Bytes::from(gzip_response), true));
 
     let preencoded = TcpListener::bind("127.0.0.1:0").await?;
     let preencoded_addr = preencoded.local_addr()?;
@@ -181,22 +214,61 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     println!(
         "accounts={n} upstream_requests={} fill_seconds={fill_seconds:.2} series={text_series} \
          text_bytes={} response_bytes={response_bytes} openmetrics_response_bytes={openmetrics_bytes} \
+         gzip_bytes={gzip_bytes} gzip_openmetrics_bytes={gzip_openmetrics_bytes} gzip_seconds={gzip_seconds:.3} \
+         plain_seconds={plain_seconds:.3} rss_gzip_kib={rss_gzip} rss_gzip_trimmed_kib={rss_gzip_trimmed} \
+         gzip_levels={levels} \
          rss_start_kib={rss_start} rss_built_kib={rss_built} rss_filled_kib={rss_filled} \
-         hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics \
-         bare=http://{bare_addr}/metrics preencoded=http://{preencoded_addr}/preencoded \
+         hwm_filled_kib={hwm_filled} rss_trimmed_kib={rss_trimmed} rss_served_kib={rss_served} \
+         proc_read_us={proc_read_us:.1} real=http://{real_addr}/metrics real_gzip=http://{real_addr}/metrics \
+         bare=http://{bare_addr}/metrics bare_gzip=http://{bare_gzip_addr}/metrics \
+         preencoded=http://{preencoded_addr}/preencoded \
          chained=http://{chained_addr}/chained",
         round.requests,
         exposition.text.len(),
     );
+    // Diagnosis (`BENCH_DROP_STORE=1`, run by hand): how much of the RSS the store's accounts
+    // hold, i.e. what is left after dropping them (the bodies go with them) and trimming.
+    if std::env::var_os("BENCH_DROP_STORE").is_some() {
+        drop(exposition);
+        exporter.store.retain_accounts(&[]);
+        drop(exporter.store.exposition());
+        trim();
+        println!("rss_without_store_kib={}", rss_kib());
+    }
     // Keep the scheduler (and its clients) alive as a running exporter would; no further polling.
     let _keep = exporter;
     std::future::pending::<()>().await;
     Ok(())
 }
 
+/// Each gzip level of `BENCH_GZIP_LEVELS` (e.g. "1 3 6 9"; none by default) on the text body:
+/// `level:bytes:seconds` joined by commas (the measurement behind `metrics::GZIP_LEVEL`).
+fn gzip_levels(text: &[u8]) -> String {
+    let levels = std::env::var("BENCH_GZIP_LEVELS").unwrap_or_default();
+    let mut out = Vec::new();
+    for level in levels
+        .split_whitespace()
+        .filter_map(|l| l.parse::<u32>().ok())
+    {
+        let t = Instant::now();
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(text.len() / 8),
+            flate2::Compression::new(level),
+        );
+        let _ = std::io::Write::write_all(&mut encoder, text);
+        let bytes = encoder.finish().map_or(0, |v| v.len());
+        out.push(format!("{level}:{bytes}:{:.3}", t.elapsed().as_secs_f64()));
+    }
+    if out.is_empty() {
+        "-".to_string()
+    } else {
+        out.join(",")
+    }
+}
+
 /// The baseline: hyper's HTTP/1 server answering every request with the same `Bytes` (no router,
-/// no copy, no /proc reads).
-async fn bare_server(listener: TcpListener, body: Bytes) {
+/// no copy, no /proc reads), marked `Content-Encoding: gzip` when `gzip`.
+async fn bare_server(listener: TcpListener, body: Bytes, gzip: bool) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -211,6 +283,12 @@ async fn bare_server(listener: TcpListener, body: Bytes) {
                         hyper::header::CONTENT_TYPE,
                         hyper::header::HeaderValue::from_static(metrics::TEXT_CONTENT_TYPE),
                     );
+                    if gzip {
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_ENCODING,
+                            hyper::header::HeaderValue::from_static("gzip"),
+                        );
+                    }
                     Ok::<_, Infallible>(response)
                 }
             });

@@ -6,6 +6,8 @@
 #   DURATION=10s ROUNDS=3 CONNECTIONS=4 bash scripts/bench.sh
 #   OTLP_ROUNDS=5                         # pushes per protocol in the OTLP section (examples/bench_otlp.rs)
 #   OTLP_ONLY=1 bash scripts/bench.sh     # only the OTLP section (no wrk needed)
+#   SCRAPE_ONLY=1 bash scripts/bench.sh   # only the /metrics section (plain and gzip), no calls/OTLP
+#   BENCH_GZIP_LEVELS="1 6 9"             # also time each gzip level on the text body
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -48,10 +50,12 @@ wait_for() {
 
 field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" "$1"; }
 
-# Requests/s of one wrk run against URL.
+# Requests/s of one wrk run against URL (asking for gzip when GZIP is set).
 rps() {
     local url=$1 log=$2
-    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s "$url" >"$log"
+    local header=()
+    [ -z "${GZIP:-}" ] || header=(-H "Accept-Encoding: gzip")
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s "${header[@]}" "$url" >"$log"
     awk '/^Requests\/sec:/ {print $2}' "$log"
 }
 
@@ -59,7 +63,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
-VARIANTS="real bare preencoded chained"
+VARIANTS="real bare real_gzip bare_gzip preencoded chained"
+SCRAPE_ONLY=${SCRAPE_ONLY:-}
+COMPRESSED="$OUT/compressed.md"
+echo "| accounts | series | plain bytes | gzip bytes | plain / gzip | first gzip s (OpenMetrics) | plain encode s | gzip levels (level:bytes:s) | real gzip req/s | bare gzip req/s | **real / bare (gzip)** | RSS gzip only KiB | **bytes/series** | trimmed | RSS all bodies KiB | bytes/series |" >"$COMPRESSED"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" >>"$COMPRESSED"
 if [ -z "$OTLP_ONLY" ]; then
 echo "| accounts | series | body bytes | real req/s | bare req/s | real MB/s | bare MB/s | real/bare | preencoded/bare | chained/bare | fill s | RSS filled KiB | bytes/series | RSS trimmed KiB | bytes/series trimmed | RSS after load KiB | peak KiB | /proc block us |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -84,7 +92,9 @@ for n in $ACCOUNTS; do
     # Interleaved rounds, so a burst of load from other processes hits every variant alike.
     for r in $(seq 1 "$ROUNDS"); do
         for v in $VARIANTS; do
-            runs[$v]+="$(rps "$(field "$f" "$v")" "$OUT/wrk-$n-$v-$r.txt") "
+            gz=""
+            case $v in *_gzip) gz=1 ;; esac
+            runs[$v]+="$(GZIP=$gz rps "$(field "$f" "$v")" "$OUT/wrk-$n-$v-$r.txt") "
         done
     done
     declare -A med=()
@@ -107,8 +117,22 @@ for n in $ACCOUNTS; do
             fill, filled, (filled - start) * 1024 / s, trimmed, (trimmed - start) * 1024 / s,
             load, hwm, proc
     }'
+    awk -v n="$n" -v s="$series" -v b="$bytes" -v gb="$(field "$f" gzip_bytes)" \
+        -v gs="$(field "$f" gzip_seconds)" -v ps="$(field "$f" plain_seconds)" -v lv="$(field "$f" gzip_levels)" \
+        -v rr="${med[real_gzip]}" -v br="${med[bare_gzip]}" -v start="$(field "$f" rss_built_kib)" \
+        -v gz="$(field "$f" rss_gzip_kib)" -v gzt="$(field "$f" rss_gzip_trimmed_kib)" \
+        -v served="$(field "$f" rss_served_kib)" 'BEGIN {
+        printf "| %d | %d | %d | %d | %.1fx | %s | %s | %s | %.1f | %.1f | %.0f%% | %d | %.0f | %.0f | %d | %.0f |\n",
+            n, s, b, gb, b / gb, gs, ps, lv, rr, br, 100 * rr / br, gz,
+            (gz - start) * 1024 / s, (gzt - start) * 1024 / s, served, (served - start) * 1024 / s
+    }' >>"$COMPRESSED"
     unset runs med
 done
+
+echo
+echo "Compressed scrapes (Accept-Encoding: gzip; bytes/series = (RSS - RSS built) / series; gzip only = after the first OpenMetrics gzip scrape, no plain body made):"
+cat "$COMPRESSED"
+[ -z "$SCRAPE_ONLY" ] || exit 0
 
 echo
 echo "Upstream calls ($CALL_ACCOUNTS accounts, $CALL_DAYS simulated days, simulator publishing at 09:00 UTC+8):"

@@ -152,6 +152,7 @@ impl Exporter {
             None => None,
         };
         let store = Store::new(VERSION, REVISION);
+        store.set_exclusions(config.metrics.exclude.clone());
         let board = StatusBoard::new();
         let http = http_client(config.wechat.timeout);
         let platforms = Platforms::default();
@@ -510,6 +511,7 @@ impl Reloader {
         // Probes follow the new file too: changed ones restart, removed ones lose their series.
         self.probes.apply(&new.accounts);
         roster.set_config(&new);
+        self.store.set_exclusions(new.metrics.exclude.clone());
         self.store.config_loaded(true);
         tracing::info!("{summary}");
         *current = new;

@@ -73,6 +73,9 @@ pub struct MetricsSettings {
     /// `max_articles_per_account`: per-article series are kept for at most this many articles per
     /// account and endpoint (newest first); default 200.
     pub max_articles_per_account: usize,
+    /// `exclude`: families dropped by name, `prefix*` or selector (`hourly`, `per_article`, a
+    /// report group); none by default.
+    pub exclude: crate::metrics::Exclusions,
 }
 
 /// Where an account's access token comes from.
@@ -274,6 +277,7 @@ impl Default for MetricsSettings {
     fn default() -> Self {
         Self {
             max_articles_per_account: 200,
+            exclude: crate::metrics::Exclusions::default(),
         }
     }
 }

@@ -86,6 +86,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
         },
         metrics: MetricsSettings {
             max_articles_per_account: 200,
+            exclude: Default::default(),
         },
         otlp: None,
         components: Vec::new(),

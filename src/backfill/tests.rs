@@ -151,9 +151,12 @@ fn find<'a>(
         .iter()
         .filter(|s| {
             s.sample.name == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| s.sample.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                && labels.iter().all(|(k, v)| {
+                    s.sample
+                        .labels
+                        .iter()
+                        .any(|(lk, lv)| lk == k && &**lv == *v)
+                })
         })
         .map(|s| (s.timestamp, &s.sample.value))
         .collect()

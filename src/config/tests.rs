@@ -278,4 +278,42 @@ mod properties {
     }
 }
 
+#[test]
+fn metrics_exclude_is_read_and_checked_with_its_key() {
+    let account =
+        "[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\napp_secret = \"x\"\n";
+    let c = parse(&format!(
+        "[metrics]\nexclude = [\"hourly\", \"wechat_mp_article_*\"]\n{account}"
+    ))
+    .unwrap();
+    assert!(c.metrics.exclude.drops("wechat_mp_hourly_shares"));
+    assert!(c.metrics.exclude.drops("wechat_mp_article_reads"));
+    assert!(!c.metrics.exclude.drops("wechat_mp_followers"));
+    assert!(
+        !parse(account)
+            .unwrap()
+            .metrics
+            .exclude
+            .drops("wechat_mp_hourly_shares")
+    );
+
+    let errors = parse(&format!(
+        "[metrics]\nexclude = [\"hourly\", \"hourlyy\"]\n{account}"
+    ))
+    .unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    assert_eq!(errors.0[0].key, "metrics.exclude[1]");
+    let text = errors.to_string();
+    assert!(text.contains("\"hourlyy\" selects no family"), "{text}");
+    assert!(
+        text.contains("per_article"),
+        "the valid selectors are listed: {text}"
+    );
+
+    let errors = parse(&format!("[metrics]\nexclude = \"hourly\"\n{account}")).unwrap_err();
+    assert_eq!(errors.0[0].key, "metrics.exclude");
+    let errors = parse(&format!("[metrics]\nexclude = [\"hourly\", 3]\n{account}")).unwrap_err();
+    assert_eq!(errors.0[0].key, "metrics.exclude[1]");
+}
+
 mod component;

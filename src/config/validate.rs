@@ -280,9 +280,51 @@ impl Validator<'_> {
                 .integer(&mut s, "max_articles_per_account", 0, 100_000)
                 .map(|v| v as usize)
                 .unwrap_or(d.max_articles_per_account),
+            exclude: self.exclude(&mut s).unwrap_or_default(),
         };
-        self.unknown(s, "max_articles_per_account");
+        self.unknown(s, "max_articles_per_account, exclude");
         settings
+    }
+
+    /// `[metrics] exclude`: a list of selectors, family names or `prefix*` patterns.
+    fn exclude(&mut self, s: &mut Section) -> Option<crate::metrics::Exclusions> {
+        let key = s.key("exclude");
+        let items = match s.table.remove("exclude")? {
+            Value::Array(items) => items,
+            other => {
+                self.error(
+                    key,
+                    format!("expected a list, found {}", other.type_str()),
+                    "write it as exclude = [\"hourly\", \"wechat_mp_article_*\"]",
+                );
+                return None;
+            }
+        };
+        let mut entries = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item.as_str() {
+                Some(entry) => entries.push(entry),
+                None => {
+                    self.error(
+                        format!("{key}[{i}]"),
+                        format!("expected a string, found {}", item.type_str()),
+                        "quote the value",
+                    );
+                    return None;
+                }
+            }
+        }
+        match crate::metrics::Exclusions::parse(entries) {
+            Ok(exclusions) => Some(exclusions),
+            Err((i, problem)) => {
+                self.error(
+                    format!("{key}[{i}]"),
+                    problem,
+                    "fix or remove the entry (docs/metrics.md lists the families and selectors)",
+                );
+                None
+            }
+        }
     }
 
     fn accounts(&mut self, root: &mut Section) -> Vec<AccountConfig> {

@@ -8,6 +8,8 @@
 mod articles;
 mod callbacks;
 mod catalogue;
+mod exclude;
+mod exposition;
 mod labels;
 mod messages;
 mod probe;
@@ -24,15 +26,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::report::Article;
 
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
-pub use process::{ProcessStats, with_process_metrics};
+pub use exclude::Exclusions;
+pub use exposition::{Exposition, GZIP_LEVEL};
+pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
+pub use text::Format;
 pub use view::SnapshotView;
 
 /// `Content-Type` of the OpenMetrics exposition.
@@ -40,15 +44,6 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// `Content-Type` of the classic Prometheus text exposition.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The pre-encoded bodies of `/metrics`.
-#[derive(Debug, Clone, Default)]
-pub struct Exposition {
-    /// The OpenMetrics 1.0 body.
-    pub openmetrics: Bytes,
-    /// The classic text format 0.0.4 body.
-    pub text: Bytes,
-}
 
 /// A sample value: counts stay integers, ratios and seconds are floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,29 +66,55 @@ impl From<f64> for Value {
     }
 }
 
+/// A label value. Shared: one account's samples hold one copy of each distinct value (the
+/// account name, an article's msgid and title, an hour), not one per sample.
+pub type LabelValue = Arc<str>;
+
+/// A label set, shared: the families of one article (or one hour, one source) hold one copy of
+/// their common labels, not one per family.
+pub type Labels = Arc<[(&'static str, LabelValue)]>;
+
 /// One series and its value. Label order is exposition order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// The full name as exposed (counters end in `_total`).
     pub name: &'static str,
     /// Label names and values, `account` first.
-    pub labels: Vec<(&'static str, String)>,
+    pub labels: Labels,
     /// The value.
     pub value: Value,
 }
 
 /// Collects one account's samples; every sample gets `account` as its first label.
-pub(crate) struct Out<'a> {
-    account: &'a str,
+pub(crate) struct Out {
+    account: LabelValue,
+    /// Families `[metrics] exclude` drops: never made.
+    exclude: Arc<Exclusions>,
+    /// Every label value handed out so far, so each is stored once.
+    values: HashSet<LabelValue>,
+    /// Every label set handed out so far, likewise.
+    sets: HashSet<Labels>,
     pub samples: Vec<Sample>,
 }
 
-impl<'a> Out<'a> {
-    pub fn new(account: &'a str) -> Self {
+impl Out {
+    pub fn new(account: &str, exclude: Arc<Exclusions>) -> Self {
         Self {
-            account,
+            account: account.into(),
+            exclude,
+            values: HashSet::new(),
+            sets: HashSet::new(),
             samples: Vec::new(),
         }
+    }
+
+    fn intern(&mut self, value: &str) -> LabelValue {
+        if let Some(v) = self.values.get(value) {
+            return v.clone();
+        }
+        let v: LabelValue = value.into();
+        self.values.insert(v.clone());
+        v
     }
 
     /// Adds a sample; a missing field (`None`) emits nothing rather than a made-up zero.
@@ -104,12 +125,26 @@ impl<'a> Out<'a> {
         value: Option<V>,
     ) {
         let Some(value) = value else { return };
+        if self.exclude.drops(metric.name) {
+            return;
+        }
         let mut all = Vec::with_capacity(labels.len() + 1);
-        all.push(("account", self.account.to_string()));
-        all.extend(labels.iter().map(|(k, v)| (*k, (*v).to_string())));
+        all.push(("account", self.account.clone()));
+        for (k, v) in labels {
+            let v = self.intern(v);
+            all.push((*k, v));
+        }
+        let labels = match self.sets.get(&all[..]) {
+            Some(set) => set.clone(),
+            None => {
+                let set: Labels = all.into();
+                self.sets.insert(set.clone());
+                set
+            }
+        };
         self.samples.push(Sample {
             name: metric.name,
-            labels: all,
+            labels,
             value: value.into(),
         });
     }
@@ -195,7 +230,18 @@ pub fn map_account(
     status: &AccountStatus,
     max_articles: usize,
 ) -> Vec<Sample> {
-    let mut out = Out::new(account);
+    map_account_excluding(account, reports, status, max_articles, Arc::default())
+}
+
+/// [`map_account`] without the families of `exclude`.
+pub fn map_account_excluding(
+    account: &str,
+    reports: &AccountReports,
+    status: &AccountStatus,
+    max_articles: usize,
+    exclude: Arc<Exclusions>,
+) -> Vec<Sample> {
+    let mut out = Out::new(account, exclude);
     users::map(&mut out, reports);
     articles::map(&mut out, reports, max_articles);
     published::map(&mut out, reports, max_articles);
@@ -203,7 +249,7 @@ pub fn map_account(
     callbacks::map(&mut out, reports);
     self_metrics::map_status(&mut out, reports, status);
     // The first sample of a label set wins (e.g. `read_user` over the 全部 entry of the same number).
-    let mut seen: HashSet<(&'static str, Vec<(&'static str, String)>)> = HashSet::new();
+    let mut seen: HashSet<(&'static str, Labels)> = HashSet::new();
     out.samples
         .into_iter()
         .filter(|s| seen.insert((s.name, s.labels.clone())))
@@ -221,6 +267,10 @@ impl Snapshot {
         let mut families: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
         for s in samples {
             families.entry(s.name).or_default().push(s);
+        }
+        // Kept until the account's next update: no slack from growing the vectors.
+        for samples in families.values_mut() {
+            samples.shrink_to_fit();
         }
         Self { families }
     }
@@ -241,6 +291,8 @@ pub struct Store {
     /// The callback probe's series of each probed account (fed through `ProbeSink`).
     probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
     self_metrics: Arc<SelfMetrics>,
+    /// `[metrics] exclude`.
+    exclude: ArcSwap<Exclusions>,
     current: ArcSwap<Exposition>,
 }
 
@@ -250,16 +302,14 @@ impl Store {
         let store = Store {
             build_info: Sample {
                 name: m::EXPORTER_BUILD_INFO.name,
-                labels: vec![
-                    ("version", version.to_string()),
-                    ("revision", revision.to_string()),
-                ],
+                labels: vec![("version", version.into()), ("revision", revision.into())].into(),
                 value: Value::Int(1),
             },
             reload: Mutex::new((true, unix_now())),
             accounts: Mutex::new(BTreeMap::new()),
             probes: Mutex::new(BTreeMap::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
+            exclude: ArcSwap::default(),
             current: ArcSwap::from_pointee(Exposition::default()),
         };
         store.reencode(&store.lock());
@@ -280,11 +330,12 @@ impl Store {
         max_articles: usize,
     ) {
         // Map outside the lock: it is the expensive part and touches nothing shared.
-        let snapshot = Arc::new(Snapshot::new(map_account(
+        let snapshot = Arc::new(Snapshot::new(map_account_excluding(
             name,
             reports,
             status,
             max_articles,
+            self.exclude.load_full(),
         )));
         self.lock().insert(name.to_string(), snapshot);
         self.mark_stale();
@@ -294,6 +345,30 @@ impl Store {
     /// another then costs one encoding, not 1000 (each of the whole exposition).
     fn mark_stale(&self) {
         self.self_metrics.dirty.store(true, Ordering::Release);
+    }
+
+    /// Applies `[metrics] exclude` (at start and on every reload): excluded families go at once;
+    /// families no longer excluded come back with each account's next update.
+    pub fn set_exclusions(&self, exclude: Exclusions) {
+        if **self.exclude.load() == exclude {
+            return;
+        }
+        let exclude = Arc::new(exclude);
+        self.exclude.store(exclude.clone());
+        let mut accounts = self.lock();
+        for snapshot in accounts.values_mut() {
+            if snapshot.families.keys().any(|f| exclude.drops(f)) {
+                let kept = snapshot
+                    .families
+                    .iter()
+                    .filter(|(f, _)| !exclude.drops(f))
+                    .map(|(f, v)| (*f, v.clone()))
+                    .collect();
+                *snapshot = Arc::new(Snapshot { families: kept });
+            }
+        }
+        drop(accounts);
+        self.mark_stale();
     }
 
     /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
@@ -349,49 +424,55 @@ impl Store {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes both bodies from the accounts (caller holds the lock) and swaps them in.
+    /// The exporter's own samples, each with its family: call counters, the callback probes
+    /// (their latency histogram only when `histograms`), build info and the config reload.
+    /// One list for both readers, `/metrics` and [`Store::snapshot_view`].
+    fn own_samples(&self, histograms: bool) -> Vec<(&'static str, Sample)> {
+        let mut own: Vec<(&'static str, Sample)> = self
+            .self_metrics
+            .samples()
+            .into_iter()
+            .map(|s| (s.name, s))
+            .collect();
+        let exclude = self.exclude.load();
+        own.extend(
+            self.probe_samples(histograms)
+                .into_iter()
+                .filter(|(family, _)| !exclude.drops(family)),
+        );
+        own.push((self.build_info.name, self.build_info.clone()));
+        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        for (metric, value) in [
+            (
+                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL,
+                Value::Int(u64::from(success)),
+            ),
+            (
+                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
+                Value::Float(at),
+            ),
+        ] {
+            let sample = Sample {
+                name: metric.name,
+                labels: Arc::new([]),
+                value,
+            };
+            own.push((metric.name, sample));
+        }
+        own
+    }
+
+    /// Swaps in the bodies of the accounts (caller holds the lock) and the own samples.
     fn reencode(&self, accounts: &BTreeMap<String, Arc<Snapshot>>) {
         // Clear first: an increment racing with this encoding sets it again and is picked up next time.
         self.self_metrics.dirty.store(false, Ordering::Release);
-        let counters = self.self_metrics.samples();
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for snapshot in accounts.values() {
-            for (name, samples) in &snapshot.families {
-                families.entry(name).or_default().extend(samples.iter());
-            }
-        }
-        for s in &counters {
-            families.entry(s.name).or_default().push(s);
-        }
-        let probes = self.probe_samples(true);
-        for (family, s) in &probes {
-            families.entry(family).or_default().push(s);
-        }
-        families
-            .entry(self.build_info.name)
-            .or_default()
-            .push(&self.build_info);
-        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
-        let reload = [
-            Sample {
-                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL.name,
-                labels: Vec::new(),
-                value: Value::Int(u64::from(success)),
-            },
-            Sample {
-                name: m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
-                labels: Vec::new(),
-                value: Value::Float(at),
-            },
-        ];
-        for s in &reload {
-            families.entry(s.name).or_default().push(s);
-        }
-        let exposition = Exposition {
-            openmetrics: Bytes::from(text::encode(text::Format::OpenMetrics, &families)),
-            text: Bytes::from(text::encode(text::Format::Text, &families)),
+        let source = exposition::Source {
+            accounts: accounts.values().cloned().collect(),
+            own: self.own_samples(true),
         };
-        self.current.store(Arc::new(exposition));
+        // Nothing is encoded here: each body on the first scrape that asks for it. The old
+        // bodies (and their gzip) go when the last scrape holding them ends.
+        self.current.store(Arc::new(Exposition::new(source)));
     }
 }
 

@@ -58,11 +58,11 @@ impl ProbeSeries {
     /// counters from the start (at 0) so that rate() sees the first failure.
     pub(super) fn samples(&self, account: &str) -> Vec<(&'static str, Sample)> {
         let sample = |name: &'static str, extra: Option<(&'static str, &str)>, value: Value| {
-            let mut labels = vec![("account", account.to_string())];
-            labels.extend(extra.map(|(k, v)| (k, v.to_string())));
+            let mut labels = vec![("account", account.into())];
+            labels.extend(extra.map(|(k, v)| (k, v.into())));
             Sample {
                 name,
-                labels,
+                labels: labels.into(),
                 value,
             }
         };
@@ -185,7 +185,7 @@ mod tests {
             s.samples("a")
                 .into_iter()
                 .find(|(_, x)| {
-                    x.name == name && label.is_none_or(|l| x.labels.iter().any(|(_, v)| v == l))
+                    x.name == name && label.is_none_or(|l| x.labels.iter().any(|(_, v)| &**v == l))
                 })
                 .map(|(_, x)| x.value)
         };

@@ -1,5 +1,6 @@
 //! The exporter's own process metrics (`process_*`, as every Prometheus client library exports
-//! them), read from /proc at scrape time and appended to the pre-encoded exposition.
+//! them), read from /proc at scrape time (at most once a second) and appended to the pre-encoded
+//! exposition, plain or as its own gzip member.
 
 use std::fmt::Write as _;
 
@@ -134,43 +135,38 @@ impl ProcessStats {
 /// How long an encoded process block is reused: /proc reads cost ~80 us, a scrape far less.
 const BLOCK_TTL: Duration = Duration::from_secs(1);
 
-/// The process block of each format and when it was read.
-static BLOCK: Mutex<Option<(Instant, Bytes, Bytes)>> = Mutex::new(None);
-
-/// The process families, encoded, at most `BLOCK_TTL` old.
-fn process_block(openmetrics: bool) -> Bytes {
-    let mut cached = BLOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = cached
-        .as_ref()
-        .is_some_and(|(at, _, _)| at.elapsed() < BLOCK_TTL);
-    if !fresh {
-        let stats = ProcessStats::read();
-        *cached = Some((
-            Instant::now(),
-            Bytes::from(stats.encode(false)),
-            Bytes::from(stats.encode(true)),
-        ));
-    }
-    let (_, text, om) = cached.as_ref().expect("filled above");
-    if openmetrics {
-        om.clone()
-    } else {
-        text.clone()
-    }
+/// The process block of each format, plain and gzipped, and when it was read.
+struct Block {
+    at: Instant,
+    text: Bytes,
+    openmetrics: Bytes,
+    gzip_text: Bytes,
+    gzip_openmetrics: Bytes,
 }
 
-/// `body` (a pre-encoded exposition) with the process families added, as chunks that share the
-/// stored bytes (no copy of the body); OpenMetrics keeps `# EOF` last.
-pub fn with_process_metrics(body: &Bytes, openmetrics: bool) -> Vec<Bytes> {
-    let process = process_block(openmetrics);
-    if openmetrics {
-        let head = match body.strip_suffix(b"# EOF\n") {
-            Some(head) => body.slice(..head.len()),
-            None => body.clone(),
-        };
-        vec![head, process, Bytes::from_static(b"# EOF\n")]
-    } else {
-        vec![body.clone(), process]
+static BLOCK: Mutex<Option<Block>> = Mutex::new(None);
+
+/// The process families, encoded (gzipped as one member when `gzip`), at most `BLOCK_TTL` old.
+pub(super) fn process_block(openmetrics: bool, gzip: bool) -> Bytes {
+    let mut cached = BLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let fresh = cached.as_ref().is_some_and(|b| b.at.elapsed() < BLOCK_TTL);
+    if !fresh {
+        let stats = ProcessStats::read();
+        let (text, om) = (stats.encode(false), stats.encode(true));
+        *cached = Some(Block {
+            at: Instant::now(),
+            gzip_text: super::exposition::gzip([text.as_bytes()], text.len()),
+            gzip_openmetrics: super::exposition::gzip([om.as_bytes()], om.len()),
+            text: Bytes::from(text),
+            openmetrics: Bytes::from(om),
+        });
+    }
+    let b = cached.as_ref().expect("filled above");
+    match (openmetrics, gzip) {
+        (false, false) => b.text.clone(),
+        (true, false) => b.openmetrics.clone(),
+        (false, true) => b.gzip_text.clone(),
+        (true, true) => b.gzip_openmetrics.clone(),
     }
 }
 
@@ -212,16 +208,9 @@ mod tests {
                 .encode(true)
                 .contains("# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total 1.5\n")
         );
-        let body = with_process_metrics(&Bytes::from_static(b"# TYPE x gauge\nx 1\n# EOF\n"), true)
-            .concat();
-        let text = std::str::from_utf8(&body).unwrap();
-        assert!(
-            text.starts_with("# TYPE x gauge\nx 1\n# HELP process_"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1,
-            "{text}"
-        );
+        let block = process_block(true, false);
+        let text = std::str::from_utf8(&block).unwrap();
+        assert!(text.starts_with("# HELP process_"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
     }
 }

@@ -89,10 +89,11 @@ impl SelfMetrics {
                 Sample {
                     name: family,
                     labels: vec![
-                        ("account", account.clone()),
-                        (what_label, what.clone()),
-                        ("errcode", errcode.clone()),
-                    ],
+                        ("account", account.as_str().into()),
+                        (what_label, what.as_str().into()),
+                        ("errcode", errcode.as_str().into()),
+                    ]
+                    .into(),
                     value: Value::Int(*v),
                 }
             })
@@ -103,7 +104,7 @@ impl SelfMetrics {
                     .iter()
                     .map(|((family, label, value), v)| Sample {
                         name: family,
-                        labels: vec![(*label, value.to_string())],
+                        labels: vec![(*label, (*value).into())].into(),
                         value: Value::Int(*v),
                     }),
             )

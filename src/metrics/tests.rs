@@ -146,7 +146,7 @@ fn realistic_store() -> (Arc<Store>, String, String) {
         1,
     );
     let e = store.exposition();
-    let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
+    let om = String::from_utf8(e.openmetrics().to_vec()).unwrap();
     let text = String::from_utf8(e.text.to_vec()).unwrap();
     (store, om, text)
 }
@@ -160,8 +160,8 @@ fn value<'a>(body: &'a str, series: &str) -> Option<&'a str> {
 fn body(store: &Store, format: text::Format) -> String {
     let e = store.exposition();
     let bytes = match format {
-        text::Format::OpenMetrics => &e.openmetrics,
-        text::Format::Text => &e.text,
+        text::Format::OpenMetrics => e.openmetrics(),
+        text::Format::Text => e.text.clone(),
     };
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -628,7 +628,7 @@ fn max_articles_keeps_the_newest_and_counts_the_rest() {
     let kept: Vec<_> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_article_cumulative_read_users")
-        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .map(|s| (s.labels[1].1.as_ref(), s.value))
         .collect();
     assert_eq!(
         kept,
@@ -640,14 +640,14 @@ fn max_articles_keeps_the_newest_and_counts_the_rest() {
     let shares: Vec<_> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_published_article_share_users")
-        .map(|s| s.labels[1].1.as_str())
+        .map(|s| s.labels[1].1.as_ref())
         .collect();
     // Numeric msgid order: 10_2 and 10_1 are newer than 9_1.
     assert_eq!(shares, vec!["10_2", "10_1"]);
     let dropped: BTreeMap<_, _> = samples
         .iter()
         .filter(|s| s.name == "wechat_mp_article_series_dropped")
-        .map(|s| (s.labels[1].1.as_str(), s.value))
+        .map(|s| (s.labels[1].1.as_ref(), s.value))
         .collect();
     assert_eq!(
         dropped,
@@ -871,8 +871,16 @@ fn catalogue_and_output_agree() {
 
 #[test]
 fn docs_match_the_catalogue() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
-    let want = catalogue_markdown();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("docs/metrics.md");
+    // The series counts come from the demo's golden exposition (tests/e2e/golden.rs writes it).
+    let demo = std::fs::read_to_string(root.join("tests/golden/demo.txt")).unwrap();
+    let want = catalogue_markdown()
+        + &super::exclude::series_markdown(
+            &demo,
+            "the demo's exposition (`tests/golden/demo.txt`: the simulator's three accounts, \
+             one poll round, `max_articles_per_account = 200`)",
+        );
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &want).unwrap();
@@ -901,7 +909,7 @@ fn empty_reports_give_only_health() {
         samples,
         vec![Sample {
             name: "wechat_mp_up",
-            labels: vec![("account", "a".to_string())],
+            labels: vec![("account", "a".into())].into(),
             value: Value::Int(0)
         }]
     );
@@ -1061,4 +1069,60 @@ fn go_quoted_labels(line: &str) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+#[test]
+fn excluded_families_are_never_made_and_a_reload_drops_them_at_once() {
+    let (store, om, text) = realistic_store();
+    assert!(text.contains("\nwechat_mp_hourly_article_reads{"));
+    assert!(text.contains("\nwechat_mp_callback_probe_latency_seconds_bucket{"));
+    let exclude = Exclusions::parse(["hourly", "callback_probe"]).unwrap();
+    // Already-mapped snapshots lose the families at once (a reload).
+    store.set_exclusions(exclude.clone());
+    let after = String::from_utf8(store.exposition().text.to_vec()).unwrap();
+    assert!(!after.contains("wechat_mp_hourly_"), "hourly families gone");
+    assert!(
+        !after.contains("wechat_mp_callback_probe_"),
+        "probe families gone"
+    );
+    assert!(after.contains("\nwechat_mp_followers{"), "the rest stays");
+    assert!(after.contains("\nwechat_mp_up{"));
+    // The lines left are exactly the old ones without the excluded families.
+    let kept = |body: &str| -> Vec<String> {
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| {
+                let name = l.split(['{', ' ']).next().unwrap();
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|f| lookup(f).is_some()))
+                    .unwrap_or(name);
+                !exclude.drops(family)
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(kept(&after), kept(&text));
+    assert!(kept(&after).len() < text.lines().filter(|l| !l.starts_with('#')).count());
+    // A new update maps without them: nothing excluded is made.
+    let samples = map_account_excluding(
+        "a",
+        &realistic(),
+        &full_status(),
+        100,
+        Arc::new(exclude.clone()),
+    );
+    assert!(!samples.is_empty());
+    assert!(samples.iter().all(|s| !exclude.drops(s.name)));
+    assert!(
+        map_account("a", &realistic(), &full_status(), 100)
+            .iter()
+            .any(|s| exclude.drops(s.name))
+    );
+    // Lifting the exclusion brings them back with the next update.
+    store.set_exclusions(Exclusions::default());
+    store.update_account("brand \"one\"", &realistic(), &full_status(), 100);
+    let back = String::from_utf8(store.exposition().text.to_vec()).unwrap();
+    assert!(back.contains("\nwechat_mp_hourly_article_reads{"));
+    assert!(om.contains("\nwechat_mp_hourly_article_reads{"));
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::catalogue::{MetricKind, lookup};
-use super::{Sample, Value};
+use bytes::Bytes;
+
+use super::{LabelValue, Sample, Value};
 
 /// Which exposition format to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +77,7 @@ fn family_head(format: Format, name: &str, out: &mut String) {
 }
 
 /// `name{k="v",...}` of one series (no braces without labels).
-fn series(name: &str, labels: &[(&'static str, String)], out: &mut String) {
+fn series(name: &str, labels: &[(&'static str, LabelValue)], out: &mut String) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');
@@ -95,6 +97,8 @@ fn series(name: &str, labels: &[(&'static str, String)], out: &mut String) {
 /// Encodes the families (sorted by name, as the map is) with HELP and TYPE once per family. A
 /// histogram family's `_bucket`, `_sum` and `_count` samples are listed under the family's name,
 /// in exposition order (buckets by `le`, `+Inf` last), so both formats write them as given.
+/// The reference writer of one format, which tests hold [`encode_both`] to.
+#[cfg(test)]
 pub fn encode(format: Format, families: &BTreeMap<&'static str, Vec<&Sample>>) -> String {
     let mut out = String::with_capacity(4096 + families.len() * 256);
     for (name, samples) in families {
@@ -115,6 +119,74 @@ pub fn encode(format: Format, families: &BTreeMap<&'static str, Vec<&Sample>>) -
     out
 }
 
+/// Both `/metrics` bodies at once: the text body, and the OpenMetrics body (without `# EOF`) as
+/// chunks: its own heads interleaved with slices of the text body's sample lines, which are the
+/// same bytes in both formats. Byte for byte what [`encode`] writes for each format.
+/// `capacity` is a guess of the text body's size (the previous one), so the buffer is not grown
+/// by doubling to twice the size it needs.
+pub fn encode_both(
+    families: &BTreeMap<&'static str, Vec<&Sample>>,
+    capacity: usize,
+) -> (Bytes, Vec<Bytes>) {
+    let mut text = String::with_capacity(capacity.max(4096));
+    let mut heads = String::with_capacity(families.len() * 256);
+    let mut spans = Vec::with_capacity(families.len());
+    for (name, samples) in families {
+        if samples.is_empty() {
+            continue;
+        }
+        family_head(Format::Text, name, &mut text);
+        let head = heads.len();
+        family_head(Format::OpenMetrics, name, &mut heads);
+        let lines = text.len();
+        for s in samples {
+            series(s.name, &s.labels, &mut text);
+            text.push(' ');
+            write_value(s.value, &mut text);
+            text.push('\n');
+        }
+        spans.push((head..heads.len(), lines..text.len()));
+    }
+    let text = Bytes::from(text);
+    let heads = Bytes::from(heads);
+    let openmetrics = spans
+        .into_iter()
+        .flat_map(|(h, l)| [heads.slice(h), text.slice(l)])
+        .collect();
+    (text, openmetrics)
+}
+
+/// The body of `format` (OpenMetrics without `# EOF`) handed to `sink` piece by piece (about
+/// 64 KiB at a time), never whole: what a compressed scrape needs when no plain body is kept.
+/// The same bytes as [`encode_both`] writes.
+pub fn encode_streamed(
+    format: Format,
+    families: &BTreeMap<&'static str, Vec<&Sample>>,
+    mut sink: impl FnMut(&[u8]),
+) {
+    const PIECE: usize = 64 * 1024;
+    let mut out = String::with_capacity(PIECE + 4096);
+    for (name, samples) in families {
+        if samples.is_empty() {
+            continue;
+        }
+        family_head(format, name, &mut out);
+        for s in samples {
+            series(s.name, &s.labels, &mut out);
+            out.push(' ');
+            write_value(s.value, &mut out);
+            out.push('\n');
+            if out.len() >= PIECE {
+                sink(out.as_bytes());
+                out.clear();
+            }
+        }
+    }
+    if !out.is_empty() {
+        sink(out.as_bytes());
+    }
+}
+
 /// One sample with its timestamp (Unix seconds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedSample {
@@ -122,7 +194,7 @@ pub struct TimedSample {
     pub timestamp: i64,
 }
 
-type Labels = Vec<(&'static str, String)>;
+use super::Labels;
 
 /// The OpenMetrics text and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +252,7 @@ mod tests {
     fn sample(name: &'static str, labels: &[(&'static str, &str)], value: Value) -> Sample {
         Sample {
             name,
-            labels: labels.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            labels: labels.iter().map(|(k, v)| (*k, (*v).into())).collect(),
             value,
         }
     }
@@ -242,6 +314,40 @@ mod tests {
         assert!(api < cb && cb < up);
     }
 
+    #[test]
+    fn both_bodies_at_once_match_each_format_alone() {
+        let a = sample("wechat_mp_up", &[("account", "a")], Value::Int(1));
+        let b = sample(
+            "wechat_mp_api_requests_total",
+            &[("account", "a\"q"), ("api", "x"), ("errcode", "0")],
+            Value::Int(2),
+        );
+        let c = sample("wechat_mp_up", &[("account", "b")], Value::Float(0.5));
+        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+        for s in [&a, &b, &c] {
+            families.entry(s.name).or_default().push(s);
+        }
+        families.entry("wechat_mp_followers").or_default();
+        let (text, om) = encode_both(&families, 0);
+        assert_eq!(&text[..], encode(Format::Text, &families).as_bytes());
+        let mut joined = om.concat();
+        joined.extend_from_slice(b"# EOF\n");
+        assert_eq!(joined, encode(Format::OpenMetrics, &families).into_bytes());
+        for format in [Format::Text, Format::OpenMetrics] {
+            let mut streamed = Vec::new();
+            encode_streamed(format, &families, |piece| streamed.extend_from_slice(piece));
+            let mut want = encode(format, &families).into_bytes();
+            if format == Format::OpenMetrics {
+                want.truncate(want.len() - b"# EOF\n".len());
+            }
+            assert_eq!(streamed, want);
+        }
+        // Two families: each a head and a slice of the text body's lines.
+        assert_eq!(om.len(), 4);
+        let lines = text.as_ptr_range();
+        assert!(lines.contains(&om[1].as_ptr()) && lines.contains(&om[3].as_ptr()));
+    }
+
     fn timed(
         name: &'static str,
         labels: &[(&'static str, &str)],
@@ -251,7 +357,7 @@ mod tests {
         TimedSample {
             sample: Sample {
                 name,
-                labels: labels.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+                labels: labels.iter().map(|(k, v)| (*k, (*v).into())).collect(),
                 value: v,
             },
             timestamp: ts,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Sample, Snapshot, Store, Value};
+use super::{Sample, Snapshot, Store};
 
 /// Every series of one moment: the same samples the next `/metrics` encoding would write
 /// (without the `process_*` block, which the HTTP handler adds per scrape, and without the
@@ -16,27 +16,15 @@ use super::{Sample, Snapshot, Store, Value};
 #[derive(Default)]
 pub struct SnapshotView {
     accounts: Vec<Arc<Snapshot>>,
-    own: Vec<Sample>,
+    /// The exporter's own samples, each with its family.
+    own: Vec<(&'static str, Sample)>,
 }
 
 impl Store {
     /// The current families as a [`SnapshotView`].
     pub fn snapshot_view(&self) -> SnapshotView {
         let accounts = self.lock().values().cloned().collect();
-        let mut own = self.self_metrics.samples();
-        own.extend(self.probe_samples(false).into_iter().map(|(_, s)| s));
-        own.push(self.build_info.clone());
-        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
-        own.push(Sample {
-            name: "wechat_mp_exporter_config_last_reload_successful",
-            labels: Vec::new(),
-            value: Value::Int(u64::from(success)),
-        });
-        own.push(Sample {
-            name: "wechat_mp_exporter_config_last_reload_success_timestamp_seconds",
-            labels: Vec::new(),
-            value: Value::Float(at),
-        });
+        let own = self.own_samples(false);
         SnapshotView { accounts, own }
     }
 }
@@ -50,8 +38,8 @@ impl SnapshotView {
                 families.entry(name).or_default().extend(samples.iter());
             }
         }
-        for s in &self.own {
-            families.entry(s.name).or_default().push(s);
+        for (family, s) in &self.own {
+            families.entry(family).or_default().push(s);
         }
         families
     }
@@ -93,7 +81,8 @@ impl SnapshotView {
             .iter()
             .filter_map(move |s| s.families.get(name))
             .flatten();
-        accounts.chain(self.own.iter().filter(move |s| s.name == name))
+        let own = self.own.iter().filter(move |(f, _)| *f == name);
+        accounts.chain(own.map(|(_, s)| s))
     }
 }
 

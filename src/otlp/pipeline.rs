@@ -224,7 +224,7 @@ pub(crate) fn attributes(s: &Sample) -> Vec<KeyValue> {
         .labels
         .iter()
         .map(|(k, v)| {
-            let value = StringValue::from(Arc::<str>::from(v.as_str()));
+            let value = StringValue::from(v.clone());
             KeyValue::new(Key::from_static_str(k), value)
         })
         .collect();
@@ -312,7 +312,8 @@ mod tests {
                 ("account", "b".into()),
                 ("api", "getusercumulate".into()),
                 ("errcode", "0".into()),
-            ],
+            ]
+            .into(),
             value: Value::Int(1),
         };
         let got: Vec<(String, String)> = attributes(&s)

@@ -12,6 +12,7 @@ mod alerts;
 mod backfill;
 mod check_config;
 mod component;
+mod compression;
 mod dashboards;
 mod demo;
 mod faults;
