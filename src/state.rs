@@ -185,13 +185,18 @@ impl StateDir {
         }
     }
 
-    /// Renames `path` to `<path>.corrupt-<unix seconds>` so nothing overwrites it silently.
+    /// Renames `path` to `<path>.corrupt-<unix seconds>` (`-2`, `-3`, ... after it when a file
+    /// of that name exists: two restarts in one second) so nothing overwrites it silently.
     fn set_aside(&self, path: &Path, why: &str) {
-        let aside = PathBuf::from(format!(
+        let stem = format!(
             "{}.corrupt-{}",
             path.display(),
             Timestamp::now().as_second()
-        ));
+        );
+        let aside = std::iter::once(PathBuf::from(&stem))
+            .chain((2..).map(|n| PathBuf::from(format!("{stem}-{n}"))))
+            .find(|p| fs::symlink_metadata(p).is_err())
+            .unwrap_or_else(|| PathBuf::from(&stem));
         match fs::rename(path, &aside) {
             Ok(()) => tracing::warn!(
                 file = %path.display(),

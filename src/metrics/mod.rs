@@ -341,6 +341,30 @@ impl Store {
         self.mark_stale();
     }
 
+    /// Shows the account as down (`wechat_mp_up` 0) without touching its other series: its round
+    /// is stuck, and the round's end replaces the whole snapshot anyway.
+    pub fn mark_down(&self, name: &str) {
+        let mut accounts = self.lock();
+        let Some(snapshot) = accounts.get_mut(name) else {
+            return;
+        };
+        let Some(up) = snapshot.families.get(m::UP.name) else {
+            return;
+        };
+        let down: Vec<Sample> = up
+            .iter()
+            .map(|s| Sample {
+                value: Value::Int(0),
+                ..s.clone()
+            })
+            .collect();
+        let mut families = snapshot.families.clone();
+        families.insert(m::UP.name, down);
+        *snapshot = Arc::new(Snapshot { families });
+        drop(accounts);
+        self.mark_stale();
+    }
+
     /// Encoding waits for the next scrape: a poll round that updates 1000 accounts one after
     /// another then costs one encoding, not 1000 (each of the whole exposition).
     fn mark_stale(&self) {

@@ -407,6 +407,27 @@ impl Scheduler {
             .unwrap_or(now + jiff::SignedDuration::from_hours(1))
     }
 
+    /// Shows each running account whose call has been in flight longer than its timeout (the
+    /// status board's "stuck") as down, on /metrics and the landing page, until its round ends;
+    /// `running` remembers which were shown so.
+    fn mark_stuck(&mut self, running: &mut BTreeMap<String, bool>) {
+        let mut changed = false;
+        for (name, shown) in running.iter_mut() {
+            if *shown || self.board.stuck(name).is_none() {
+                continue;
+            }
+            self.store.mark_down(name);
+            if let Some(view) = self.views.get_mut(name) {
+                view.up = false;
+            }
+            *shown = true;
+            changed = true;
+        }
+        if changed {
+            self.publish_board();
+        }
+    }
+
     /// Polls until `shutdown` is cancelled. Each account is polled when its own plan wakes up
     /// and published as soon as its round ends, whatever the other accounts are doing.
     pub async fn run(mut self, shutdown: CancellationToken) {
@@ -414,7 +435,10 @@ impl Scheduler {
         let mut polling: FuturesUnordered<Round> = FuturesUnordered::new();
         // When each idle account is next due (by poller id); new accounts are due at once.
         let mut wake: BTreeMap<u64, Timestamp> = BTreeMap::new();
+        // Accounts whose round is running, and whether it was found stuck.
+        let mut running: BTreeMap<String, bool> = BTreeMap::new();
         loop {
+            self.mark_stuck(&mut running);
             let now = self.clock.now();
             let (due, idle): (Vec<_>, Vec<_>) = std::mem::take(&mut self.accounts)
                 .into_iter()
@@ -422,6 +446,7 @@ impl Scheduler {
             self.accounts = idle;
             for mut a in due {
                 wake.remove(&a.id);
+                running.insert(a.name.clone(), false);
                 let (clock, limit) = (self.clock.clone(), self.limit.clone());
                 let width = per_account_limit(self.concurrency);
                 let pace = self.pace.clone();
@@ -443,13 +468,17 @@ impl Scheduler {
                 jiff::SignedDuration::from_millis(10),
                 jiff::SignedDuration::from_hours(1),
             );
-            let wait =
+            let mut wait =
                 std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+            if !running.is_empty() {
+                wait = wait.min(STUCK_CHECK);
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
                 Some(update) = self.updates.recv() => self.apply(update),
                 Some((a, round)) = polling.next(), if !polling.is_empty() => {
+                    running.remove(&a.name);
                     if self.ids.get(&a.name) != Some(&a.id) {
                         continue; // removed or replaced meanwhile
                     }
@@ -469,9 +498,107 @@ impl Scheduler {
     }
 }
 
+/// How often a running round is checked for a stuck call.
+const STUCK_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[cfg(test)]
 mod tests {
-    use super::per_account_limit;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures::future::BoxFuture;
+    use jiff::SignedDuration;
+    use jiff::civil::{date, time};
+
+    use super::{AccountPoller, Fetch, Scheduler, per_account_limit};
+    use crate::clock::ManualClock;
+    use crate::metrics::Store;
+    use crate::reports::{AccountReports, AccountStatus};
+    use crate::schedule::{AccountPlan, PlanSettings};
+    use crate::status::{InFlight, StatusBoard};
+    use crate::wechat::client::ApiQuota;
+    use crate::wechat::date::china_at;
+    use crate::wechat::error::Error;
+    use crate::wechat::{DateRange, Endpoint, Parsed};
+
+    /// A client that is never asked: these tests do not poll.
+    struct Unused;
+
+    impl Fetch for Unused {
+        fn fetch(&self, _: Endpoint, _: DateRange) -> BoxFuture<'_, Result<Parsed, Error>> {
+            unreachable!("not polled")
+        }
+        fn quota(&self, _: Endpoint) -> BoxFuture<'_, Result<ApiQuota, Error>> {
+            unreachable!("not polled")
+        }
+    }
+
+    fn up_line(store: &Store) -> String {
+        let body = String::from_utf8(store.exposition().text.to_vec()).unwrap();
+        body.lines()
+            .find(|l| l.starts_with("wechat_mp_up{"))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[test]
+    fn an_account_whose_call_outlasts_its_timeout_shows_as_down_until_its_round_ends() {
+        let clock = Arc::new(ManualClock::new(china_at(
+            date(2026, 11, 3),
+            time(9, 0, 0, 0),
+        )));
+        let settings = PlanSettings {
+            publish_after: time(8, 0, 0, 0),
+            retry_interval: SignedDuration::from_mins(30),
+            empty_is_zero_after: time(12, 0, 0, 0),
+            error_retry_interval: SignedDuration::from_hours(1),
+            probe_offset: SignedDuration::ZERO,
+        };
+        let plan = AccountPlan::new(settings, [Endpoint::UserCumulate]);
+        let poller = AccountPoller::new("brand", plan, Arc::new(Unused));
+        let (store, board) = (Store::new("t", "t"), StatusBoard::new());
+        let mut scheduler = Scheduler::new(
+            vec![poller],
+            store.clone(),
+            board.clone(),
+            clock.clone(),
+            2,
+            10,
+        );
+        // Its last round was fine.
+        let fine = AccountStatus {
+            up: true,
+            ..AccountStatus::default()
+        };
+        store.update_account("brand", &AccountReports::default(), &fine, 10);
+        scheduler.views.get_mut("brand").unwrap().up = true;
+        scheduler.publish_board();
+        let in_flight = InFlight::new(Duration::from_secs(10), clock.clone());
+        board.track("brand", in_flight.clone());
+        let call = in_flight.start(Endpoint::UserCumulate);
+        let mut running = BTreeMap::from([("brand".to_string(), false)]);
+
+        clock.advance(SignedDuration::from_secs(9));
+        scheduler.mark_stuck(&mut running);
+        assert_eq!(
+            up_line(&store),
+            "wechat_mp_up{account=\"brand\"} 1",
+            "within its timeout"
+        );
+        assert!(board.accounts()[0].up);
+
+        clock.advance(SignedDuration::from_secs(2));
+        scheduler.mark_stuck(&mut running);
+        assert_eq!(
+            up_line(&store),
+            "wechat_mp_up{account=\"brand\"} 0",
+            "stuck"
+        );
+        assert!(!board.accounts()[0].up, "the landing page says down");
+        assert!(running["brand"], "shown once, not again every second");
+        drop(call);
+    }
 
     #[test]
     fn one_account_never_takes_every_permit_of_a_shared_limit() {

@@ -89,6 +89,22 @@ fn a_damaged_file_is_moved_aside_not_overwritten() {
 }
 
 #[test]
+fn files_set_aside_within_one_second_keep_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::open(tmp.path()).unwrap();
+    for damaged in [&b"first"[..], b"second", b"third"] {
+        fs::write(dir.account_path("brand"), damaged).unwrap();
+        assert_eq!(dir.load("brand", "wx1"), None);
+    }
+    let mut kept: Vec<Vec<u8>> = aside_files(&dir)
+        .iter()
+        .map(|n| fs::read(dir.accounts_dir().join(n)).unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, [&b"first"[..], b"second", b"third"]);
+}
+
+#[test]
 fn an_unreadable_file_is_moved_aside() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = StateDir::open(tmp.path()).unwrap();

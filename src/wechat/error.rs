@@ -276,7 +276,12 @@ impl Error {
             "request failed"
         };
         let mut message = kind.to_string();
-        let mut source = std::error::Error::source(&err);
+        // The cause of a connect timeout is whichever timer fired first (hyper's "deadline has
+        // elapsed" or the OS's "operation timed out"): it adds nothing, so it is left out.
+        let mut source = std::error::Error::source(&err).filter(|_| kind != "connect timeout");
+        if kind == "connect timeout" {
+            message.push_str(": the server accepted no connection in time");
+        }
         while let Some(s) = source {
             message.push_str(": ");
             message.push_str(&s.to_string());

@@ -325,6 +325,8 @@ async fn env_configured_binary_rides_out_a_receiver_outage_and_keeps_headers_out
     );
     assert_eq!(with_data.resource()["service.name"], "wx-env-test");
 
+    // The exporter counts a push once its answer is back, a moment after the receiver has it.
+    wait_for_exports(&base, "success", |n| n >= 1.0).await;
     // The receiver goes away for several intervals.
     receiver.stop().await;
     let (status, _, body) = get(&format!("{base}/metrics"), None).await;
@@ -371,8 +373,7 @@ async fn env_configured_binary_rides_out_a_receiver_outage_and_keeps_headers_out
         pushed_failures >= Some(failures_at_stop + 3.0),
         "the outage is in the pushed counter too: {pushed_failures:?}"
     );
-    let (_, _, body) = get(&format!("{base}/metrics"), None).await;
-    assert!(exports(&body, "success") > successes_at_stop);
+    wait_for_exports(&base, "success", |n| n > successes_at_stop).await;
 
     // SIGTERM: one last push, then a clean exit.
     let before_term = receiver.received().len();
@@ -422,6 +423,21 @@ fn exports(body: &str, result: &str) -> f64 {
             s.name == "wechat_mp_exporter_otlp_exports_total" && s.label("result") == Some(result)
         })
         .map_or(0.0, |s| s.value)
+}
+
+/// Waits (at most 30 s) until `/metrics` shows `wechat_mp_exporter_otlp_exports_total{result}`
+/// passing `done`.
+async fn wait_for_exports(base: &str, result: &str, done: impl Fn(f64) -> bool) {
+    let mut last = 0.0;
+    for _ in 0..300 {
+        let (_, _, body) = get(&format!("{base}/metrics"), None).await;
+        last = exports(&body, result);
+        if done(last) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("exports_total{{result={result:?}}} stayed at {last} for 30 s");
 }
 
 async fn wait_for_push(receiver: &Receiver, done: impl Fn(&Received) -> bool) -> Received {

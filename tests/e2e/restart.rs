@@ -111,9 +111,10 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
-/// Polls `url` until it answers at all (bounded), returning the first answer's status.
+/// Polls `url` until it answers at all (at most 30 s: a debug binary starting on a loaded
+/// machine), returning the first answer's status.
 async fn first_answer(url: &str) -> (u16, String) {
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if let Ok(r) = reqwest::get(url).await {
             let status = r.status().as_u16();
             return (status, r.text().await.unwrap_or_default());
