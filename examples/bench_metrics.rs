@@ -173,6 +173,10 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let real = TcpListener::bind("127.0.0.1:0").await?;
     let real_addr = real.local_addr()?;
     let router = exporter.router("/metrics");
+    // TCP_NODELAY, as the exporter's own server sets it on every connection.
+    let real = axum::serve::ListenerExt::tap_io(real, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(real, router).await {
             eprintln!("exporter server stopped: {e}");

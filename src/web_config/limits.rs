@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum_server::accept::Accept;
 use futures::future::{BoxFuture, FutureExt as _};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The server's limits (flags `--web.header-read-timeout`, `--web.request-timeout`,
@@ -54,9 +55,9 @@ impl<A> LimitAcceptor<A> {
     }
 }
 
-impl<A, I, S> Accept<I, S> for LimitAcceptor<A>
+impl<A, S> Accept<TcpStream, S> for LimitAcceptor<A>
 where
-    A: Accept<I, S>,
+    A: Accept<TcpStream, S>,
     A::Future: Send + 'static,
     A::Stream: Send + 'static,
     A::Service: Send + 'static,
@@ -65,7 +66,7 @@ where
     type Service = A::Service;
     type Future = BoxFuture<'static, io::Result<(Self::Stream, Self::Service)>>;
 
-    fn accept(&self, stream: I, service: S) -> Self::Future {
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let Ok(permit) = self.open.clone().try_acquire_owned() else {
             // Dropping the stream closes it: the client sees the connection refused at once.
             drop(stream);
@@ -74,6 +75,10 @@ where
             )))
             .boxed();
         };
+        // A scrape's body leaves as a few writes (the stored body, then the small process
+        // block): with Nagle's algorithm the last one waits for the client's delayed ACK, about
+        // 40 ms a scrape. Best effort: a socket that refuses it still works.
+        let _ = stream.set_nodelay(true);
         let inner = self.inner.accept(stream, service);
         async move {
             let (stream, service) = inner.await?;
