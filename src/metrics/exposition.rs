@@ -40,16 +40,7 @@ pub(super) struct Source {
 
 impl Source {
     fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for snapshot in &self.accounts {
-            for (name, samples) in &snapshot.families {
-                families.entry(name).or_default().extend(samples.iter());
-            }
-        }
-        for (family, s) in &self.own {
-            families.entry(family).or_default().push(s);
-        }
-        families
+        super::merged_families(&self.accounts, &self.own)
     }
 
     fn series(&self) -> usize {

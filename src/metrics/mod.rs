@@ -276,6 +276,24 @@ impl Snapshot {
     }
 }
 
+/// Every family by name (sorted, as `/metrics` writes them): the accounts' samples in account
+/// order, then the exporter's own. What both the encoders and the OTLP view read.
+fn merged_families<'a>(
+    accounts: &'a [Arc<Snapshot>],
+    own: &'a [(&'static str, Sample)],
+) -> BTreeMap<&'static str, Vec<&'a Sample>> {
+    let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+    for snapshot in accounts {
+        for (name, samples) in &snapshot.families {
+            families.entry(name).or_default().extend(samples.iter());
+        }
+    }
+    for (family, s) in own {
+        families.entry(family).or_default().push(s);
+    }
+    families
+}
+
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

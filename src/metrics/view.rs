@@ -32,16 +32,7 @@ impl Store {
 impl SnapshotView {
     /// Every family by name (sorted, as `/metrics` writes them), each in exposition order.
     pub fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for snapshot in &self.accounts {
-            for (name, samples) in &snapshot.families {
-                families.entry(name).or_default().extend(samples.iter());
-            }
-        }
-        for (family, s) in &self.own {
-            families.entry(family).or_default().push(s);
-        }
-        families
+        super::merged_families(&self.accounts, &self.own)
     }
 
     /// Splits the view into views of about `max_series` series at most, an account's series

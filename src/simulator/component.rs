@@ -328,20 +328,40 @@ async fn authorizer_list(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
-    sim.count(&appid, "api_get_authorizer_list");
-    let decision = sim
-        .inner
-        .faults
-        .decide(&appid, "api_get_authorizer_list", false);
+    let token = platform_token(query.as_deref());
+    answer(
+        &sim,
+        &body,
+        "component_appid",
+        "api_get_authorizer_list",
+        |sim| sim.authorizer_list_answer(token.as_deref(), &body),
+    )
+    .await
+}
+
+/// The platform token of a request's query. Newer documentation names the parameter access_token.
+fn platform_token(query: Option<&str>) -> Option<String> {
+    query_param(query, "component_access_token").or_else(|| query_param(query, "access_token"))
+}
+
+/// One platform endpoint's answer: the call counted under the app id in `id_field`, the faults
+/// decided and applied as on every other endpoint, then `answer`'s JSON or its errcode.
+async fn answer(
+    sim: &Simulator,
+    body: &[u8],
+    id_field: &str,
+    api: &str,
+    answer: impl FnOnce(&Simulator) -> Result<serde_json::Value, i64>,
+) -> Response {
+    let appid = body_field(body, id_field).unwrap_or_else(|| "?".into());
+    sim.count(&appid, api);
+    let decision = sim.inner.faults.decide(&appid, api, false);
     if let Some(r) = sim.before(&decision).await {
         return r;
     }
-    let token = query_param(query.as_deref(), "component_access_token")
-        .or_else(|| query_param(query.as_deref(), "access_token"));
     let result = match decision.errcode {
         Some(code) => Err(code),
-        None => sim.authorizer_list_answer(token.as_deref(), &body),
+        None => answer(sim),
     };
     let body = match result {
         Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
@@ -376,28 +396,17 @@ fn body_field(body: &[u8], key: &str) -> Option<String> {
 
 async fn component_token(State(sim): State<Simulator>, body: Bytes) -> Response {
     sim.platforms().component_token_requests += 1;
-    let appid = body_field(&body, "component_appid").unwrap_or_else(|| "?".into());
-    sim.count(&appid, "api_component_token");
-    let decision = sim
-        .inner
-        .faults
-        .decide(&appid, "api_component_token", false);
-    if let Some(r) = sim.before(&decision).await {
-        return r;
-    }
-    let result = match decision.errcode {
-        Some(code) => Err(code),
-        None => sim.component_token_answer(&body),
-    };
-    let body = match result {
-        Ok((token, expires_in)) => serde_json::to_vec(&serde_json::json!({
-            "component_access_token": token,
-            "expires_in": expires_in,
-        }))
-        .unwrap_or_default(),
-        Err(code) => error_body(code),
-    };
-    Simulator::finish(body, &decision, None)
+    answer(
+        &sim,
+        &body,
+        "component_appid",
+        "api_component_token",
+        |sim| {
+            let (token, expires_in) = sim.component_token_answer(&body)?;
+            Ok(serde_json::json!({"component_access_token": token, "expires_in": expires_in}))
+        },
+    )
+    .await
 }
 
 async fn authorizer_token(
@@ -406,27 +415,15 @@ async fn authorizer_token(
     body: Bytes,
 ) -> Response {
     sim.platforms().authorizer_token_requests += 1;
-    let appid = body_field(&body, "authorizer_appid").unwrap_or_else(|| "?".into());
-    sim.count(&appid, "api_authorizer_token");
-    let decision = sim
-        .inner
-        .faults
-        .decide(&appid, "api_authorizer_token", false);
-    if let Some(r) = sim.before(&decision).await {
-        return r;
-    }
-    // Newer documentation names the query parameter access_token.
-    let token = query_param(query.as_deref(), "component_access_token")
-        .or_else(|| query_param(query.as_deref(), "access_token"));
-    let result = match decision.errcode {
-        Some(code) => Err(code),
-        None => sim.authorizer_token_answer(token.as_deref(), &body),
-    };
-    let body = match result {
-        Ok(json) => serde_json::to_vec(&json).unwrap_or_default(),
-        Err(code) => error_body(code),
-    };
-    Simulator::finish(body, &decision, None)
+    let token = platform_token(query.as_deref());
+    answer(
+        &sim,
+        &body,
+        "authorizer_appid",
+        "api_authorizer_token",
+        |sim| sim.authorizer_token_answer(token.as_deref(), &body),
+    )
+    .await
 }
 
 async fn control_ticket(State(sim): State<Simulator>, Path(appid): Path<String>) -> Response {
