@@ -1,4 +1,4 @@
-//! The T+1 minimum: the fewest datacube calls the publication rules allow (docs/wechat-api.md,
+//! The T+1 minimum: the fewest datacube calls the publication rules allow (docs/datacube-api.md,
 //! "Publication"). The scheduling test asserts the plan makes exactly these; the benchmark
 //! compares what it made with them.
 

@@ -1,4 +1,4 @@
-//! Decides what to fetch when, following WeChat's T+1 publication (docs/wechat-api.md, "Publication").
+//! Decides what to fetch when, following WeChat's T+1 publication (docs/datacube-api.md, "Publication").
 //!
 //! `plan` is the pure decision logic for one account (which requests are due at an instant, and what
 //! an answer means); `poller` runs the due requests through a [`Fetch`] and publishes what it learned.

@@ -1,6 +1,6 @@
 //! The T+1 plan of one account: which requests are due at an instant, and what each answer means.
 //!
-//! Rules (docs/wechat-api.md, "Publication"): the target day is yesterday in UTC+8 once `publish_after`
+//! Rules (docs/datacube-api.md, "Publication"): the target day is yesterday in UTC+8 once `publish_after`
 //! has passed (the day before otherwise); getusercumulate for the target day is the readiness probe
 //! and nothing else is asked for a day before it answers; every other daily report is fetched once
 //! per day; week/month rows once their period has ended; the per-article running totals are
