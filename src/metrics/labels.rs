@@ -1,4 +1,4 @@
-//! Readable ASCII label values for WeChat's codes (docs/wechat-api.md, "Label codes").
+//! Readable ASCII label values for WeChat's codes (docs/datacube-api.md, "Label codes").
 //!
 //! The code tables are data (`CodeTable`): the mappers read them, and docs/metrics.md's "Label
 //! values" section is generated from them. Unknown codes pass through as `code_N` so new channels

@@ -82,7 +82,7 @@ pub struct Props {
     pub window: Option<u32>,
 }
 
-/// The one list of endpoints (docs/wechat-api.md, "Endpoints"). Each row names the variant, the
+/// The one list of endpoints (docs/datacube-api.md, "Endpoints"). Each row names the variant, the
 /// properties and the row type; from it come `Endpoint`, `Endpoint::ALL`, the properties,
 /// `Report` and its parsing, serialising, merging and splitting by day. Adding an endpoint is one
 /// row here plus its row struct in `report.rs` (CONTRIBUTING.md, "Add an endpoint").
@@ -269,7 +269,7 @@ impl Endpoint {
     }
 
     /// Largest inclusive span of one request, in days. Where the old and current docs disagree this
-    /// is the smaller value (docs/wechat-api.md, "Endpoints"), so it is valid under both readings.
+    /// is the smaller value (docs/datacube-api.md, "Endpoints"), so it is valid under both readings.
     pub fn max_span_days(self) -> u32 {
         self.props().span
     }

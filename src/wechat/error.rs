@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// What the scheduler does about an error (docs/wechat-api.md, "Errcodes").
+/// What the scheduler does about an error (docs/datacube-api.md, "Errcodes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// Busy, per-minute limit, network, 5xx: retry with jittered backoff.
@@ -47,7 +47,7 @@ impl fmt::Display for ErrorClass {
 }
 
 /// One errcode the exporter knows: its class, the errmsg WeChat usually sends with it, and what
-/// an operator should do (docs/wechat-api.md, "Errcodes").
+/// an operator should do (docs/datacube-api.md, "Errcodes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errcode {
     /// WeChat's `errcode`.

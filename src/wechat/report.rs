@@ -1,8 +1,8 @@
 //! Typed rows of every datacube endpoint, parsed tolerantly: every field optional, unknown fields
-//! ignored, counts as `u64`, rates as `f64` (docs/wechat-api.md, "Parsing"). The same types serialise the simulator's
+//! ignored, counts as `u64`, rates as `f64` (docs/datacube-api.md, "Parsing"). The same types serialise the simulator's
 //! answers, so both sides of the wire share one definition of each body.
 //!
-//! Field names are WeChat's own (docs/wechat-api.md and the documented examples in
+//! Field names are WeChat's own (docs/datacube-api.md and the documented examples in
 //! `tests/fixtures/wechat-examples/` describe them), so fields carry a doc comment only where it
 //! adds something: a unit, a code space, a quirk.
 #![allow(missing_docs)]

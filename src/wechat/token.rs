@@ -3,7 +3,7 @@
 //!
 //! The cache fetches at most once at a time (single flight), keeps a token until shortly before it
 //! expires, and never force-refreshes: a forced refresh would log out every other server that uses
-//! the account (docs/wechat-api.md, "Tokens"). Token values and secrets never reach logs or errors.
+//! the account (docs/datacube-api.md, "Tokens"). Token values and secrets never reach logs or errors.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};

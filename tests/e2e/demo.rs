@@ -38,7 +38,7 @@ const NAMED_METRICS: [&str; 17] = [
     "wechat_mp_api_requests_total",
 ];
 
-/// The label vocabularies of docs/wechat-api.md ("Label codes"), written out independently
+/// The label vocabularies of docs/datacube-api.md ("Label codes"), written out independently
 /// of the exporter's own tables.
 fn follower_source(code: u64) -> String {
     let name = match code {

@@ -2,7 +2,7 @@
 //! its AppSecret and the `component_verify_ticket` WeChat pushes to the platform's own server, and
 //! each authorised account's `authorizer_access_token`, from its `authorizer_refresh_token`. WeChat
 //! may hand back a new refresh token; it is persisted at once (temp file, fsync, rename, mode 0600),
-//! because the old one stops working (docs/wechat-api.md, "Third-party platform tokens").
+//! because the old one stops working (docs/datacube-api.md, "Third-party platform tokens").
 //!
 //! Both tokens live in ordinary [`TokenCache`]s: one cache of the component token shared by every
 //! account of the platform (with a failure hold, so a wrong ticket is asked about once, not once
