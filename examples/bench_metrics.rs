@@ -40,7 +40,7 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{self, Exposition, Format, ProcessStats, Store};
-use wechat_mp_exporter::schedule::{self, Scheduler};
+use wechat_mp_exporter::schedule;
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
@@ -377,19 +377,6 @@ fn t1_minimum(sim: &Simulator, app_id: &str, first: Date, days: i64) -> u64 {
     .sum()
 }
 
-/// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
-async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestamp) {
-    loop {
-        scheduler.tick().await;
-        let next = scheduler.next_wakeup();
-        if next > end {
-            clock.set(end);
-            return;
-        }
-        clock.set(next);
-    }
-}
-
 /// Upstream calls over `days` simulated days for `n` accounts, with the exporter told the real
 /// publication hour (`publish_after` = 09:00, the minimum case) and with it looking an hour early
 /// (08:00, retrying every 30 minutes: two extra readiness probes a day).
@@ -418,7 +405,7 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
         config.wechat.retry_backoff = Duration::from_millis(1);
         let mut exporter = Exporter::new(&config, clock.clone())?;
         let end = at(add_days(start_day, days), 10, 0);
-        run_until(&mut exporter.scheduler, &clock, end).await;
+        exporter.scheduler.run_until(&clock, end).await;
 
         let calls: BTreeMap<(String, String), u64> = simulator.calls();
         let datacube: u64 = calls

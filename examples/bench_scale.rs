@@ -19,7 +19,7 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::{self, ManualClock, SharedClock};
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::demo::config_for_simulator;
-use wechat_mp_exporter::schedule::{self, Scheduler};
+use wechat_mp_exporter::schedule;
 use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
@@ -148,19 +148,6 @@ fn at(d: Date, h: i8, m: i8) -> Timestamp {
     china_at(d, time(h, m, 0, 0))
 }
 
-/// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
-async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestamp) {
-    loop {
-        scheduler.tick().await;
-        let next = scheduler.next_wakeup();
-        if next > end {
-            clock.set(end);
-            return;
-        }
-        clock.set(next);
-    }
-}
-
 async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
     if n == 0 || days == 0 {
         bail!("calls needs at least one account and one day; {USAGE}");
@@ -187,7 +174,7 @@ async fn calls(n: usize, days: usize) -> anyhow::Result<()> {
         exporter.scheduler.tick().await;
         simulator.reset_calls();
         let end = at(add_days(start_day, days), 10, 0);
-        run_until(&mut exporter.scheduler, &clock, end).await;
+        exporter.scheduler.run_until(&clock, end).await;
 
         let (mut datacube, mut quota, mut tokens) = (0u64, 0u64, 0u64);
         for ((_, api), count) in simulator.calls() {

@@ -407,6 +407,24 @@ impl Scheduler {
             .unwrap_or(now + jiff::SignedDuration::from_hours(1))
     }
 
+    /// Simulated time (tests and benchmarks): ticks, jumping `clock` to each next wakeup as
+    /// `run` would sleep until it, until `end`; the clock is left at `end`. Returns the rounds
+    /// (at most 100,000: a plan that keeps waking at the same instant ends there, for the caller
+    /// to see).
+    pub async fn run_until(&mut self, clock: &crate::clock::ManualClock, end: Timestamp) -> usize {
+        let mut rounds = 0;
+        loop {
+            self.tick().await;
+            rounds += 1;
+            let next = self.next_wakeup();
+            if next > end || rounds >= 100_000 {
+                clock.set(end);
+                return rounds;
+            }
+            clock.set(next);
+        }
+    }
+
     /// Shows each running account whose call has been in flight longer than its timeout (the
     /// status board's "stuck") as down, on /metrics and the landing page, until its round ends;
     /// `running` remembers which were shown so.

@@ -35,22 +35,6 @@ async fn start(now: Timestamp) -> (Stack, Arc<ManualClock>) {
     (stack, clock)
 }
 
-/// Runs the scheduler the way `Scheduler::run` does, jumping the clock to each wakeup, until `end`.
-async fn run_until(scheduler: &mut Scheduler, clock: &ManualClock, end: Timestamp) -> usize {
-    let mut rounds = 0;
-    loop {
-        scheduler.tick().await;
-        rounds += 1;
-        assert!(rounds < 10_000, "the scheduler keeps waking up");
-        let next = scheduler.next_wakeup();
-        if next > end {
-            clock.set(end);
-            return rounds;
-        }
-        clock.set(next);
-    }
-}
-
 fn calls(sim: &Simulator, app_id: &str) -> BTreeMap<Endpoint, u64> {
     Endpoint::ALL
         .into_iter()
@@ -80,7 +64,8 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
     let (mut stack, clock) = start(at(start_day, 10, 0)).await;
     let days = 7;
     let end = at(add_days(start_day, days), 10, 0);
-    let rounds = run_until(&mut stack.exporter.scheduler, &clock, end).await;
+    let rounds = stack.exporter.scheduler.run_until(&clock, end).await;
+    assert!(rounds < 10_000, "the scheduler keeps waking up");
 
     let mut total = 0;
     for account in &stack.config.accounts {
@@ -240,7 +225,7 @@ async fn quota_exhausted_stops_that_api_until_the_next_china_day() {
     assert!(value(&samples, "wechat_mp_followers", &account.name, &[]).is_some());
 
     // The rest of the China day: no call to that API, however often the scheduler wakes.
-    run_until(sched, &clock, at(day, 23, 59)).await;
+    sched.run_until(&clock, at(day, 23, 59)).await;
     assert_eq!(
         stack.simulator.calls_to(&account.app_id, "getusersummary"),
         1
@@ -248,12 +233,12 @@ async fn quota_exhausted_stops_that_api_until_the_next_china_day() {
 
     // The quota resets at 00:00 UTC+8: the missing day is fetched at once, the next one once published.
     stack.simulator.faults().clear();
-    run_until(sched, &clock, at(add_days(day, 1), 0, 30)).await;
+    sched.run_until(&clock, at(add_days(day, 1), 0, 30)).await;
     assert_eq!(
         stack.simulator.calls_to(&account.app_id, "getusersummary"),
         2
     );
-    run_until(sched, &clock, at(add_days(day, 1), 10, 0)).await;
+    sched.run_until(&clock, at(add_days(day, 1), 10, 0)).await;
     assert_eq!(
         stack.simulator.calls_to(&account.app_id, "getusersummary"),
         3
@@ -284,7 +269,7 @@ async fn offline_legacy_article_endpoints_give_way_to_the_published_content_ones
 
     sched.tick().await;
     let first = calls(&stack.simulator, &account.app_id);
-    run_until(sched, &clock, at(add_days(day, 2), 10, 0)).await;
+    sched.run_until(&clock, at(add_days(day, 2), 10, 0)).await;
     let later = calls(&stack.simulator, &account.app_id);
     for e in Endpoint::ALL {
         if e.is_legacy_article() {
