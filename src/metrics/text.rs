@@ -100,23 +100,12 @@ fn series(name: &str, labels: &[(&'static str, LabelValue)], out: &mut String) {
 /// The reference writer of one format, which tests hold [`encode_both`] to.
 #[cfg(test)]
 pub fn encode(format: Format, families: &BTreeMap<&'static str, Vec<&Sample>>) -> String {
-    let mut out = String::with_capacity(4096 + families.len() * 256);
-    for (name, samples) in families {
-        if samples.is_empty() {
-            continue;
-        }
-        family_head(format, name, &mut out);
-        for s in samples {
-            series(s.name, &s.labels, &mut out);
-            out.push(' ');
-            write_value(s.value, &mut out);
-            out.push('\n');
-        }
-    }
+    let mut out = Vec::with_capacity(4096 + families.len() * 256);
+    encode_streamed(format, families, |piece| out.extend_from_slice(piece));
     if format == Format::OpenMetrics {
-        out.push_str("# EOF\n");
+        out.extend_from_slice(b"# EOF\n");
     }
-    out
+    String::from_utf8(out).expect("the encoder writes UTF-8 only")
 }
 
 /// Both `/metrics` bodies at once: the text body, and the OpenMetrics body (without `# EOF`) as
