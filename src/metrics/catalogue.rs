@@ -46,6 +46,19 @@ pub struct MetricInfo {
     pub help: &'static str,
 }
 
+impl MetricInfo {
+    /// The OpenMetrics unit of the family (`seconds`, `bytes`, `ratio`, ...), or `None`.
+    ///
+    /// The encoders write it as `# UNIT` and the OTLP push as the instrument's unit; the name ends
+    /// in it (before `_total`), as Prometheus' naming practice asks.
+    pub fn unit(&self) -> Option<&'static str> {
+        let base = self.name.strip_suffix("_total").unwrap_or(self.name);
+        ["seconds", "bytes", "ratio"]
+            .into_iter()
+            .find(|u| base.ends_with(&format!("_{u}")))
+    }
+}
+
 // Period phrases, as macros because `concat!` only takes literals.
 macro_rules! when {
     (day) => {
