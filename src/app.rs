@@ -338,9 +338,7 @@ fn build_poller(
     let in_flight = InFlight::new(config.wechat.timeout, clock.clone());
     w.board.track(&account.name, in_flight.clone());
     let client = Tracked { client, in_flight };
-    let endpoints = Endpoint::ALL
-        .into_iter()
-        .filter(|e| account.reports.contains(&e.group()));
+    let endpoints = crate::schedule::endpoints_to_call(&account.reports, &config.metrics.exclude);
     let settings = PlanSettings::from(&config.schedule).for_account(&account.app_id);
     let plan = AccountPlan::new(settings, endpoints);
     let poller = AccountPoller::new(account.name.clone(), plan, Arc::new(client));
@@ -455,8 +453,11 @@ impl Reloader {
                 return Err(text);
             }
         };
-        // Client or schedule settings apply to every account: rebuild them all then.
-        let same_settings = new.wechat == current.wechat && new.schedule == current.schedule;
+        // Client, schedule or exclusion settings apply to every account: rebuild them all then.
+        // `[metrics] exclude` decides which endpoints are called at all.
+        let same_settings = new.wechat == current.wechat
+            && new.schedule == current.schedule
+            && new.metrics.exclude == current.metrics.exclude;
         let http = http_client(new.wechat.timeout);
         if let Some(state) = &self.state {
             // A rebuilt account starts from its saved state: make that the newest one.

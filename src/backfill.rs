@@ -1,9 +1,10 @@
 //! `backfill`: fetches past days of every account and writes them as OpenMetrics text with explicit
 //! timestamps, for `promtool tsdb create-blocks-from openmetrics`.
 //!
-//! The values go through the live mapping (`metrics::map_account`) one China day at a time, so the
-//! names and labels are exactly the ones `/metrics` serves; each sample is stamped with 00:00 UTC+8
-//! of the day it describes, in seconds.
+//! The values go through the live mapping (`metrics::map_account_excluding`, with `[metrics]
+//! exclude`) one China day at a time, so the names and labels are exactly the ones `/metrics`
+//! serves and an excluded family is neither fetched nor written; each sample is stamped with
+//! 00:00 UTC+8 of the day it describes, in seconds.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -115,6 +116,7 @@ pub fn account_samples(
     reports: BTreeMap<Endpoint, Report>,
     range: DateRange,
     max_articles: usize,
+    exclude: &Arc<metrics::Exclusions>,
 ) -> Vec<TimedSample> {
     let mut days: BTreeMap<Date, AccountReports> = BTreeMap::new();
     for (endpoint, report) in reports {
@@ -144,7 +146,7 @@ pub fn account_samples(
     for (day, reports) in days {
         let timestamp = china_midnight(day).as_second();
         out.extend(
-            metrics::map_account(account, &reports, &status, max_articles)
+            metrics::map_account_excluding(account, &reports, &status, max_articles, exclude.clone())
                 .into_iter()
                 .filter(|s| is_business_metric(s.name))
                 .map(|sample| TimedSample { sample, timestamp }),
@@ -226,10 +228,7 @@ pub async fn run(
     let mut summary = Summary::default();
     let mut jobs = Vec::new();
     for (i, account) in config.accounts.iter().enumerate() {
-        for endpoint in Endpoint::ALL {
-            if !account.reports.contains(&endpoint.group()) {
-                continue;
-            }
+        for endpoint in crate::schedule::endpoints_to_call(&account.reports, &config.metrics.exclude) {
             let ranges = fetch_ranges(endpoint, range, today);
             if ranges.is_empty() {
                 continue;
@@ -321,12 +320,14 @@ pub async fn run(
         );
     }
     let mut samples = Vec::new();
+    let exclude = Arc::new(config.metrics.exclude.clone());
     for (account, reports) in config.accounts.iter().zip(per_account) {
         samples.extend(account_samples(
             &account.name,
             reports,
             range,
             config.metrics.max_articles_per_account,
+            &exclude,
         ));
     }
     let encoded = text::encode_timestamped(samples);

@@ -207,7 +207,18 @@ fn each_day_is_mapped_alone_and_stamped_at_china_midnight() {
             &[(d1, 40), (d3, 60)],
         )]),
     );
-    let samples = account_samples("brand", reports, range(d1, d2), 200);
+    // `[metrics] exclude` applies here as on /metrics: no per-article series is written.
+    let exclude = Arc::new(crate::metrics::Exclusions::parse(["hourly", "per_article"]).unwrap());
+    let excluded = account_samples("brand", reports.clone(), range(d1, d2), 200, &exclude);
+    assert!(!excluded.is_empty());
+    assert!(
+        excluded
+            .iter()
+            .all(|s| !s.sample.labels.iter().any(|(k, _)| *k == "msgid" || *k == "hour")),
+        "{excluded:?}"
+    );
+    let samples = account_samples("brand", reports, range(d1, d2), 200, &Default::default());
+    assert!(samples.iter().any(|s| s.sample.name == "wechat_mp_massmsg_info"));
     // 2026-11-01 00:00 UTC+8 = 2026-10-31T16:00:00Z.
     let t1 = 1_793_462_400;
     assert_eq!(china_midnight(d1).as_second(), t1);
@@ -219,7 +230,7 @@ fn each_day_is_mapped_alone_and_stamped_at_china_midnight() {
     assert_eq!(
         find(
             &samples,
-            "wechat_mp_followers_new",
+            "wechat_mp_new_followers",
             &[("source", "qr_code")]
         ),
         vec![(t2, &Value::Int(6))]
@@ -238,7 +249,9 @@ fn each_day_is_mapped_alone_and_stamped_at_china_midnight() {
         assert!(
             !matches!(
                 s.sample.name,
-                "wechat_mp_up" | "wechat_mp_data_date_seconds" | "wechat_mp_article_series_dropped"
+                "wechat_mp_up"
+                    | "wechat_mp_data_date_timestamp_seconds"
+                    | "wechat_mp_dropped_articles"
             ),
             "{}",
             s.sample.name

@@ -2,7 +2,9 @@
 //! getarticletotal (per mass-sent article, running totals for 7 days after sending).
 
 use super::catalogue as m;
-use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
+use super::{
+    ArticleInfos, MetricInfo, Out, date_label, labels, latest_day, midnight_seconds, per_article,
+};
 use crate::reports::AccountReports;
 use crate::wechat::Report;
 use crate::wechat::report::{ArticleCounters, ArticleTotalDetail};
@@ -19,6 +21,7 @@ struct CounterNames {
     favs: &'static MetricInfo,
 }
 
+/// getuserread's all-channel row.
 const USER_READ: CounterNames = CounterNames {
     read_users: &m::ARTICLE_PAGE_READ_USERS,
     reads: &m::ARTICLE_READS,
@@ -30,6 +33,31 @@ const USER_READ: CounterNames = CounterNames {
     favs: &m::ARTICLE_FAVOURITES,
 };
 
+/// getuserread's rows by read channel.
+const USER_READ_SOURCE: CounterNames = CounterNames {
+    read_users: &m::ARTICLE_SOURCE_PAGE_READ_USERS,
+    reads: &m::ARTICLE_SOURCE_READS,
+    ori_read_users: &m::ARTICLE_SOURCE_ORIGINAL_PAGE_READ_USERS,
+    ori_reads: &m::ARTICLE_SOURCE_ORIGINAL_PAGE_READS,
+    share_users: &m::ARTICLE_SOURCE_SHARE_USERS,
+    shares: &m::ARTICLE_SOURCE_SHARES,
+    fav_users: &m::ARTICLE_SOURCE_FAVOURITE_USERS,
+    favs: &m::ARTICLE_SOURCE_FAVOURITES,
+};
+
+/// getuserreadhour's rows by read channel.
+const USER_READ_HOUR_SOURCE: CounterNames = CounterNames {
+    read_users: &m::HOURLY_ARTICLE_SOURCE_PAGE_READ_USERS,
+    reads: &m::HOURLY_ARTICLE_SOURCE_READS,
+    ori_read_users: &m::HOURLY_ARTICLE_SOURCE_ORIGINAL_PAGE_READ_USERS,
+    ori_reads: &m::HOURLY_ARTICLE_SOURCE_ORIGINAL_PAGE_READS,
+    share_users: &m::HOURLY_ARTICLE_SOURCE_SHARE_USERS,
+    shares: &m::HOURLY_ARTICLE_SOURCE_SHARES,
+    fav_users: &m::HOURLY_ARTICLE_SOURCE_FAVOURITE_USERS,
+    favs: &m::HOURLY_ARTICLE_SOURCE_FAVOURITES,
+};
+
+/// getuserreadhour's all-channel rows.
 const USER_READ_HOUR: CounterNames = CounterNames {
     read_users: &m::HOURLY_ARTICLE_PAGE_READ_USERS,
     reads: &m::HOURLY_ARTICLE_READS,
@@ -63,27 +91,41 @@ fn counters(out: &mut Out, names: &CounterNames, l: &[(&'static str, &str)], c: 
     out.put(names.favs, l, c.add_to_fav_count);
 }
 
+/// A getuserread(hour) row: the all-channel total to `total`, a read channel to `by_source`.
+fn read_row(
+    out: &mut Out,
+    (total, by_source): (&CounterNames, &CounterNames),
+    source: Option<u64>,
+    hour: Option<&str>,
+    c: &ArticleCounters,
+) {
+    let source = labels::read_source(source);
+    let mut l: Vec<(&'static str, &str)> = Vec::with_capacity(2);
+    if let Some(s) = &source {
+        l.push(("source", s));
+    }
+    if let Some(h) = hour {
+        l.push(("hour", h));
+    }
+    let names = if source.is_some() { by_source } else { total };
+    counters(out, names, &l, c);
+}
+
 pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
+    let mut infos = ArticleInfos::default();
     for dated in reports.reports.values() {
         match &dated.report {
             Report::UserRead(rows) => {
                 for row in latest_day(rows, |r| r.ref_date) {
-                    let s = labels::read_source(row.user_source);
-                    counters(out, &USER_READ, &[("source", &s)], &row.counters);
+                    let names = (&USER_READ, &USER_READ_SOURCE);
+                    read_row(out, names, row.user_source, None, &row.counters);
                 }
             }
             Report::UserReadHour(rows) => {
                 for row in latest_day(rows, |r| r.ref_date) {
-                    let (s, h) = (
-                        labels::read_source(row.user_source),
-                        labels::hour(row.ref_hour),
-                    );
-                    counters(
-                        out,
-                        &USER_READ_HOUR,
-                        &[("source", &s), ("hour", &h)],
-                        &row.counters,
-                    );
+                    let h = labels::hour(row.ref_hour);
+                    let names = (&USER_READ_HOUR, &USER_READ_HOUR_SOURCE);
+                    read_row(out, names, row.user_source, Some(&h), &row.counters);
                 }
             }
             Report::UserShare(rows) => {
@@ -107,16 +149,22 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             Report::ArticleSummary(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
                 per_article(out, &day, max_articles, |out, row, id| {
-                    let title = row.title.as_deref().unwrap_or("");
-                    let l = [("msgid", id), ("title", title)];
-                    counters(out, &ARTICLE_SUMMARY, &l, &row.counters);
+                    infos.note(id, &[("title", row.title.clone())]);
+                    counters(out, &ARTICLE_SUMMARY, &[("msgid", id)], &row.counters);
                 });
             }
             Report::ArticleTotal(rows) => {
                 let all: Vec<_> = rows.iter().collect();
                 per_article(out, &all, max_articles, |out, row, id| {
-                    let title = row.title.as_deref().unwrap_or("");
-                    let l = [("msgid", id), ("title", title)];
+                    infos.note(
+                        id,
+                        &[
+                            ("title", row.title.clone()),
+                            ("sent_date", date_label(row.ref_date)),
+                            ("url", row.url.clone()),
+                        ],
+                    );
+                    let l = [("msgid", id)];
                     out.put(
                         &m::MASSMSG_SENT_TIMESTAMP_SECONDS,
                         &l,
@@ -131,10 +179,13 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             _ => {}
         }
     }
+    infos.put(out, &m::MASSMSG_INFO);
 }
 
-fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalDetail) {
+fn article_total(out: &mut Out, l: &[(&'static str, &str); 1], d: &ArticleTotalDetail) {
     let c = &d.counters;
+    out.put(&m::MASSMSG_READ_USERS, l, c.int_page_read_user);
+    out.put(&m::MASSMSG_READS, l, c.int_page_read_count);
     out.put(&m::MASSMSG_TARGET_USERS, l, d.target_user);
     out.put(
         &m::MASSMSG_ORIGINAL_PAGE_READ_USERS,
@@ -147,7 +198,6 @@ fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalD
     out.put(&m::MASSMSG_FAVOURITE_USERS, l, c.add_to_fav_user);
     out.put(&m::MASSMSG_FAVOURITES, l, c.add_to_fav_count);
     let reads = [
-        ("all", c.int_page_read_user, c.int_page_read_count),
         (
             "session",
             d.int_page_from_session_read_user,
@@ -185,9 +235,9 @@ fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalD
         ),
     ];
     for (source, users, count) in reads {
-        let ls = [l[0], l[1], ("source", source)];
-        out.put(&m::MASSMSG_READ_USERS, &ls, users);
-        out.put(&m::MASSMSG_READS, &ls, count);
+        let ls = [l[0], ("source", source)];
+        out.put(&m::MASSMSG_SOURCE_READ_USERS, &ls, users);
+        out.put(&m::MASSMSG_SOURCE_READS, &ls, count);
     }
     let shares = [
         (
@@ -207,7 +257,7 @@ fn article_total(out: &mut Out, l: &[(&'static str, &str); 2], d: &ArticleTotalD
         ),
     ];
     for (source, users, count) in shares {
-        let ls = [l[0], l[1], ("source", source)];
+        let ls = [l[0], ("source", source)];
         out.put(&m::MASSMSG_MOMENTS_SHARE_USERS, &ls, users);
         out.put(&m::MASSMSG_MOMENTS_SHARES, &ls, count);
     }

@@ -90,6 +90,13 @@ impl Exclusions {
         !self.families.is_empty() && self.families.contains(name)
     }
 
+    /// Whether calling `endpoint` is worth it: some family made from its answers is kept. The
+    /// scheduler and `backfill` never call an endpoint all of whose families are excluded, so an
+    /// exclusion saves WeChat quota, not only series.
+    pub fn needs(&self, endpoint: crate::wechat::Endpoint) -> bool {
+        m::of_endpoint(endpoint.name()).any(|f| !self.drops(f.name))
+    }
+
     /// The dropped families, sorted.
     pub fn families(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.families.iter().copied()
@@ -188,14 +195,39 @@ mod tests {
                 .families()
                 .all(|f| f.starts_with("wechat_mp_article_"))
         );
-        // The exporter's own `wechat_mp_article_series_dropped` stays.
-        assert!(!articles.drops("wechat_mp_article_series_dropped"));
+        // The exporter's own families stay, whatever the prefix.
+        let every = Exclusions::parse(["wechat_mp_*"]).unwrap();
+        assert!(!every.drops("wechat_mp_dropped_articles"));
+        assert!(every.drops("wechat_mp_article_info"));
 
         let both = Exclusions::parse(["per_article", "wechat_mp_followers"]).unwrap();
         assert!(both.drops("wechat_mp_followers"));
         assert!(both.drops("wechat_mp_massmsg_reads"));
         assert!(!both.drops("wechat_mp_up"));
         assert!(!Exclusions::default().drops("wechat_mp_followers"));
+
+        use crate::wechat::Endpoint;
+        let hourly_endpoints: Vec<_> = Endpoint::ALL
+            .into_iter()
+            .filter(|e| !hourly.needs(*e))
+            .map(Endpoint::name)
+            .collect();
+        assert_eq!(
+            hourly_endpoints,
+            [
+                "getuserreadhour",
+                "getusersharehour",
+                "getupstreammsghour",
+                "getinterfacesummaryhour"
+            ]
+        );
+        assert!(Endpoint::ALL.into_iter().all(|e| Exclusions::default().needs(e)));
+        // One family of getuserread kept: still called.
+        let all_but_one: Vec<&str> = m::of_endpoint("getuserread")
+            .skip(1)
+            .map(|f| f.name)
+            .collect();
+        assert!(Exclusions::parse(all_but_one).unwrap().needs(Endpoint::UserRead));
     }
 
     #[test]

@@ -59,7 +59,6 @@ pub const FOLLOWER_SOURCE: CodeTable = CodeTable {
 pub const READ_SOURCE: CodeTable = CodeTable {
     doc: "`source` (reads, getuserread/getuserreadhour.user_source)",
     codes: &[
-        (99_999_999, "all"),
         (0, "session"),
         (1, "friends"),
         (2, "moments"),
@@ -70,7 +69,8 @@ pub const READ_SOURCE: CodeTable = CodeTable {
         (7, "search"),
     ],
     quote_values: false,
-    note: "; rows without user_source (before 2020-02-28) are `all`",
+    note: "; 99999999 and rows without user_source (before 2020-02-28) are the all-channel \
+           totals, which go to the families without `source`",
 };
 
 /// getusershare / getusersharehour `share_scene`.
@@ -133,7 +133,6 @@ pub const PUBLISH_TYPE: CodeTable = CodeTable {
 /// `read_user_source[].scene_desc` of the published-content endpoints: a Chinese string, not a
 /// code.
 pub const SCENE_DESC: &[(&str, &str)] = &[
-    ("全部", "all"),
     ("公众号消息", "session"),
     ("聊天会话", "chats"),
     ("朋友圈", "moments"),
@@ -148,12 +147,18 @@ pub fn follower_source(c: Option<u64>) -> String {
     FOLLOWER_SOURCE.value(c)
 }
 
-/// getuserread / getuserreadhour `user_source` (read channel). Rows from before the split
-/// (2020-02-28) carry no code and hold the all-channel total.
-pub fn read_source(c: Option<u64>) -> String {
+/// The `user_source` code of getuserread's all-channel row.
+const ALL_READ_SOURCES: u64 = 99_999_999;
+
+/// The `scene_desc` of the published-content endpoints' all-channel entry.
+pub const ALL_SCENES: &str = "全部";
+
+/// getuserread / getuserreadhour `user_source` (read channel), or `None` for the all-channel
+/// total: code 99999999, and rows from before the split (2020-02-28), which carry no code.
+pub fn read_source(c: Option<u64>) -> Option<String> {
     match c {
-        None => "all".to_string(),
-        c => READ_SOURCE.value(c),
+        None | Some(ALL_READ_SOURCES) => None,
+        c => Some(READ_SOURCE.value(c)),
     }
 }
 
@@ -235,13 +240,15 @@ pub fn labels_markdown() -> String {
     out.push_str(&list(&READ_SOURCE));
     out.push_str(&format!(
         "- `source` (published content, read_user_source.scene_desc): {}; an unknown description \
-         becomes `scene_` + the lowercase hex of its UTF-8 bytes.\n",
+         becomes `scene_` + the lowercase hex of its UTF-8 bytes; {ALL_SCENES} (all channels) goes \
+         to the families without `source`.\n",
         scenes.join(", ")
     ));
     // Not codes: getarticletotal names the channel in the field (int_page_from_{source}_...).
     out.push_str(
-        "- `source` (getarticletotal): all, session, history, moments (feed), friends, other, \
-         top_stories (kanyikan), search (souyisou); for Moments shares: session, moments, other.\n",
+        "- `source` (getarticletotal): session, history, moments (feed), friends, other, \
+         top_stories (kanyikan), search (souyisou) (the all-channel int_page_read_* go to the \
+         families without `source`); for Moments shares: session, moments, other.\n",
     );
     out.push_str(&list(&SHARE_SCENE));
     out.push_str(&list(&MSG_TYPE));
@@ -262,10 +269,10 @@ mod tests {
         assert_eq!(follower_source(Some(0)), "other");
         assert_eq!(follower_source(Some(999)), "code_999");
         assert_eq!(follower_source(None), "unknown");
-        assert_eq!(read_source(Some(99_999_999)), "all");
-        assert_eq!(read_source(None), "all");
-        assert_eq!(read_source(Some(7)), "search");
-        assert_eq!(read_source(Some(8)), "code_8");
+        assert_eq!(read_source(Some(99_999_999)), None);
+        assert_eq!(read_source(None), None);
+        assert_eq!(read_source(Some(7)).as_deref(), Some("search"));
+        assert_eq!(read_source(Some(8)).as_deref(), Some("code_8"));
         assert_eq!(share_scene(Some(5)), "code_5");
         assert_eq!(share_scene(Some(255)), "other");
         assert_eq!(msg_type(Some(6)), "app_link");
@@ -302,7 +309,7 @@ mod tests {
         assert_eq!(hour(Some(2400)), "code_2400");
         assert_eq!(hour(Some(1230)), "code_1230");
         assert_eq!(hour(None), "unknown");
-        assert_eq!(scene_desc(Some("全部")), "all");
+        assert_eq!(scene_desc(Some("公众号消息")), "session");
         assert_eq!(scene_desc(Some("搜一搜")), "search");
         assert_eq!(scene_desc(Some("新")), "scene_e696b0");
         assert_eq!(scene_desc(Some("A")), "scene_41");

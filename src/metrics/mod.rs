@@ -205,7 +205,7 @@ pub(crate) fn newest_articles<T>(
 
 /// The per-article families of one endpoint: at most `max` articles, newest first (one row per
 /// msgid, the latest date wins), each handed to `each` with its msgid; how many were left out goes
-/// to `wechat_mp_article_series_dropped{api}`.
+/// to `wechat_mp_dropped_articles{api}`.
 pub(crate) fn per_article<'r, T: Article>(
     out: &mut Out,
     rows: &[&'r T],
@@ -221,6 +221,50 @@ pub(crate) fn per_article<'r, T: Article>(
         &[("api", T::ENDPOINT.name())],
         Some(cut as u64),
     );
+}
+
+/// The properties of the articles one report group names (title, date, URL...), merged across
+/// its endpoints, written once per msgid as the group's `*_info` family: the value families carry
+/// only `msgid`, so an edited title starts one new series, not one per family. Every msgid a value
+/// family emitted gets its info series; a property WeChat did not give is an empty label.
+#[derive(Debug, Default)]
+pub(crate) struct ArticleInfos(BTreeMap<String, BTreeMap<&'static str, String>>);
+
+impl ArticleInfos {
+    /// Records `msgid` (emitted by a value family) and whichever of `props` are known; the first
+    /// non-empty value of a property wins.
+    pub fn note(&mut self, msgid: &str, props: &[(&'static str, Option<String>)]) {
+        let known = self.0.entry(msgid.to_string()).or_default();
+        for (k, v) in props {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                known.entry(k).or_insert_with(|| v.clone());
+            }
+        }
+    }
+
+    /// One series of value 1 per msgid; `index` (position in the message) is read off the msgid,
+    /// `<msg_data_id>_<index>`.
+    pub fn put(self, out: &mut Out, info: &'static MetricInfo) {
+        for (msgid, props) in &self.0 {
+            let index = msgid.split_once('_').map_or("", |(_, i)| i);
+            let labels: Vec<(&'static str, &str)> = info
+                .labels
+                .iter()
+                .filter(|l| **l != "account")
+                .map(|l| match *l {
+                    "msgid" => (*l, msgid.as_str()),
+                    "index" => (*l, index),
+                    _ => (*l, props.get(l).map_or("", String::as_str)),
+                })
+                .collect();
+            out.put(info, &labels, Some(1u64));
+        }
+    }
+}
+
+/// `date` as `YYYY-MM-DD`, the form of an info label.
+pub(crate) fn date_label(date: Option<Date>) -> Option<String> {
+    date.map(|d| d.to_string())
 }
 
 /// Every sample of one account's reports and status, no label set twice (pure: no I/O, no clock).
@@ -248,7 +292,7 @@ pub fn map_account_excluding(
     messages::map(&mut out, reports);
     callbacks::map(&mut out, reports);
     self_metrics::map_status(&mut out, reports, status);
-    // The first sample of a label set wins (e.g. `read_user` over the 全部 entry of the same number).
+    // The first sample of a label set wins.
     let mut seen: HashSet<(&'static str, Labels)> = HashSet::new();
     out.samples
         .into_iter()

@@ -3,32 +3,35 @@
 //! article, running totals for 30 days after publishing).
 
 use super::catalogue as m;
-use super::{MetricInfo, Out, labels, latest_day, midnight_seconds, per_article};
+use super::{
+    ArticleInfos, MetricInfo, Out, date_label, labels, latest_day, midnight_seconds, per_article,
+};
 use crate::reports::AccountReports;
 use crate::wechat::Report;
 use crate::wechat::report::{ReadUserSource, TotalDetailStat};
 
-/// `read_user` as source "all", then each `read_user_source` entry (its own 全部 entry is the
-/// same number and loses to `read_user` in `map_account`'s duplicate check).
+/// `read_user` to `total` (the 全部 entry's count when `read_user` is missing), each other
+/// `read_user_source` entry to `by_source`: the all-channel entry never sits beside its parts.
 fn read_sources(
     out: &mut Out,
-    name: &'static MetricInfo,
+    (total, by_source): (&'static MetricInfo, &'static MetricInfo),
     l: &[(&'static str, &str)],
     read_user: Option<u64>,
     sources: &[ReadUserSource],
 ) {
-    let mut put = |source: &str, value: Option<u64>| {
+    let is_all = |s: &ReadUserSource| s.scene_desc.as_deref() == Some(labels::ALL_SCENES);
+    let all = sources.iter().find(|s| is_all(s)).and_then(|s| s.user_count);
+    out.put(total, l, read_user.or(all));
+    for s in sources.iter().filter(|s| !is_all(s)) {
+        let source = labels::scene_desc(s.scene_desc.as_deref());
         let mut ls: Vec<(&'static str, &str)> = l.to_vec();
-        ls.push(("source", source));
-        out.put(name, &ls, value);
-    };
-    put("all", read_user);
-    for s in sources {
-        put(&labels::scene_desc(s.scene_desc.as_deref()), s.user_count);
+        ls.push(("source", &source));
+        out.put(by_source, &ls, s.user_count);
     }
 }
 
 pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
+    let mut infos = ArticleInfos::default();
     for dated in reports.reports.values() {
         match &dated.report {
             Report::BizSummary(rows) => {
@@ -36,7 +39,7 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
                     let d = &row.detail;
                     read_sources(
                         out,
-                        &m::ARTICLE_READ_USERS,
+                        (&m::ARTICLE_READ_USERS, &m::PUBLISHED_SOURCE_READ_USERS),
                         &[],
                         d.read_user,
                         &d.read_user_source,
@@ -57,11 +60,15 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             Report::ArticleRead(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
                 per_article(out, &day, max_articles, |out, row, id| {
+                    infos.note(id, &[]);
                     let d = &row.detail;
                     let l = [("msgid", id)];
                     read_sources(
                         out,
-                        &m::PUBLISHED_ARTICLE_READ_USERS,
+                        (
+                            &m::PUBLISHED_ARTICLE_READ_USERS,
+                            &m::PUBLISHED_ARTICLE_SOURCE_READ_USERS,
+                        ),
                         &l,
                         d.read_user,
                         &d.read_user_source,
@@ -71,6 +78,7 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             Report::ArticleShare(rows) => {
                 let day = latest_day(rows, |r| r.ref_date);
                 per_article(out, &day, max_articles, |out, row, id| {
+                    infos.note(id, &[]);
                     out.put(
                         &m::PUBLISHED_ARTICLE_SHARE_USERS,
                         &[("msgid", id)],
@@ -81,12 +89,22 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             Report::ArticleTotalDetail(rows) => {
                 let all: Vec<_> = rows.iter().collect();
                 per_article(out, &all, max_articles, |out, row, id| {
-                    let title = row.title.as_deref().unwrap_or("");
-                    let l = [("msgid", id), ("title", title)];
-                    let p = labels::publish_type(row.publish_type);
+                    infos.note(
+                        id,
+                        &[
+                            ("title", row.title.clone()),
+                            ("published_date", date_label(row.ref_date)),
+                            (
+                                "publish_type",
+                                row.publish_type.map(|t| labels::publish_type(Some(t))),
+                            ),
+                            ("url", row.content_url.clone()),
+                        ],
+                    );
+                    let l = [("msgid", id)];
                     out.put(
                         &m::ARTICLE_PUBLISHED_TIMESTAMP_SECONDS,
-                        &[l[0], l[1], ("publish_type", &p)],
+                        &l,
                         midnight_seconds(row.ref_date),
                     );
                     // The latest stat_date holds the running total up to the newest day.
@@ -98,12 +116,16 @@ pub fn map(out: &mut Out, reports: &AccountReports, max_articles: usize) {
             _ => {}
         }
     }
+    infos.put(out, &m::ARTICLE_INFO);
 }
 
-fn total_detail(out: &mut Out, l: &[(&'static str, &str); 2], s: &TotalDetailStat) {
+fn total_detail(out: &mut Out, l: &[(&'static str, &str); 1], s: &TotalDetailStat) {
     read_sources(
         out,
-        &m::ARTICLE_CUMULATIVE_READ_USERS,
+        (
+            &m::ARTICLE_CUMULATIVE_READ_USERS,
+            &m::ARTICLE_CUMULATIVE_SOURCE_READ_USERS,
+        ),
         l,
         s.read_user,
         &s.read_user_source,
@@ -134,7 +156,7 @@ fn total_detail(out: &mut Out, l: &[(&'static str, &str); 2], s: &TotalDetailSta
         let pos = labels::exit_position(j.position);
         out.put(
             &m::ARTICLE_READ_EXIT_POSITION_RATIO,
-            &[l[0], l[1], ("position", &pos)],
+            &[l[0], ("position", &pos)],
             j.rate,
         );
     }

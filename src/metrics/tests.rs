@@ -69,8 +69,21 @@ fn realistic() -> AccountReports {
             {"ref_date": "2026-11-23", "user_source": 99999999, "int_page_read_user": 50, "int_page_read_count": 70,
              "ori_page_read_user": 2, "ori_page_read_count": 3, "share_user": 4, "share_count": 5,
              "add_to_fav_user": 6, "add_to_fav_count": 7},
-            {"ref_date": "2026-11-23", "user_source": 2, "int_page_read_user": 20, "int_page_read_count": 30},
+            {"ref_date": "2026-11-23", "user_source": 2, "int_page_read_user": 20, "int_page_read_count": 30,
+             "ori_page_read_user": 1, "ori_page_read_count": 1, "share_user": 2, "share_count": 2,
+             "add_to_fav_user": 3, "add_to_fav_count": 3},
             {"ref_date": "2026-11-23", "user_source": 7, "int_page_read_user": 1, "int_page_read_count": 1}
+        ]}),
+    );
+    set(
+        Endpoint::UserReadHour,
+        serde_json::json!({"list": [
+            {"ref_date": "2026-11-23", "ref_hour": 1200, "user_source": 99999999, "int_page_read_user": 9,
+             "int_page_read_count": 12, "ori_page_read_user": 1, "ori_page_read_count": 1, "share_user": 1,
+             "share_count": 1, "add_to_fav_user": 1, "add_to_fav_count": 1},
+            {"ref_date": "2026-11-23", "ref_hour": 1200, "user_source": 0, "int_page_read_user": 5,
+             "int_page_read_count": 7, "ori_page_read_user": 1, "ori_page_read_count": 1, "share_user": 1,
+             "share_count": 1, "add_to_fav_user": 1, "add_to_fav_count": 1}
         ]}),
     );
     set(
@@ -178,14 +191,14 @@ fn documented_examples_map_to_documented_values() {
     let v = |s: &str| value(&t, s).unwrap_or_else(|| panic!("missing {s}\n{t}"));
     assert_eq!(v(r#"wechat_mp_followers{account="brand"}"#), "1217056");
     assert_eq!(
-        v(r#"wechat_mp_followers_new{account="brand",source="other"}"#),
+        v(r#"wechat_mp_new_followers{account="brand",source="other"}"#),
         "0"
     );
     assert_eq!(
         v(r#"wechat_mp_callback_requests{account="brand"}"#),
         "36974"
     );
-    assert_eq!(v(r#"wechat_mp_callback_failures{account="brand"}"#), "67");
+    assert_eq!(v(r#"wechat_mp_callback_failed_requests{account="brand"}"#), "67");
     assert_eq!(
         v(r#"wechat_mp_callback_time_cost_seconds{account="brand"}"#),
         "14994.291"
@@ -222,21 +235,18 @@ fn documented_examples_map_to_documented_values() {
         v(r#"wechat_mp_upstream_message_distribution_users{account="brand",count_interval="1_5"}"#),
         "246"
     );
-    // getuserread rows from before the channel split carry no user_source: they are the total.
+    // getuserread rows from before the channel split carry no user_source: they are the total,
+    // in the family without `source`.
+    assert_eq!(v(r#"wechat_mp_article_reads{account="brand"}"#), "48796");
     assert_eq!(
-        v(r#"wechat_mp_article_reads{account="brand",source="all"}"#),
-        "48796"
-    );
-    assert_eq!(
-        v(r#"wechat_mp_article_page_read_users{account="brand",source="all"}"#),
+        v(r#"wechat_mp_article_page_read_users{account="brand"}"#),
         "45524"
     );
     assert_eq!(
-        v(
-            r#"wechat_mp_hourly_article_original_page_reads{account="brand",source="all",hour="12"}"#
-        ),
+        v(r#"wechat_mp_hourly_article_original_page_reads{account="brand",hour="12"}"#),
         "25517"
     );
+    assert!(!t.contains("source=\"all\""), "{t}");
     assert_eq!(
         v(r#"wechat_mp_shares{account="brand",scene="friends"}"#),
         "207"
@@ -251,24 +261,31 @@ fn documented_examples_map_to_documented_values() {
     );
     assert_eq!(
         v(
-            r#"wechat_mp_massmsg_daily_reads{account="brand",msgid="10000050_1",title="12月27日 DiLi日报"}"#
+            r#"wechat_mp_massmsg_daily_reads{account="brand",msgid="10000050_1"}"#
         ),
         "25615"
     );
-    let mm = r#"account="brand",msgid="202457380_1",title="马航丢画记""#;
     assert_eq!(
-        v(&format!("wechat_mp_massmsg_reads{{{mm},source=\"all\"}}")),
-        "25615"
+        v(
+            r#"wechat_mp_massmsg_info{account="brand",msgid="10000050_1",title="12月27日 DiLi日报",index="1",sent_date="",url=""}"#
+        ),
+        "1"
     );
+    let mm = r#"account="brand",msgid="202457380_1""#;
+    assert_eq!(
+        v(r#"wechat_mp_massmsg_info{account="brand",msgid="202457380_1",title="马航丢画记",index="1",sent_date="2014-12-14",url=""}"#),
+        "1"
+    );
+    assert_eq!(v(&format!("wechat_mp_massmsg_reads{{{mm}}}")), "25615");
     assert_eq!(
         v(&format!(
-            "wechat_mp_massmsg_reads{{{mm},source=\"moments\"}}"
+            "wechat_mp_massmsg_source_reads{{{mm},source=\"moments\"}}"
         )),
         "433422"
     );
     assert_eq!(
         v(&format!(
-            "wechat_mp_massmsg_read_users{{{mm},source=\"history\"}}"
+            "wechat_mp_massmsg_source_read_users{{{mm},source=\"history\"}}"
         )),
         "1669"
     );
@@ -288,11 +305,11 @@ fn documented_examples_map_to_documented_values() {
         "1418486400"
     );
     assert_eq!(
-        v(r#"wechat_mp_article_read_users{account="brand",source="all"}"#),
+        v(r#"wechat_mp_published_read_users{account="brand"}"#),
         "4123"
     );
     assert_eq!(
-        v(r#"wechat_mp_article_read_users{account="brand",source="session"}"#),
+        v(r#"wechat_mp_published_source_read_users{account="brand",source="session"}"#),
         "234"
     );
     assert_eq!(v(r#"wechat_mp_published_articles{account="brand"}"#), "512");
@@ -302,7 +319,7 @@ fn documented_examples_map_to_documented_values() {
     );
     assert_eq!(
         v(
-            r#"wechat_mp_published_article_read_users{account="brand",msgid="10000050_1",source="session"}"#
+            r#"wechat_mp_published_article_source_read_users{account="brand",msgid="10000050_1",source="session"}"#
         ),
         "234"
     );
@@ -310,11 +327,9 @@ fn documented_examples_map_to_documented_values() {
         v(r#"wechat_mp_published_article_share_users{account="brand",msgid="2247490098_1"}"#),
         "366"
     );
-    let pa = r#"account="brand",msgid="2247490098_1",title="""#;
+    let pa = r#"account="brand",msgid="2247490098_1""#;
     assert_eq!(
-        v(&format!(
-            "wechat_mp_article_cumulative_read_users{{{pa},source=\"all\"}}"
-        )),
+        v(&format!("wechat_mp_article_cumulative_read_users{{{pa}}}")),
         "4123"
     );
     assert_eq!(
@@ -323,7 +338,7 @@ fn documented_examples_map_to_documented_values() {
     );
     assert_eq!(
         v(&format!(
-            "wechat_mp_article_cumulative_follows_after_read{{{pa}}}"
+            "wechat_mp_article_cumulative_new_followers{{{pa}}}"
         )),
         "327"
     );
@@ -347,13 +362,13 @@ fn documented_examples_map_to_documented_values() {
     );
     assert_eq!(
         v(&format!(
-            "wechat_mp_article_published_timestamp_seconds{{{pa},publish_type=\"notified\"}}"
+            "wechat_mp_article_published_timestamp_seconds{{{pa}}}"
         )),
         "1761926400"
     );
     // The examples' dates are all 2025-11-01 here: 00:00 UTC+8 is 2025-10-31T16:00Z.
     assert_eq!(
-        v(r#"wechat_mp_data_date_seconds{account="brand",api="getusercumulate"}"#),
+        v(r#"wechat_mp_data_date_timestamp_seconds{account="brand",api="getusercumulate"}"#),
         "1761926400"
     );
     assert_eq!(v(r#"wechat_mp_up{account="brand"}"#), "1");
@@ -372,7 +387,7 @@ fn documented_examples_map_to_documented_values() {
         "1"
     );
     assert_eq!(
-        v(r#"wechat_mp_article_series_dropped{account="brand",api="getarticletotal"}"#),
+        v(r#"wechat_mp_dropped_articles{account="brand",api="getarticletotal"}"#),
         "0"
     );
 }
@@ -387,82 +402,99 @@ fn latest_day_wins_and_codes_become_names() {
         Some("1009")
     );
     assert_eq!(
-        v(format!("wechat_mp_followers_new{{{a},source=\"qr_code\"}}")).as_deref(),
+        v(format!("wechat_mp_new_followers{{{a},source=\"qr_code\"}}")).as_deref(),
         Some("12")
     );
     assert_eq!(
         v(format!(
-            "wechat_mp_followers_cancelled{{{a},source=\"qr_code\"}}"
+            "wechat_mp_lost_followers{{{a},source=\"qr_code\"}}"
         ))
         .as_deref(),
         Some("3")
     );
     assert_eq!(
         v(format!(
-            "wechat_mp_followers_new{{{a},source=\"code_999\"}}"
+            "wechat_mp_new_followers{{{a},source=\"code_999\"}}"
         ))
         .as_deref(),
         Some("1")
     );
     assert_eq!(
-        v(format!("wechat_mp_article_reads{{{a},source=\"moments\"}}")).as_deref(),
+        v(format!("wechat_mp_article_source_reads{{{a},source=\"moments\"}}")).as_deref(),
         Some("30")
     );
     assert_eq!(
-        v(format!("wechat_mp_article_reads{{{a},source=\"search\"}}")).as_deref(),
+        v(format!("wechat_mp_article_source_reads{{{a},source=\"search\"}}")).as_deref(),
         Some("1")
     );
     assert_eq!(
+        v(format!("wechat_mp_hourly_article_reads{{{a},hour=\"12\"}}")).as_deref(),
+        Some("12")
+    );
+    assert_eq!(
         v(format!(
-            "wechat_mp_article_favourites{{{a},source=\"all\"}}"
+            "wechat_mp_hourly_article_source_reads{{{a},source=\"session\",hour=\"12\"}}"
         ))
         .as_deref(),
+        Some("7")
+    );
+    assert_eq!(
+        v(format!("wechat_mp_article_favourites{{{a}}}")).as_deref(),
         Some("7")
     );
     // A field absent from the row emits nothing, not a zero.
     assert_eq!(
         v(format!(
-            "wechat_mp_article_favourites{{{a},source=\"moments\"}}"
+            "wechat_mp_article_source_favourites{{{a},source=\"search\"}}"
         )),
         None
     );
-    let t1 = format!(
-        "{a},msgid=\"2247490100_1\",title=\"He said \\\"hi\\\" \\\\ back\\nslash 🎉 中文标题\""
+    let title = "title=\"He said \\\"hi\\\" \\\\ back\\nslash 🎉 中文标题\"";
+    assert_eq!(
+        v(format!(
+            "wechat_mp_massmsg_info{{{a},msgid=\"2247490100_1\",{title},index=\"1\",sent_date=\"2026-11-20\",url=\"\"}}"
+        ))
+        .as_deref(),
+        Some("1")
     );
+    let t1 = format!("{a},msgid=\"2247490100_1\"");
     assert_eq!(
         v(format!("wechat_mp_massmsg_target_users{{{t1}}}")).as_deref(),
         Some("1000")
     );
     assert_eq!(
         v(format!(
-            "wechat_mp_massmsg_read_users{{{t1},source=\"top_stories\"}}"
+            "wechat_mp_massmsg_source_read_users{{{t1},source=\"top_stories\"}}"
         ))
         .as_deref(),
         Some("10")
     );
     assert_eq!(
-        v(format!("wechat_mp_massmsg_reads{{{t1},source=\"search\"}}")).as_deref(),
+        v(format!("wechat_mp_massmsg_source_reads{{{t1},source=\"search\"}}")).as_deref(),
         Some("11")
     );
-    let t2 = format!(
-        "{a},msgid=\"2247490098_1\",title=\"He said \\\"hi\\\" \\\\ back\\nslash 🎉 中文标题\""
-    );
+    assert!(t.contains(&format!(
+        "wechat_mp_article_info{{{a},msgid=\"2247490098_1\",{title},index=\"1\",published_date=\""
+    )));
+    let t2 = format!("{a},msgid=\"2247490098_1\"");
     assert_eq!(
         v(format!(
-            "wechat_mp_article_cumulative_read_users{{{t2},source=\"moments\"}}"
+            "wechat_mp_article_cumulative_source_read_users{{{t2},source=\"moments\"}}"
         ))
         .as_deref(),
         Some("100")
     );
     assert_eq!(
         v(format!(
-            "wechat_mp_article_cumulative_read_users{{{t2},source=\"scene_e696b0e59cbae699af\"}}"
+            "wechat_mp_article_cumulative_source_read_users{{{t2},source=\"scene_e696b0e59cbae699af\"}}"
         ))
         .as_deref(),
         Some("7")
     );
-    // read_user and the 全部 entry give one "all" series, not two.
-    assert_eq!(t.matches("wechat_mp_article_read_users{").count(), 2);
+    // read_user goes to the total family; the 全部 entry is not a channel beside the others.
+    assert_eq!(t.matches("wechat_mp_published_read_users{").count(), 1);
+    assert!(!t.contains("source=\"all\""));
+    assert!(!t.contains("source=\"全部\""));
 }
 
 #[test]
@@ -646,7 +678,7 @@ fn max_articles_keeps_the_newest_and_counts_the_rest() {
     assert_eq!(shares, vec!["10_2", "10_1"]);
     let dropped: BTreeMap<_, _> = samples
         .iter()
-        .filter(|s| s.name == "wechat_mp_article_series_dropped")
+        .filter(|s| s.name == "wechat_mp_dropped_articles")
         .map(|s| (s.labels[1].1.as_ref(), s.value))
         .collect();
     assert_eq!(
@@ -664,6 +696,7 @@ fn openmetrics_body_is_well_formed() {
     assert!(om.ends_with("# EOF\n"));
     assert_eq!(om.matches("# EOF").count(), 1);
     let mut families: BTreeMap<String, String> = BTreeMap::new();
+    let mut units: BTreeMap<String, String> = BTreeMap::new();
     let mut current: Option<(String, String)> = None;
     for line in om.lines() {
         if line == "# EOF" {
@@ -685,6 +718,15 @@ fn openmetrics_body_is_well_formed() {
             );
             families.insert(name.to_string(), kind.to_string());
             current = Some((cur, kind.to_string()));
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# UNIT ") {
+            let (name, unit) = rest.split_once(' ').unwrap();
+            let (cur, _) = current.clone().expect("UNIT after TYPE");
+            assert_eq!(cur, name);
+            // OpenMetrics: the unit is the family name's suffix (Prometheus rejects it otherwise).
+            assert!(name.ends_with(&format!("_{unit}")), "{line}");
+            units.insert(name.to_string(), unit.to_string());
             continue;
         }
         assert!(!line.starts_with('#'), "unexpected comment {line}");
@@ -720,6 +762,13 @@ fn openmetrics_body_is_well_formed() {
         families.get("wechat_mp_api_requests").map(String::as_str),
         Some("counter")
     );
+    // Every family with a unit in the catalogue has its UNIT line, and only those.
+    for (family, _) in &families {
+        let info = lookup(family).or_else(|| lookup(&format!("{family}_total"))).unwrap();
+        assert_eq!(units.get(family).map(String::as_str), info.unit(), "{family}");
+    }
+    assert_eq!(units["wechat_mp_api_requests"], "requests");
+    assert_eq!(units["wechat_mp_callback_time_cost_seconds"], "seconds");
 }
 
 /// `name="escaped value"` pairs separated by commas, every escape one of `\\ \" \n`.
@@ -892,7 +941,7 @@ fn docs_match_the_catalogue() {
     );
     assert!(
         want.contains(
-            "| `wechat_mp_followers` | gauge | account | getusercumulate.cumulate_user |"
+            "| `wechat_mp_followers` | gauge | followers (count) | account | stable | getusercumulate.cumulate_user |"
         )
     );
 }

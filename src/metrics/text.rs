@@ -74,6 +74,13 @@ fn family_head(format: Format, name: &str, out: &mut String) {
     let _ = write!(out, "# HELP {family} ");
     escape_help(info.map_or("", |m| m.help), format, out);
     let _ = writeln!(out, "\n# TYPE {family} {}", kind.as_str());
+    // ISSUE-16 (minimal, to be reconciled with the prometheus-client encoder): OpenMetrics'
+    // `# UNIT` from the catalogue; the classic text format has no unit line.
+    if format == Format::OpenMetrics
+        && let Some(unit) = info.and_then(|m| m.unit())
+    {
+        let _ = writeln!(out, "# UNIT {family} {unit}");
+    }
 }
 
 /// `name{k="v",...}` of one series (no braces without labels).
@@ -411,14 +418,17 @@ mod tests {
         let expected = format!(
             "# HELP wechat_mp_callback_time_cost_seconds {}\n\
              # TYPE wechat_mp_callback_time_cost_seconds gauge\n\
+             # UNIT wechat_mp_callback_time_cost_seconds seconds\n\
              wechat_mp_callback_time_cost_seconds{{account=\"a\"}} 1.5 100\n\
              # HELP wechat_mp_followers {}\n\
              # TYPE wechat_mp_followers gauge\n\
+             # UNIT wechat_mp_followers followers\n\
              wechat_mp_followers{{account=\"a\"}} 1 100\n\
              wechat_mp_followers{{account=\"a\"}} 2 200\n\
              wechat_mp_followers{{account=\"b\"}} 7 200\n\
              # HELP wechat_mp_massmsg_reads {}\n\
              # TYPE wechat_mp_massmsg_reads gauge\n\
+             # UNIT wechat_mp_massmsg_reads reads\n\
              wechat_mp_massmsg_reads{{account=\"a\",msgid=\"1_1\",title=\"a \\\"b\\\" \\\\ c\\nd\",source=\"all\"}} 3 100\n\
              # EOF\n",
             help("wechat_mp_callback_time_cost_seconds"),

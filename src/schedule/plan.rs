@@ -6,17 +6,18 @@
 //! per day; week/month rows once their period has ended; the per-article running totals are
 //! re-polled only while they still change (7 / 30 days) and only for dates that had articles.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::ScheduleSettings;
+use crate::metrics::Exclusions;
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::error::{Error, ErrorClass};
-use crate::wechat::{DateRange, Endpoint, Parsed, Period, Report};
+use crate::wechat::{DateRange, Endpoint, Parsed, Period, Report, ReportGroup};
 
 /// The schedule settings the plan needs.
 #[derive(Debug, Clone)]
@@ -67,6 +68,16 @@ pub fn probe_offset(app_id: &str, retry_interval: SignedDuration) -> SignedDurat
     // Multiply-shift: the mixed hash scaled into [0, millis).
     let offset = (u128::from(crate::shard::mixed_hash(app_id)) * u128::from(millis)) >> 64;
     SignedDuration::from_millis(i64::try_from(offset).unwrap_or(0))
+}
+
+/// The endpoints an account's plan calls: those of its `reports` groups with at least one family
+/// `[metrics] exclude` keeps (getusercumulate, the readiness probe, is added by the plan anyway).
+/// What `backfill` fetches too, so neither spends quota on series nobody keeps.
+pub fn endpoints_to_call(reports: &BTreeSet<ReportGroup>, exclude: &Exclusions) -> Vec<Endpoint> {
+    Endpoint::ALL
+        .into_iter()
+        .filter(|e| reports.contains(&e.group()) && exclude.needs(*e))
+        .collect()
 }
 
 fn signed(d: Duration) -> SignedDuration {

@@ -25,7 +25,7 @@ pub fn china_yesterday(now: Timestamp) -> Date {
     china_today(now).yesterday().expect("date in range")
 }
 
-/// The instant of 00:00 UTC+8 on `date` (used for `wechat_mp_data_date_seconds`).
+/// The instant of 00:00 UTC+8 on `date` (used for `wechat_mp_data_date_timestamp_seconds`).
 pub fn china_midnight(date: Date) -> Timestamp {
     china_at(date, Time::midnight())
 }
