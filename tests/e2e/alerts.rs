@@ -271,14 +271,14 @@ fn rule_metrics_are_known() {
     for m in [
         "up",
         "wechat_mp_callback_requests",
-        "wechat_mp_callback_failures",
+        "wechat_mp_callback_failed_requests",
         "wechat_mp_callback_time_cost_seconds",
         "wechat_mp_callback_max_time_cost_seconds",
-        "wechat_mp_data_date_seconds",
+        "wechat_mp_data_date_timestamp_seconds",
         "wechat_mp_api_unavailable",
         "wechat_mp_token_fetches_total",
         "wechat_mp_api_requests_total",
-        "wechat_mp_followers_cancelled",
+        "wechat_mp_lost_followers",
     ] {
         assert!(used.contains(m), "no rule reads {m}");
     }

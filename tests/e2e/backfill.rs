@@ -96,7 +96,7 @@ async fn ten_days_of_three_accounts_hold_the_simulators_values_at_china_midnight
         assert!(
             ![
                 "wechat_mp_up",
-                "wechat_mp_data_date_seconds",
+                "wechat_mp_data_date_timestamp_seconds",
                 "wechat_mp_api_requests_total"
             ]
             .contains(&t.sample.name.as_str())
@@ -139,7 +139,7 @@ async fn ten_days_of_three_accounts_hold_the_simulators_values_at_china_midnight
         assert_eq!(
             at(
                 &samples,
-                "wechat_mp_followers_new",
+                "wechat_mp_new_followers",
                 &[("account", name), ("source", "qr_code")],
                 day
             ),
@@ -234,6 +234,51 @@ async fn ten_days_of_three_accounts_hold_the_simulators_values_at_china_midnight
             + 29
             + 2;
         assert_eq!(total, expected as u64, "{}", account.name);
+    }
+}
+
+/// `backfill` goes through `[metrics] exclude` like `/metrics`: with `hourly` and `per_article`
+/// excluded it writes none of their series and never calls an endpoint only they come from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_families_are_neither_fetched_nor_written() {
+    let clock = clock();
+    let mut stack = setup(&clock).await;
+    stack.config.metrics.exclude =
+        wechat_mp_exporter::metrics::Exclusions::parse(["hourly", "per_article"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("history.om");
+    let summary = run(&stack.config, &clock, &output)
+        .await
+        .expect("backfill runs");
+    assert_eq!(summary.failed, 0);
+    let samples = parse_timestamped(&std::fs::read_to_string(&output).unwrap());
+    assert!(samples.len() > 100, "the rest is still written");
+    for t in &samples {
+        assert!(
+            t.sample.label("hour").is_none() && t.sample.label("msgid").is_none(),
+            "{t:?}"
+        );
+    }
+    assert!(samples.iter().any(|t| t.sample.name == "wechat_mp_article_reads"));
+    let skipped = [
+        Endpoint::UserReadHour,
+        Endpoint::UserShareHour,
+        Endpoint::UpstreamMsgHour,
+        Endpoint::InterfaceSummaryHour,
+        Endpoint::ArticleSummary,
+        Endpoint::ArticleTotal,
+        Endpoint::ArticleRead,
+        Endpoint::ArticleShare,
+        Endpoint::ArticleTotalDetail,
+    ];
+    for account in &stack.config.accounts {
+        for e in Endpoint::ALL {
+            let calls = stack.simulator.calls_to(&account.app_id, e.name());
+            if skipped.contains(&e) {
+                assert_eq!(calls, 0, "{e} called for {}", account.name);
+            }
+        }
+        assert!(stack.simulator.calls_to(&account.app_id, "getuserread") > 0);
     }
 }
 
@@ -368,9 +413,9 @@ async fn a_failing_report_is_skipped_and_nothing_fetched_is_an_error() {
             .iter()
             .any(|t| t.sample.name == name && t.sample.label("account") == Some(account))
     };
-    assert!(!has("wechat_mp_followers_new", "demo-2"));
+    assert!(!has("wechat_mp_new_followers", "demo-2"));
     assert!(has("wechat_mp_followers", "demo-2"));
-    assert!(has("wechat_mp_followers_new", "demo-1"));
+    assert!(has("wechat_mp_new_followers", "demo-1"));
     let demo3: Vec<_> = samples
         .iter()
         .filter(|t| t.sample.label("account") == Some("demo-3"))

@@ -20,20 +20,20 @@ use crate::support::{Sample, get, of, parse_text, value, wait_until_ok};
 /// The README's metric table: the names dashboards, alerts and outside checks rely on.
 const NAMED_METRICS: [&str; 17] = [
     "wechat_mp_followers",
-    "wechat_mp_followers_new",
-    "wechat_mp_followers_cancelled",
-    "wechat_mp_article_read_users",
+    "wechat_mp_new_followers",
+    "wechat_mp_lost_followers",
+    "wechat_mp_published_read_users",
     "wechat_mp_article_reads",
     "wechat_mp_article_cumulative_read_users",
     "wechat_mp_massmsg_read_users",
     "wechat_mp_massmsg_reads",
     "wechat_mp_callback_requests",
-    "wechat_mp_callback_failures",
+    "wechat_mp_callback_failed_requests",
     "wechat_mp_callback_time_cost_seconds",
     "wechat_mp_callback_max_time_cost_seconds",
     "wechat_mp_upstream_messages",
     "wechat_mp_upstream_message_users",
-    "wechat_mp_data_date_seconds",
+    "wechat_mp_data_date_timestamp_seconds",
     "wechat_mp_up",
     "wechat_mp_api_requests_total",
 ];
@@ -62,9 +62,10 @@ fn follower_source(code: u64) -> String {
     name.to_string()
 }
 
-fn read_source(code: u64) -> String {
+/// The read channel of a getuserread code; `None` for 99999999, the all-channel row.
+fn read_source(code: u64) -> Option<String> {
     let name = match code {
-        99999999 => "all",
+        99999999 => return None,
         0 => "session",
         1 => "friends",
         2 => "moments",
@@ -73,9 +74,9 @@ fn read_source(code: u64) -> String {
         5 => "other",
         6 => "top_stories",
         7 => "search",
-        _ => return format!("code_{code}"),
+        _ => return Some(format!("code_{code}")),
     };
-    name.to_string()
+    Some(name.to_string())
 }
 
 fn msg_type(code: u64) -> String {
@@ -93,7 +94,7 @@ fn msg_type(code: u64) -> String {
 fn date_of(samples: &[Sample], account: &str, e: Endpoint) -> Date {
     let seconds = value(
         samples,
-        "wechat_mp_data_date_seconds",
+        "wechat_mp_data_date_timestamp_seconds",
         account,
         &[("api", e.name())],
     )
@@ -158,21 +159,21 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
             let source = follower_source(row.user_source.unwrap());
             assert_value(
                 &samples,
-                "wechat_mp_followers_new",
+                "wechat_mp_new_followers",
                 account,
                 &[("source", &source)],
                 row.new_user.unwrap() as f64,
             );
             assert_value(
                 &samples,
-                "wechat_mp_followers_cancelled",
+                "wechat_mp_lost_followers",
                 account,
                 &[("source", &source)],
                 row.cancel_user.unwrap() as f64,
             );
         }
         assert_eq!(
-            of(&samples, "wechat_mp_followers_new", account).len(),
+            of(&samples, "wechat_mp_new_followers", account).len(),
             rows.len()
         );
 
@@ -190,7 +191,7 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
         );
         assert_value(
             &samples,
-            "wechat_mp_callback_failures",
+            "wechat_mp_callback_failed_requests",
             account,
             &[],
             row.fail_count.unwrap() as f64,
@@ -242,14 +243,17 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
             "getuserread has the all-channel row"
         );
         for row in &rows {
-            let source = read_source(row.user_source.unwrap());
-            assert_value(
-                &samples,
-                "wechat_mp_article_reads",
-                account,
-                &[("source", &source)],
-                row.counters.int_page_read_count.unwrap() as f64,
-            );
+            let want = row.counters.int_page_read_count.unwrap() as f64;
+            match read_source(row.user_source.unwrap()) {
+                None => assert_value(&samples, "wechat_mp_article_reads", account, &[], want),
+                Some(source) => assert_value(
+                    &samples,
+                    "wechat_mp_article_source_reads",
+                    account,
+                    &[("source", &source)],
+                    want,
+                ),
+            }
         }
 
         let day = date_of(&samples, account, Endpoint::BizSummary);
@@ -258,9 +262,9 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
         };
         assert_value(
             &samples,
-            "wechat_mp_article_read_users",
+            "wechat_mp_published_read_users",
             account,
-            &[("source", "all")],
+            &[],
             rows[0].detail.read_user.unwrap() as f64,
         );
 
@@ -273,17 +277,24 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
             };
             for row in rows {
                 let latest = row.details.iter().max_by_key(|x| x.stat_date).unwrap();
-                let labels = [("msgid", row.msgid.as_deref().unwrap()), ("source", "all")];
+                let labels = [("msgid", row.msgid.as_deref().unwrap())];
                 let s: Vec<_> = of(&samples, "wechat_mp_massmsg_read_users", account)
                     .into_iter()
                     .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
                     .collect();
                 assert_eq!(s.len(), 1, "{account} {labels:?}");
+                let info: Vec<_> = of(&samples, "wechat_mp_massmsg_info", account)
+                    .into_iter()
+                    .filter(|s| labels.iter().all(|(k, v)| s.label(k) == Some(v)))
+                    .collect();
+                assert_eq!(info.len(), 1, "{account} {labels:?}");
                 assert_eq!(
-                    s[0].label("title"),
+                    info[0].label("title"),
                     row.title.as_deref(),
                     "the title survives escaping"
                 );
+                let sent = row.ref_date.map(|d| d.to_string());
+                assert_eq!(info[0].label("sent_date"), sent.as_deref());
                 assert_eq!(
                     s[0].value,
                     latest.counters.int_page_read_user.unwrap() as f64
@@ -318,18 +329,134 @@ async fn the_demo_serves_every_design_metric_with_the_simulators_values() {
                 &samples,
                 "wechat_mp_article_cumulative_read_users",
                 account,
-                &[("msgid", msgid), ("source", "all")],
+                &[("msgid", msgid)],
                 *readers as f64,
             );
         }
 
         // Data dates are China midnights of a day before today.
-        for s in of(&samples, "wechat_mp_data_date_seconds", account) {
+        for s in of(&samples, "wechat_mp_data_date_timestamp_seconds", account) {
             let d = jiff::Timestamp::from_second(s.value as i64).unwrap();
             let day = d.to_zoned(wechat_mp_exporter::wechat::date::china()).date();
             assert_eq!(china_midnight(day), d, "{:?}", s.labels);
         }
     }
+    demo.stop().await;
+}
+
+/// What the OpenMetrics body of the demo breaks of the metric model's rules (empty when none):
+/// no label value standing for "all the others" beside other values of that label, titles only in
+/// `*_info` families, an info series for every msgid of a value family, and a `# UNIT` line for
+/// every `*_seconds` / `*_bytes` family.
+fn model_violations(body: &str) -> Vec<String> {
+    const AGGREGATE_VALUES: [&str; 4] = ["all", "total", "sum", "any"];
+    let mut bad = Vec::new();
+    let mut units: BTreeMap<String, String> = BTreeMap::new();
+    let mut families: BTreeMap<String, ()> = BTreeMap::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# UNIT ") {
+            let (family, unit) = rest.split_once(' ').unwrap();
+            units.insert(family.to_string(), unit.to_string());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            families.insert(rest.split(' ').next().unwrap().to_string(), ());
+        }
+    }
+    for family in families.keys() {
+        for unit in ["seconds", "bytes"] {
+            if family.ends_with(&format!("_{unit}"))
+                && units.get(family).map(String::as_str) != Some(unit)
+            {
+                bad.push(format!("{family} has no `# UNIT {family} {unit}` line"));
+            }
+        }
+    }
+    // The classic parser reads OpenMetrics sample lines as well (no timestamps, no exemplars).
+    let samples = parse_text(body);
+    // (family, label) -> values seen.
+    let mut values: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    // (account, msgid) of the info series, and of the value series with their family.
+    let mut infos = Vec::new();
+    let mut valued = Vec::new();
+    for s in &samples {
+        let is_info = s.name.ends_with("_info");
+        for (k, v) in &s.labels {
+            values.entry((s.name.as_str(), k.as_str())).or_default().push(v.as_str());
+        }
+        if s.labels.contains_key("title") && !is_info {
+            bad.push(format!("{} has a title label outside an info family", s.name));
+        }
+        if let (Some(account), Some(msgid)) = (s.label("account"), s.label("msgid")) {
+            if is_info {
+                infos.push((s.name.as_str(), account, msgid));
+            } else {
+                valued.push((s.name.as_str(), account, msgid));
+            }
+        }
+    }
+    for ((family, label), seen) in &values {
+        for agg in AGGREGATE_VALUES {
+            if seen.contains(&agg) && seen.iter().any(|v| *v != agg) {
+                bad.push(format!("{family}: {label}=\"{agg}\" sits beside other {label} values"));
+            }
+        }
+    }
+    for (family, account, msgid) in valued {
+        // The info family of the value family's group: massmsg or (published) article.
+        let info = if family.starts_with("wechat_mp_massmsg_") {
+            "wechat_mp_massmsg_info"
+        } else {
+            "wechat_mp_article_info"
+        };
+        if !infos.contains(&(info, account, msgid)) {
+            bad.push(format!("{family}{{account={account:?},msgid={msgid:?}}} has no {info} series"));
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    bad
+}
+
+#[test]
+fn the_model_check_catches_each_kind_of_violation() {
+    let body = "# TYPE wechat_mp_x_seconds gauge\n\
+        wechat_mp_x_seconds 1\n\
+        # TYPE wechat_mp_r gauge\n\
+        wechat_mp_r{account=\"a\",source=\"all\"} 3\n\
+        wechat_mp_r{account=\"a\",source=\"moments\"} 1\n\
+        # TYPE wechat_mp_article_v gauge\n\
+        wechat_mp_article_v{account=\"a\",msgid=\"1_1\",title=\"t\"} 1\n\
+        # EOF\n";
+    assert_eq!(
+        model_violations(body),
+        [
+            "wechat_mp_article_v has a title label outside an info family",
+            "wechat_mp_article_v{account=\"a\",msgid=\"1_1\"} has no wechat_mp_article_info series",
+            "wechat_mp_r: source=\"all\" sits beside other source values",
+            "wechat_mp_x_seconds has no `# UNIT wechat_mp_x_seconds seconds` line",
+        ]
+    );
+}
+
+/// The demo's OpenMetrics exposition follows the metric model (docs/metrics.md, "Conventions").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_exposition_sums_correctly_carries_units_and_keeps_titles_in_info_families() {
+    let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)), clock::system())
+        .await
+        .expect("demo starts");
+    let base = format!("http://{}", demo.exporter_addr);
+    wait_until_ok(&format!("{base}/-/ready")).await;
+    let (status, _, body) = get(
+        &format!("{base}/metrics"),
+        Some("application/openmetrics-text;version=1.0.0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(model_violations(&body), Vec::<String>::new());
+    // The walk saw what it checks: per-article families, info series, seconds families.
+    assert!(body.contains("\nwechat_mp_article_info{"));
+    assert!(body.contains("\nwechat_mp_massmsg_info{"));
+    assert!(body.contains("# UNIT wechat_mp_callback_time_cost_seconds seconds\n"));
+    assert!(body.contains("\nwechat_mp_article_source_reads{"));
     demo.stop().await;
 }
 

@@ -67,16 +67,16 @@ async fn quota_gauges_equal_the_simulators_counts_and_a_45009_reads_them_again()
             let used = stack.simulator.used_on(&acc.app_id, e.name(), DAY);
             let name = &acc.name;
             assert_eq!(
-                metric(&stack, "wechat_mp_api_quota_used", name, &api),
+                metric(&stack, "wechat_mp_api_quota_used_requests", name, &api),
                 Some(used as f64),
                 "{name} {e:?}"
             );
             assert_eq!(
-                metric(&stack, "wechat_mp_api_quota_daily_limit", name, &api),
+                metric(&stack, "wechat_mp_api_quota_limit_requests", name, &api),
                 Some(DEFAULT_DAILY_LIMIT as f64)
             );
             assert_eq!(
-                metric(&stack, "wechat_mp_api_quota_remaining", name, &api),
+                metric(&stack, "wechat_mp_api_quota_remaining_requests", name, &api),
                 Some((DEFAULT_DAILY_LIMIT - used) as f64)
             );
         }
@@ -115,12 +115,12 @@ async fn quota_gauges_equal_the_simulators_counts_and_a_45009_reads_them_again()
     // a's gauge still shows the morning's read (its 10:30 call is not in it); b's the fresh one.
     let api = [("api", "getusersummary")];
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_used", &a.name, &api),
+        metric(&stack, "wechat_mp_api_quota_used_requests", &a.name, &api),
         Some(0.0)
     );
     assert_eq!(stack.simulator.used_on(&a.app_id, "getusersummary", DAY), 1);
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_used", &b.name, &api),
+        metric(&stack, "wechat_mp_api_quota_used_requests", &b.name, &api),
         Some(stack.simulator.used_on(&b.app_id, "getusersummary", DAY) as f64)
     );
 }
@@ -138,20 +138,20 @@ async fn the_simulators_daily_quota_runs_out_with_45009() {
     assert_eq!(stack.simulator.used_on(&acc.app_id, api, DAY), 3);
     let labels = [("api", api)];
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_used", &acc.name, &labels),
+        metric(&stack, "wechat_mp_api_quota_used_requests", &acc.name, &labels),
         Some(3.0)
     );
     assert_eq!(
         metric(
             &stack,
-            "wechat_mp_api_quota_daily_limit",
+            "wechat_mp_api_quota_limit_requests",
             &acc.name,
             &labels
         ),
         Some(3.0)
     );
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_remaining", &acc.name, &labels),
+        metric(&stack, "wechat_mp_api_quota_remaining_requests", &acc.name, &labels),
         Some(0.0)
     );
     assert_eq!(

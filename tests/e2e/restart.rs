@@ -29,7 +29,7 @@ fn business(body: &str) -> Vec<Sample> {
         .into_iter()
         .filter(|s| {
             s.name == "wechat_mp_up"
-                || s.name == "wechat_mp_data_date_seconds"
+                || s.name == "wechat_mp_data_date_timestamp_seconds"
                 || lookup(&s.name).is_some_and(|m| !m.endpoint.is_empty())
         })
         .collect()

@@ -92,7 +92,7 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
     for account in &stack.config.accounts {
         let date = value(
             &samples,
-            "wechat_mp_data_date_seconds",
+            "wechat_mp_data_date_timestamp_seconds",
             &account.name,
             &[("api", "getusersummary")],
         );
@@ -107,6 +107,41 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
             Some(1.0)
         );
     }
+}
+
+/// `[metrics] exclude = ["hourly"]` saves quota, not only series: over a simulated day the four
+/// hourly endpoints are never called, the others are, and no series has an `hour` label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluding_hourly_never_calls_the_hourly_endpoints() {
+    const HOURLY: [&str; 4] = [
+        "getuserreadhour",
+        "getusersharehour",
+        "getupstreammsghour",
+        "getinterfacesummaryhour",
+    ];
+    let start_day = date(2026, 11, 2);
+    let clock = Arc::new(ManualClock::new(at(start_day, 10, 0)));
+    let mut stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), |c| {
+        tune(c);
+        c.metrics.exclude = wechat_mp_exporter::metrics::Exclusions::parse(["hourly"]).unwrap();
+    })
+    .await;
+    let end = at(add_days(start_day, 1), 10, 0);
+    stack.exporter.scheduler.run_until(&clock, end).await;
+    for account in &stack.config.accounts {
+        let got = calls(&stack.simulator, &account.app_id);
+        for api in HOURLY {
+            let e: Endpoint = api.parse().unwrap();
+            assert_eq!(got[&e], 0, "{api} called for {}", account.name);
+        }
+        for e in [Endpoint::UserRead, Endpoint::UpstreamMsg, Endpoint::InterfaceSummary] {
+            assert!(got[&e] >= 2, "{e} still called for {}", account.name);
+        }
+    }
+    let body = stack.exporter.store.exposition().text.clone();
+    let samples = parse_text(std::str::from_utf8(&body).unwrap());
+    assert!(samples.iter().any(|s| s.name == "wechat_mp_article_reads"));
+    assert!(samples.iter().all(|s| s.label("hour").is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +179,7 @@ async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_p
     assert_eq!(
         value(
             &samples,
-            "wechat_mp_data_date_seconds",
+            "wechat_mp_data_date_timestamp_seconds",
             &name,
             &[("api", "getusersummary")]
         ),
@@ -176,7 +211,7 @@ async fn a_cold_start_before_publication_shows_the_day_before_and_probes_until_p
     assert_eq!(
         value(
             &samples,
-            "wechat_mp_data_date_seconds",
+            "wechat_mp_data_date_timestamp_seconds",
             name,
             &[("api", "getinterfacesummary")]
         ),
@@ -300,9 +335,9 @@ async fn offline_legacy_article_endpoints_give_way_to_the_published_content_ones
     assert!(
         value(
             &samples,
-            "wechat_mp_article_read_users",
+            "wechat_mp_published_read_users",
             &account.name,
-            &[("source", "all")]
+            &[]
         )
         .is_some(),
         "getbizsummary carries the reads"
