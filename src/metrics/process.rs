@@ -87,10 +87,16 @@ impl ProcessStats {
                 ("counter", true) => (name.trim_end_matches("_total"), name),
                 _ => (name, name),
             };
-            let _ = write!(
-                out,
-                "# HELP {family} {help}\n# TYPE {family} {kind}\n{sample} {value}\n"
-            );
+            let _ = write!(out, "# HELP {family} {help}\n# TYPE {family} {kind}\n");
+            // ISSUE-16 (minimal, to be reconciled with the prometheus-client encoder):
+            // OpenMetrics' `# UNIT` for the families named in a unit.
+            if let Some(unit) = ["seconds", "bytes"]
+                .into_iter()
+                .find(|u| openmetrics && family.ends_with(&format!("_{u}")))
+            {
+                let _ = writeln!(out, "# UNIT {family} {unit}");
+            }
+            let _ = writeln!(out, "{sample} {value}");
         };
         family(
             "process_cpu_seconds_total",
@@ -206,7 +212,7 @@ mod tests {
         assert!(
             stats
                 .encode(true)
-                .contains("# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total 1.5\n")
+                .contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\nprocess_cpu_seconds_total 1.5\n")
         );
         let block = process_block(true, false);
         let text = std::str::from_utf8(&block).unwrap();

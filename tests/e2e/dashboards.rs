@@ -447,6 +447,8 @@ fn dashboards_cover_what_the_issue_asks_for() {
                 "wechat_mp_lost_followers",
                 "wechat_mp_published_read_users",
                 "wechat_mp_article_reads",
+                "wechat_mp_article_source_reads",
+                "wechat_mp_published_source_read_users",
                 "wechat_mp_shares",
                 "wechat_mp_share_users",
                 "wechat_mp_article_favourites",
@@ -462,7 +464,10 @@ fn dashboards_cover_what_the_issue_asks_for() {
                 "wechat_mp_article_cumulative_read_users",
                 "wechat_mp_article_cumulative_share_users",
                 "wechat_mp_massmsg_read_users",
-                "wechat_mp_article_reads",
+                "wechat_mp_article_source_reads",
+                // Titles come from the info families (docs/metrics.md, "Conventions").
+                "wechat_mp_article_info",
+                "wechat_mp_massmsg_info",
             ][..],
         ),
         (
