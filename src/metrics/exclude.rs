@@ -136,9 +136,16 @@ pub fn series_markdown(exposition: &str, source: &str) -> String {
             }
         }
         *counts.entry(("total", account)).or_default() += 1;
+        if !SELECTORS[..2]
+            .iter()
+            .any(|(selector, _)| selects(selector, info) == Some(true))
+        {
+            *counts.entry((LEAN, account)).or_default() += 1;
+        }
     }
     let mut out = format!(
-        "\n## Series per account\n\nCounted from {source}. What `[metrics] exclude` removes: a \
+        "\n## Series per account\n\nCounted from {source}; demo-1 is a small account (~5k \
+         followers), demo-3 a large one (~1.2M). What `[metrics] exclude` removes: a \
          group by its selector ({}), `hourly` and `per_article` across groups (they overlap the \
          groups and each other), a family by name, or `prefix*`. The Exporter group cannot be \
          excluded.\n\n| group | ",
@@ -156,9 +163,9 @@ pub fn series_markdown(exposition: &str, source: &str) -> String {
         .iter()
         .copied()
         .chain(SELECTORS[..2].iter().map(|(s, _)| *s))
-        .chain(["total"]);
+        .chain(["total", LEAN]);
     for row in rows {
-        let label = if m::GROUPS.contains(&row) {
+        let label = if m::GROUPS.contains(&row) || row == LEAN {
             row.to_string()
         } else {
             format!("`{row}`")
@@ -169,6 +176,60 @@ pub fn series_markdown(exposition: &str, source: &str) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&switches_markdown());
+    out
+}
+
+/// The row of docs/metrics.md's series table without the `hourly` and `per_article` families.
+#[cfg(test)]
+const LEAN: &str = "total with `exclude = [\"hourly\", \"per_article\"]`";
+
+/// What each switch removes, from the catalogue: the endpoints `hourly` and `per_article` stop
+/// calling, the endpoints of each `reports` group, and the series one article costs per endpoint.
+#[cfg(test)]
+fn switches_markdown() -> String {
+    use crate::wechat::{Endpoint, ReportGroup};
+    let names = |es: &mut dyn Iterator<Item = Endpoint>| -> String {
+        es.map(|e| e.name()).collect::<Vec<_>>().join(", ")
+    };
+    let mut out = String::from("\nWhat each switch removes:\n\n");
+    for (selector, what) in &SELECTORS[..2] {
+        let ex = Exclusions::parse([*selector]).unwrap_or_default();
+        out.push_str(&format!(
+            "- `exclude = [\"{selector}\"]`: {what}; these endpoints are no longer called: {}.\n",
+            names(&mut Endpoint::ALL.into_iter().filter(|e| !ex.needs(*e)))
+        ));
+    }
+    out.push_str(
+        "- A group selector (`users`, ...) removes its section above, and its endpoints are no \
+         longer called. getusercumulate, the daily readiness probe, is always called.\n",
+    );
+    for group in ReportGroup::ALL {
+        out.push_str(&format!(
+            "- `reports` without `{}`: no call to {} and none of their families.\n",
+            group.name(),
+            names(
+                &mut Endpoint::ALL
+                    .into_iter()
+                    .filter(|e| e.group() == group && *e != Endpoint::UserCumulate)
+            )
+        ));
+    }
+    let per_article: Vec<String> = Endpoint::ALL
+        .into_iter()
+        .filter_map(|e| {
+            let n = m::of_endpoint(e.name())
+                .filter(|f| f.labels.contains(&"msgid") && f.measure != m::Unit::Info)
+                .count();
+            (n > 0).then(|| format!("{} {n}", e.name()))
+        })
+        .collect();
+    out.push_str(&format!(
+        "- `max_articles_per_account` caps the articles kept per endpoint (newest first); each \
+         article costs one `*_info` series per group plus, per endpoint, this many value families \
+         (some with one series per `source` or `position`): {}.\n",
+        per_article.join(", ")
+    ));
     out
 }
 
@@ -248,6 +309,11 @@ mod tests {
         assert!(md.contains("| `hourly` | 1 | 0 |"), "{md}");
         assert!(md.contains("| `per_article` | 0 | 0 |"), "{md}");
         assert!(md.contains("| `total` | 2 | 1 |"), "{md}");
+        assert!(md.contains(&format!("| {LEAN} | 1 | 1 |")), "{md}");
+        assert!(
+            md.contains("no longer called: getuserreadhour, getusersharehour, getupstreammsghour, getinterfacesummaryhour."),
+            "{md}"
+        );
     }
 
     #[test]
