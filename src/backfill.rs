@@ -146,10 +146,16 @@ pub fn account_samples(
     for (day, reports) in days {
         let timestamp = china_midnight(day).as_second();
         out.extend(
-            metrics::map_account_excluding(account, &reports, &status, max_articles, exclude.clone())
-                .into_iter()
-                .filter(|s| is_business_metric(s.name))
-                .map(|sample| TimedSample { sample, timestamp }),
+            metrics::map_account_excluding(
+                account,
+                &reports,
+                &status,
+                max_articles,
+                exclude.clone(),
+            )
+            .into_iter()
+            .filter(|s| is_business_metric(s.name))
+            .map(|sample| TimedSample { sample, timestamp }),
         );
     }
     out
@@ -228,7 +234,9 @@ pub async fn run(
     let mut summary = Summary::default();
     let mut jobs = Vec::new();
     for (i, account) in config.accounts.iter().enumerate() {
-        for endpoint in crate::schedule::endpoints_to_call(&account.reports, &config.metrics.exclude) {
+        for endpoint in
+            crate::schedule::endpoints_to_call(&account.reports, &config.metrics.exclude)
+        {
             let ranges = fetch_ranges(endpoint, range, today);
             if ranges.is_empty() {
                 continue;

@@ -649,10 +649,15 @@ mod tests {
                 assert!(matches!(m.measure, Unit::Count(_)), "{}", m.name);
             }
         }
-        assert_eq!(lookup("wechat_mp_followers").unwrap().unit(), Some("followers"));
+        assert_eq!(
+            lookup("wechat_mp_followers").unwrap().unit(),
+            Some("followers")
+        );
         assert_eq!(lookup("wechat_mp_up").unwrap().unit(), None);
         assert_eq!(
-            lookup("wechat_mp_data_date_timestamp_seconds").unwrap().unit(),
+            lookup("wechat_mp_data_date_timestamp_seconds")
+                .unwrap()
+                .unit(),
             Some("seconds")
         );
     }
@@ -660,7 +665,10 @@ mod tests {
     #[test]
     fn the_unit_of_an_undeclared_own_family_is_read_off_its_name() {
         assert_eq!(unit_of_name("wechat_mp_x_seconds"), Seconds);
-        assert_eq!(unit_of_name("wechat_mp_x_timestamp_seconds"), TimestampSeconds);
+        assert_eq!(
+            unit_of_name("wechat_mp_x_timestamp_seconds"),
+            TimestampSeconds
+        );
         assert_eq!(unit_of_name("wechat_mp_x_bytes"), Unit::Bytes);
         assert_eq!(unit_of_name("wechat_mp_x_build_info"), Info);
         assert_eq!(unit_of_name("wechat_mp_scrapes_total"), Count("scrapes"));

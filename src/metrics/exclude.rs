@@ -282,13 +282,21 @@ mod tests {
                 "getinterfacesummaryhour"
             ]
         );
-        assert!(Endpoint::ALL.into_iter().all(|e| Exclusions::default().needs(e)));
+        assert!(
+            Endpoint::ALL
+                .into_iter()
+                .all(|e| Exclusions::default().needs(e))
+        );
         // One family of getuserread kept: still called.
         let all_but_one: Vec<&str> = m::of_endpoint("getuserread")
             .skip(1)
             .map(|f| f.name)
             .collect();
-        assert!(Exclusions::parse(all_but_one).unwrap().needs(Endpoint::UserRead));
+        assert!(
+            Exclusions::parse(all_but_one)
+                .unwrap()
+                .needs(Endpoint::UserRead)
+        );
     }
 
     #[test]

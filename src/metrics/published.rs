@@ -20,7 +20,10 @@ fn read_sources(
     sources: &[ReadUserSource],
 ) {
     let is_all = |s: &ReadUserSource| s.scene_desc.as_deref() == Some(labels::ALL_SCENES);
-    let all = sources.iter().find(|s| is_all(s)).and_then(|s| s.user_count);
+    let all = sources
+        .iter()
+        .find(|s| is_all(s))
+        .and_then(|s| s.user_count);
     out.put(total, l, read_user.or(all));
     for s in sources.iter().filter(|s| !is_all(s)) {
         let source = labels::scene_desc(s.scene_desc.as_deref());

@@ -9,7 +9,5 @@ mod plan;
 mod poller;
 
 pub use minimum::t1_minimum;
-pub use plan::{
-    AccountPlan, Job, Outcome, PlanSettings, Purpose, endpoints_to_call, probe_offset,
-};
+pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose, endpoints_to_call, probe_offset};
 pub use poller::{AccountPoller, AccountsUpdate, Fetch, PollRound, Scheduler};

@@ -259,7 +259,11 @@ async fn excluded_families_are_neither_fetched_nor_written() {
             "{t:?}"
         );
     }
-    assert!(samples.iter().any(|t| t.sample.name == "wechat_mp_article_reads"));
+    assert!(
+        samples
+            .iter()
+            .any(|t| t.sample.name == "wechat_mp_article_reads")
+    );
     let skipped = [
         Endpoint::UserReadHour,
         Endpoint::UserShareHour,

@@ -352,16 +352,16 @@ fn model_violations(body: &str) -> Vec<String> {
     const AGGREGATE_VALUES: [&str; 4] = ["all", "total", "sum", "any"];
     let mut bad = Vec::new();
     let mut units: BTreeMap<String, String> = BTreeMap::new();
-    let mut families: BTreeMap<String, ()> = BTreeMap::new();
+    let mut families = std::collections::BTreeSet::new();
     for line in body.lines() {
         if let Some(rest) = line.strip_prefix("# UNIT ") {
             let (family, unit) = rest.split_once(' ').unwrap();
             units.insert(family.to_string(), unit.to_string());
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-            families.insert(rest.split(' ').next().unwrap().to_string(), ());
+            families.insert(rest.split(' ').next().unwrap().to_string());
         }
     }
-    for family in families.keys() {
+    for family in &families {
         for unit in ["seconds", "bytes"] {
             if family.ends_with(&format!("_{unit}"))
                 && units.get(family).map(String::as_str) != Some(unit)
@@ -380,10 +380,16 @@ fn model_violations(body: &str) -> Vec<String> {
     for s in &samples {
         let is_info = s.name.ends_with("_info");
         for (k, v) in &s.labels {
-            values.entry((s.name.as_str(), k.as_str())).or_default().push(v.as_str());
+            values
+                .entry((s.name.as_str(), k.as_str()))
+                .or_default()
+                .push(v.as_str());
         }
         if s.labels.contains_key("title") && !is_info {
-            bad.push(format!("{} has a title label outside an info family", s.name));
+            bad.push(format!(
+                "{} has a title label outside an info family",
+                s.name
+            ));
         }
         if let (Some(account), Some(msgid)) = (s.label("account"), s.label("msgid")) {
             if is_info {
@@ -396,7 +402,9 @@ fn model_violations(body: &str) -> Vec<String> {
     for ((family, label), seen) in &values {
         for agg in AGGREGATE_VALUES {
             if seen.contains(&agg) && seen.iter().any(|v| *v != agg) {
-                bad.push(format!("{family}: {label}=\"{agg}\" sits beside other {label} values"));
+                bad.push(format!(
+                    "{family}: {label}=\"{agg}\" sits beside other {label} values"
+                ));
             }
         }
     }
@@ -408,7 +416,9 @@ fn model_violations(body: &str) -> Vec<String> {
             "wechat_mp_article_info"
         };
         if !infos.contains(&(info, account, msgid)) {
-            bad.push(format!("{family}{{account={account:?},msgid={msgid:?}}} has no {info} series"));
+            bad.push(format!(
+                "{family}{{account={account:?},msgid={msgid:?}}} has no {info} series"
+            ));
         }
     }
     bad.sort();

@@ -138,7 +138,12 @@ async fn the_simulators_daily_quota_runs_out_with_45009() {
     assert_eq!(stack.simulator.used_on(&acc.app_id, api, DAY), 3);
     let labels = [("api", api)];
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_used_requests", &acc.name, &labels),
+        metric(
+            &stack,
+            "wechat_mp_api_quota_used_requests",
+            &acc.name,
+            &labels
+        ),
         Some(3.0)
     );
     assert_eq!(
@@ -151,7 +156,12 @@ async fn the_simulators_daily_quota_runs_out_with_45009() {
         Some(3.0)
     );
     assert_eq!(
-        metric(&stack, "wechat_mp_api_quota_remaining_requests", &acc.name, &labels),
+        metric(
+            &stack,
+            "wechat_mp_api_quota_remaining_requests",
+            &acc.name,
+            &labels
+        ),
         Some(0.0)
     );
     assert_eq!(

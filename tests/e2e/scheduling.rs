@@ -134,7 +134,11 @@ async fn excluding_hourly_never_calls_the_hourly_endpoints() {
             let e: Endpoint = api.parse().unwrap();
             assert_eq!(got[&e], 0, "{api} called for {}", account.name);
         }
-        for e in [Endpoint::UserRead, Endpoint::UpstreamMsg, Endpoint::InterfaceSummary] {
+        for e in [
+            Endpoint::UserRead,
+            Endpoint::UpstreamMsg,
+            Endpoint::InterfaceSummary,
+        ] {
             assert!(got[&e] >= 2, "{e} still called for {}", account.name);
         }
     }
