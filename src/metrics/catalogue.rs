@@ -8,9 +8,13 @@
 
 mod docs;
 pub mod stability;
+mod unit;
 
 pub use docs::catalogue_markdown;
 pub use stability::Stability;
+pub use unit::Unit;
+#[allow(unused_imports)] // for the five-argument `own!`
+use unit::unit_of_name;
 
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,62 +34,6 @@ impl MetricKind {
             MetricKind::Gauge => "gauge",
             MetricKind::Counter => "counter",
             MetricKind::Histogram => "histogram",
-        }
-    }
-}
-
-/// What a family's value measures. The name ends in the unit (before `_total`), as Prometheus'
-/// naming practice asks, and OpenMetrics carries it as `# UNIT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// A duration in seconds.
-    Seconds,
-    /// A Unix time in seconds (the name ends in `_timestamp_seconds`).
-    TimestampSeconds,
-    /// A size in bytes.
-    Bytes,
-    /// A share between 0 and 1.
-    Ratio,
-    /// Money in CNY (WeChat's fen / 100).
-    Yuan,
-    /// A count of the things named (plural, the name's last word): `users`, `reads`, `requests`.
-    Count(&'static str),
-    /// 1 or 0 (`up`, `success`, `unavailable`): no unit.
-    State,
-    /// Always 1, the labels are the data (`*_info`): no unit.
-    Info,
-}
-
-impl Unit {
-    /// The unit as `# UNIT` and the name suffix spell it; `None` for states and info families.
-    pub const fn name(self) -> Option<&'static str> {
-        match self {
-            Unit::Seconds | Unit::TimestampSeconds => Some("seconds"),
-            Unit::Bytes => Some("bytes"),
-            Unit::Ratio => Some("ratio"),
-            Unit::Yuan => Some("yuan"),
-            Unit::Count(what) => Some(what),
-            Unit::State | Unit::Info => None,
-        }
-    }
-
-    /// The name suffix the unit requires (`_timestamp_seconds`, `_info`, ...), if any.
-    pub fn suffix(self) -> Option<String> {
-        match self {
-            Unit::TimestampSeconds => Some("_timestamp_seconds".into()),
-            Unit::Info => Some("_info".into()),
-            u => u.name().map(|n| format!("_{n}")),
-        }
-    }
-
-    /// How docs/metrics.md shows the unit.
-    pub fn describe(self) -> String {
-        match self {
-            Unit::TimestampSeconds => "seconds (Unix time)".into(),
-            Unit::Count(what) => format!("{what} (count)"),
-            Unit::State => "none (1 or 0)".into(),
-            Unit::Info => "none (info, always 1)".into(),
-            u => u.name().unwrap_or_default().into(),
         }
     }
 }
@@ -121,53 +69,6 @@ impl MetricInfo {
     /// in it (before `_total`), as Prometheus' naming practice asks.
     pub fn unit(&self) -> Option<&'static str> {
         self.measure.name()
-    }
-}
-
-/// The unit of an exporter-own family declared without one (`own!` with five arguments): read off
-/// the name's suffix, a count of the name's last word otherwise. Const, so the table stays static.
-// Unused while every own family declares its unit; kept for the five-argument `own!`.
-#[allow(dead_code)]
-const fn unit_of_name(name: &'static str) -> Unit {
-    const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
-        if suffix.len() > s.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < suffix.len() {
-            if s[s.len() - suffix.len() + i] != suffix[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
-    let mut b = name.as_bytes();
-    if ends_with(b, b"_total") {
-        b = b.split_at(b.len() - 6).0;
-    }
-    if ends_with(b, b"_timestamp_seconds") {
-        return Unit::TimestampSeconds;
-    }
-    if ends_with(b, b"_seconds") {
-        return Unit::Seconds;
-    }
-    if ends_with(b, b"_bytes") {
-        return Unit::Bytes;
-    }
-    if ends_with(b, b"_ratio") {
-        return Unit::Ratio;
-    }
-    if ends_with(b, b"_info") {
-        return Unit::Info;
-    }
-    let mut start = b.len();
-    while start > 0 && b[start - 1] != b'_' {
-        start -= 1;
-    }
-    match core::str::from_utf8(b.split_at(start).1) {
-        Ok(word) => Unit::Count(word),
-        Err(_) => Unit::State,
     }
 }
 
@@ -573,123 +474,4 @@ pub fn of_endpoint(endpoint: &str) -> impl Iterator<Item = &'static MetricInfo> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_well_formed() {
-        let mut names: Vec<_> = CATALOGUE.iter().map(|m| m.name).collect();
-        names.sort();
-        let before = names.len();
-        names.dedup();
-        assert_eq!(names.len(), before, "duplicate family name");
-        for m in CATALOGUE {
-            assert!(m.name.starts_with("wechat_mp_"), "{}", m.name);
-            assert!(
-                m.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{}",
-                m.name
-            );
-            assert_eq!(
-                m.kind == MetricKind::Counter,
-                m.name.ends_with("_total"),
-                "{}: counters and only counters end in _total",
-                m.name
-            );
-            assert!(GROUPS.contains(&m.group), "{}", m.name);
-            assert!(
-                !m.help.contains('\n') && !m.help.contains('\\'),
-                "{}",
-                m.name
-            );
-            if !m.endpoint.is_empty() {
-                assert_eq!(m.labels.first(), Some(&"account"), "{}", m.name);
-                assert!(
-                    m.help.contains(m.endpoint),
-                    "{} HELP names its endpoint",
-                    m.name
-                );
-                assert!(
-                    m.endpoint.parse::<crate::wechat::Endpoint>().is_ok(),
-                    "{}",
-                    m.name
-                );
-            }
-        }
-    }
-
-    /// Prometheus' naming practice: the unit is the name's suffix (before `_total`), Unix times are
-    /// `*_timestamp_seconds`, info families are `*_info`, no name carries its type, and a title is
-    /// a label of an info family only.
-    #[test]
-    fn every_name_ends_in_its_unit() {
-        for m in CATALOGUE {
-            let base = m.name.strip_suffix("_total").unwrap_or(m.name);
-            if let Some(suffix) = m.measure.suffix() {
-                assert!(base.ends_with(&suffix), "{} should end in {suffix}", m.name);
-            }
-            if m.measure != Unit::TimestampSeconds {
-                assert!(!base.ends_with("_timestamp_seconds"), "{}", m.name);
-            }
-            if let Unit::Count(what) = m.measure {
-                assert!(what.ends_with('s'), "{}: count units are plural", m.name);
-            }
-            for type_word in ["_gauge", "_counter", "_histogram"] {
-                assert!(!m.name.contains(type_word), "{}", m.name);
-            }
-            assert_eq!(
-                m.labels.contains(&"title"),
-                m.measure == Unit::Info && m.group != EXPORTER,
-                "{}: titles only in article info families",
-                m.name
-            );
-            if m.kind == MetricKind::Counter {
-                assert!(matches!(m.measure, Unit::Count(_)), "{}", m.name);
-            }
-        }
-        assert_eq!(
-            lookup("wechat_mp_followers").unwrap().unit(),
-            Some("followers")
-        );
-        assert_eq!(lookup("wechat_mp_up").unwrap().unit(), None);
-        assert_eq!(
-            lookup("wechat_mp_data_date_timestamp_seconds")
-                .unwrap()
-                .unit(),
-            Some("seconds")
-        );
-    }
-
-    #[test]
-    fn the_unit_of_an_undeclared_own_family_is_read_off_its_name() {
-        assert_eq!(unit_of_name("wechat_mp_x_seconds"), Seconds);
-        assert_eq!(
-            unit_of_name("wechat_mp_x_timestamp_seconds"),
-            TimestampSeconds
-        );
-        assert_eq!(unit_of_name("wechat_mp_x_bytes"), Unit::Bytes);
-        assert_eq!(unit_of_name("wechat_mp_x_build_info"), Info);
-        assert_eq!(unit_of_name("wechat_mp_scrapes_total"), Count("scrapes"));
-        assert_eq!(unit_of_name("wechat_mp_x_ratio"), Ratio);
-    }
-
-    #[test]
-    fn help_names_source_and_period() {
-        let m = lookup("wechat_mp_followers").unwrap();
-        assert_eq!(
-            m.help,
-            "Total followers at the end of the day (WeChat getusercumulate.cumulate_user; latest complete day (UTC+8))."
-        );
-        assert!(
-            lookup("wechat_mp_massmsg_reads")
-                .unwrap()
-                .help
-                .contains("running total since sending")
-        );
-        assert!(lookup("nope").is_none());
-        assert!(of_endpoint("getuserreadhour").all(|m| m.labels.contains(&"hour")));
-        assert_eq!(of_endpoint("getusercumulate").count(), 1);
-    }
-}
+mod tests;
