@@ -2,6 +2,7 @@
 //! config lose their series, new ones are polled, unchanged ones keep their state, and a broken
 //! file changes nothing.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,6 +12,7 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock;
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::simulator::SimConfig;
+use wechat_mp_exporter::wechat::Endpoint;
 
 use crate::support::{get, parse_text, start_simulator, up, value, wait_for_metrics, write_config};
 
@@ -185,5 +187,80 @@ async fn reload_restarts_a_changed_probe_and_drops_a_removed_one() {
     assert_eq!(reload(client).await, 200);
     let body = wait_for_metrics(&metrics, |b| !b.contains("wechat_mp_callback_probe_")).await;
     assert!(up(&body, "brand").is_some());
+    shutdown.cancel();
+}
+
+/// A reload that excludes `hourly` rebuilds the pollers without the hourly endpoints: their series
+/// go at once, and the rebuilt accounts fetch everything else but never an hourly endpoint again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_excluding_hourly_stops_calling_the_hourly_endpoints() {
+    let (simulator, sim_addr, sim) = start_simulator().await;
+    let app = &sim.accounts[0].app_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    write_config(&path, sim_addr, &sim, &[("brand", 0)]);
+    let config = Config::load(&path).unwrap();
+    let exporter = Exporter::new(&config, clock::system()).unwrap();
+    let reloader = exporter.reloader(path.clone());
+    let router = exporter.router_with_reload("/metrics", Some(reloader));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let shutdown = CancellationToken::new();
+    tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    let metrics = format!("{base}/metrics");
+    wait_for_metrics(&metrics, |b| {
+        up(b, "brand") == Some(1.0) && b.contains("wechat_mp_hourly_article_reads{")
+    })
+    .await;
+    const HOURLY: [&str; 4] = [
+        "getuserreadhour",
+        "getusersharehour",
+        "getupstreammsghour",
+        "getinterfacesummaryhour",
+    ];
+    let calls = || -> BTreeMap<&'static str, u64> {
+        Endpoint::ALL
+            .into_iter()
+            .map(|e| (e.name(), simulator.calls_to(app, e.name())))
+            .collect()
+    };
+    let before = calls();
+    assert!(HOURLY.iter().all(|api| before[api] >= 1), "{before:?}");
+
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("[metrics]\nexclude = [\"hourly\"]\n");
+    std::fs::write(&path, text).unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let said = response.text().await.unwrap();
+    assert!(said.contains("1 new or changed"), "{said}");
+    let (_, _, body) = get(&metrics, None).await;
+    assert!(!body.contains("hour=\""), "hourly series go at once");
+    // The rebuilt poller fetches the day again (no state directory here): wait until every
+    // other endpoint has been called again, so its round is over.
+    let refetched = |now: &BTreeMap<&str, u64>| {
+        now.iter()
+            .all(|(api, n)| HOURLY.contains(api) || *n > before[api])
+    };
+    for _ in 0..300 {
+        if refetched(&calls()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let after = calls();
+    assert!(refetched(&after), "{before:?} -> {after:?}");
+    for api in HOURLY {
+        assert_eq!(after[api], before[api], "{api} called after the reload");
+    }
+    // The rebuilt account is up again once its first round has ended.
+    let body = wait_for_metrics(&metrics, |b| up(b, "brand") == Some(1.0)).await;
+    assert!(!body.contains("hour=\""));
+    assert!(body.contains("wechat_mp_article_reads{"));
     shutdown.cancel();
 }
