@@ -16,21 +16,28 @@ use wechat_mp_exporter::wechat::Endpoint;
 
 use crate::support::{get, parse_text, start_simulator, up, value, wait_for_metrics, write_config};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
-    let (simulator, sim_addr, sim) = start_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("exporter.toml");
-    write_config(&path, sim_addr, &sim, &[("brand", 0), ("leaving", 1)]);
-    let config = Config::load(&path).unwrap();
+/// An exporter of the config file `path`, serving `/metrics` and `/-/reload` on 127.0.0.1 and
+/// polling; its base URL and the token that stops it.
+async fn serve_with_reload(path: &Path) -> (String, CancellationToken) {
+    let config = Config::load(path).unwrap();
     let exporter = Exporter::new(&config, clock::system()).unwrap();
-    let reloader = exporter.reloader(path.clone());
+    let reloader = exporter.reloader(path.to_path_buf());
     let router = exporter.router_with_reload("/metrics", Some(reloader));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
     let shutdown = CancellationToken::new();
     tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    (base, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
+    let (simulator, sim_addr, sim) = start_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    write_config(&path, sim_addr, &sim, &[("brand", 0), ("leaving", 1)]);
+    let (base, shutdown) = serve_with_reload(&path).await;
     let metrics = format!("{base}/metrics");
     wait_for_metrics(&metrics, |b| {
         up(b, "brand") == Some(1.0) && up(b, "leaving") == Some(1.0)
@@ -199,15 +206,7 @@ async fn a_reload_excluding_hourly_stops_calling_the_hourly_endpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exporter.toml");
     write_config(&path, sim_addr, &sim, &[("brand", 0)]);
-    let config = Config::load(&path).unwrap();
-    let exporter = Exporter::new(&config, clock::system()).unwrap();
-    let reloader = exporter.reloader(path.clone());
-    let router = exporter.router_with_reload("/metrics", Some(reloader));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let shutdown = CancellationToken::new();
-    tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    let (base, shutdown) = serve_with_reload(&path).await;
     let metrics = format!("{base}/metrics");
     wait_for_metrics(&metrics, |b| {
         up(b, "brand") == Some(1.0) && b.contains("wechat_mp_hourly_article_reads{")
