@@ -30,11 +30,22 @@ pub use discovery::Discoverer;
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The git revision, from `WECHAT_MP_EXPORTER_REVISION` at build time.
-pub const REVISION: &str = match option_env!("WECHAT_MP_EXPORTER_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// The git revision, from `build.rs`: `WECHAT_MP_EXPORTER_REVISION` when the build sets it (the
+/// container build does), else the git checkout's HEAD, else "unknown".
+pub const REVISION: &str = env!("WECHAT_MP_EXPORTER_REVISION");
+
+/// What `--version` prints after the name, in the Prometheus style.
+pub const VERSION_LONG: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision: ",
+    env!("WECHAT_MP_EXPORTER_REVISION"),
+    ")\n  build date: ",
+    env!("WECHAT_MP_EXPORTER_BUILD_DATE"),
+    "\n  toolchain:  ",
+    env!("WECHAT_MP_EXPORTER_TOOLCHAIN"),
+    "\n  platform:   ",
+    env!("WECHAT_MP_EXPORTER_PLATFORM"),
+);
 
 /// Everything a running exporter is made of.
 pub struct Exporter {
@@ -405,13 +416,16 @@ fn account_client_with(
         }
         _ => token_source(account).with_context(|| format!("account {:?}", account.name))?,
     };
-    let tokens = Arc::new(TokenCache::new(
-        source,
-        http.clone(),
-        settings.base_url.clone(),
-        clock.clone(),
-        observer.clone(),
-    ));
+    let tokens = Arc::new(
+        TokenCache::new(
+            source,
+            http.clone(),
+            settings.base_url.clone(),
+            clock.clone(),
+            observer.clone(),
+        )
+        .for_account(&account.name),
+    );
     let client = Client::new(
         http.clone(),
         settings,

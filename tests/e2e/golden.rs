@@ -50,7 +50,9 @@ fn normalise(body: &str) -> String {
             out.push_str(" 0\n");
             continue;
         }
-        out.push_str(line);
+        // The revision is the checkout's (build.rs): pinned as a build outside git shows it.
+        let revision = format!("revision=\"{}\"", wechat_mp_exporter::app::REVISION);
+        out.push_str(&line.replace(&revision, "revision=\"unknown\""));
         out.push('\n');
     }
     out

@@ -150,6 +150,15 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         logs.contains("40001"),
         "the rejected-token error was logged"
     );
+    // Every per-account line names its account (the account's own token cache logs it).
+    let fetched: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("access token fetched") || l.contains("datacube request failed"))
+        .collect();
+    assert!(!fetched.is_empty(), "tokens were fetched:\n{logs}");
+    for line in fetched {
+        assert!(line.contains(" account="), "no account in: {line}");
+    }
     for fired in [
         "errcode -1",
         "errcode 45009",
