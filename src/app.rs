@@ -165,6 +165,7 @@ impl Exporter {
         let store = Store::new(VERSION, REVISION);
         store.set_exclusions(config.metrics.exclude.clone());
         let board = StatusBoard::new();
+        board.config_loaded(jiff::Timestamp::now(), true);
         let http = http_client(config.wechat.timeout);
         let platforms = Platforms::default();
         let pollers = config
@@ -190,7 +191,11 @@ impl Exporter {
             config.metrics.max_articles_per_account,
         )
         .with_rate_limit(config.wechat.rate_limit);
-        let probes = ProbeSet::new(store.clone());
+        // The metrics store and the status page both show the probe's results.
+        let probes = ProbeSet::new(Arc::new(crate::status::Tee(vec![
+            store.clone(),
+            board.clone(),
+        ])));
         if let Some(state) = &state {
             scheduler = scheduler.with_state(state.writer.clone());
         }
@@ -460,6 +465,7 @@ impl Reloader {
             Ok(config) => of_shard(config, self.shard),
             Err(errors) => {
                 self.store.config_loaded(false);
+                self.board.config_loaded(jiff::Timestamp::now(), false);
                 let text = format!(
                     "{}: {} problem(s), keeping the last good config:\n{errors}",
                     self.path.display(),
@@ -496,6 +502,7 @@ impl Reloader {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);
+                self.board.config_loaded(jiff::Timestamp::now(), false);
                     return Err(format!("{e:#}"));
                 }
             }
@@ -527,6 +534,7 @@ impl Reloader {
         roster.set_config(&new);
         self.store.set_exclusions(new.metrics.exclude.clone());
         self.store.config_loaded(true);
+        self.board.config_loaded(jiff::Timestamp::now(), true);
         tracing::info!("{summary}");
         *current = new;
         Ok(summary)
