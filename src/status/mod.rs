@@ -23,7 +23,7 @@ mod page;
 
 pub use api::StatusJson;
 pub use in_flight::{InFlight, Stuck};
-pub use page::{AccountQuery, account_page, index_page};
+pub use page::{AccountQuery, account_page, escape, index_page};
 
 /// One account as the status page shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -246,10 +246,10 @@ impl StatusBoard {
             .iter()
             .map(|view| {
                 let stuck = self.stuck(&view.name);
-                let state = if !view.polled {
-                    State::NotPolled
-                } else if stuck.is_some() {
+                let state = if stuck.is_some() {
                     State::Stuck
+                } else if !view.polled {
+                    State::NotPolled
                 } else if !view.up {
                     State::Down
                 } else if view.waiting_for.is_some() {

@@ -316,7 +316,8 @@ pub fn percent(s: &str) -> String {
     out
 }
 
-pub(crate) fn escape(s: &str) -> String {
+/// HTML-escapes text and attribute values.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

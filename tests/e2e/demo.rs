@@ -387,10 +387,15 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
             "the landing page lists {name}"
         );
     }
-    assert!(
-        page.contains("getusersummary"),
-        "the landing page lists reports"
-    );
+    let first = &demo.account_names[0];
+    let (status, _, own) = get(&format!("{base}/account/{first}"), None).await;
+    assert_eq!(status, 200);
+    assert!(own.contains("getusersummary"), "the account's page lists reports");
+    let sim = format!("http://{}/", demo.simulator_addr);
+    assert!(page.contains(&sim), "the demo's page links the simulator");
+    let (status, _, sim_page) = get(&sim, None).await;
+    assert_eq!(status, 200);
+    assert!(sim_page.contains("AppSecret"), "{sim_page}");
     let (status, _, healthy) = get(&format!("{base}/-/healthy"), None).await;
     assert_eq!((status, healthy.as_str()), (200, "Healthy.\n"));
     demo.stop().await;
