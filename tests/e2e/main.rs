@@ -10,6 +10,7 @@ mod support;
 
 mod alerts;
 mod backfill;
+mod browser;
 mod check_config;
 mod component;
 mod compression;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod chromium;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
