@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alertmanager;
 mod alerts;
 mod backfill;
 mod browser;

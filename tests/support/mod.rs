@@ -2,6 +2,7 @@
 //! wiring an exporter to an in-process simulator.
 #![allow(dead_code)]
 
+pub mod alertmanager;
 pub mod checks;
 pub mod chromium;
 pub mod prometheus;
