@@ -89,6 +89,26 @@ fn a_missing_file_is_a_clear_error() {
     );
 }
 
+/// The README's complete example passes with the variables it reads set.
+#[test]
+fn the_example_config_passes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wechat-mp-exporter.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        .args(["check-config", &format!("--config.file={path}")])
+        .env("BRAND_APP_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("SHOP_APP_SECRET", "fedcba9876543210fedcba9876543210")
+        .env("BRAND_CALLBACK_TOKEN", "probetoken1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("OK (2 accounts; 1 callback probe)"), "{stdout}");
+}
+
 #[test]
 fn serve_prints_a_missing_file_once() {
     let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
