@@ -400,3 +400,16 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
     assert_eq!((status, healthy.as_str()), (200, "Healthy.\n"));
     demo.stop().await;
 }
+
+/// The README lists the AppIDs and AppSecrets the simulator accepts, exactly.
+#[test]
+fn the_readme_lists_the_simulators_credentials() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let accounts = wechat_mp_exporter::simulator::SimConfig::demo().accounts;
+    assert!(!accounts.is_empty());
+    for a in accounts {
+        let row = format!("| `{}` | `{}` |", a.app_id, a.app_secret);
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}
