@@ -13,9 +13,13 @@ fn main() {
         _ => git_revision().unwrap_or_else(|| "unknown".into()),
     };
     println!("cargo:rustc-env=WECHAT_MP_EXPORTER_REVISION={revision}");
-    println!("cargo:rustc-env=WECHAT_MP_EXPORTER_BUILD_DATE={}", build_date());
+    println!(
+        "cargo:rustc-env=WECHAT_MP_EXPORTER_BUILD_DATE={}",
+        build_date()
+    );
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let toolchain = output(Command::new(rustc).arg("--version")).unwrap_or_else(|| "unknown".into());
+    let toolchain =
+        output(Command::new(rustc).arg("--version")).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=WECHAT_MP_EXPORTER_TOOLCHAIN={toolchain}");
     let target = |key: &str| std::env::var(key).unwrap_or_else(|_| "unknown".into());
     println!(
@@ -34,10 +38,10 @@ fn git_revision() -> Option<String> {
             println!("cargo:rerun-if-changed={p}");
         }
     }
-    if let Some(branch) = output(Command::new("git").args(["symbolic-ref", "-q", "HEAD"])) {
-        if let Some(p) = output(Command::new("git").args(["rev-parse", "--git-path", &branch])) {
-            println!("cargo:rerun-if-changed={p}");
-        }
+    if let Some(branch) = output(Command::new("git").args(["symbolic-ref", "-q", "HEAD"]))
+        && let Some(p) = output(Command::new("git").args(["rev-parse", "--git-path", &branch]))
+    {
+        println!("cargo:rerun-if-changed={p}");
     }
     Some(revision)
 }

@@ -502,7 +502,7 @@ impl Reloader {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);
-                self.board.config_loaded(jiff::Timestamp::now(), false);
+                    self.board.config_loaded(jiff::Timestamp::now(), false);
                     return Err(format!("{e:#}"));
                 }
             }

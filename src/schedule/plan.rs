@@ -308,7 +308,10 @@ impl AccountPlan {
             .next();
         let why = match waker {
             Some(e) if self.quota_blocked.get(&e).is_some_and(|&t| t > now) => {
-                format!("{}'s daily quota is used up until the next UTC+8 day", e.name())
+                format!(
+                    "{}'s daily quota is used up until the next UTC+8 day",
+                    e.name()
+                )
             }
             Some(e) if self.errors.contains_key(&e) => {
                 format!("backing off after an error of {}", e.name())

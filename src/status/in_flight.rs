@@ -112,8 +112,8 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::StatusBoard;
     use crate::clock::ManualClock;
+    use crate::status::StatusBoard;
     use jiff::SignedDuration;
 
     #[test]

@@ -132,7 +132,11 @@ pub fn index_page(
          state <select name=\"state\"><option value=\"\">all</option>\
          <option value=\"problems\"{}>problems</option></select> <button>Filter</button></form>",
         escape(&query.q),
-        if query.state == "problems" { " selected" } else { "" }
+        if query.state == "problems" {
+            " selected"
+        } else {
+            ""
+        }
     );
     let kept: Vec<&Row> = rows.iter().filter(|r| query.keeps(r)).collect();
     let pages = kept.len().div_ceil(PAGE_SIZE).max(1);
@@ -176,7 +180,12 @@ fn account_row(out: &mut String, row: &Row) {
     );
     match &v.next_poll {
         Some((at, why)) => {
-            let _ = write!(out, "<td>{}<br><small>{}</small></td>", china(*at), escape(why));
+            let _ = write!(
+                out,
+                "<td>{}<br><small>{}</small></td>",
+                china(*at),
+                escape(why)
+            );
         }
         None => out.push_str("<td>-</td>"),
     }
@@ -288,7 +297,7 @@ fn group_digits(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -46,7 +46,8 @@ fn failing(name: &str) -> AccountView {
         last_poll_end: Some(1_796_000_000),
         last_errors: [(
             Endpoint::UserCumulate,
-            "WeChat errcode 40125 (invalid appsecret): the AppSecret is wrong; reset it".to_string(),
+            "WeChat errcode 40125 (invalid appsecret): the AppSecret is wrong; reset it"
+                .to_string(),
         )]
         .into(),
         ..AccountStatus::default()
@@ -99,7 +100,10 @@ fn a_failing_probe_ranks_before_healthy_accounts_and_waiting_is_not_a_problem() 
         },
     );
     let rows = board.rows();
-    let names: Vec<_> = rows.iter().map(|r| (r.view.name.as_str(), r.state)).collect();
+    let names: Vec<_> = rows
+        .iter()
+        .map(|r| (r.view.name.as_str(), r.state))
+        .collect();
     assert_eq!(
         names,
         [("p", State::Up), ("w", State::Waiting), ("a", State::Up)]
@@ -166,7 +170,15 @@ fn five_thousand_accounts_are_paged() {
 fn names_are_escaped_and_linked_percent_encoded() {
     let board = StatusBoard::new();
     board.publish(vec![healthy("<b>&\"x y/z")]);
-    let page = index_page(&board, "/metrics", &AccountQuery::default(), Timestamp::now());
-    assert!(page.contains("href=\"/account/%3Cb%3E%26%22x%20y%2Fz\""), "{page}");
+    let page = index_page(
+        &board,
+        "/metrics",
+        &AccountQuery::default(),
+        Timestamp::now(),
+    );
+    assert!(
+        page.contains("href=\"/account/%3Cb%3E%26%22x%20y%2Fz\""),
+        "{page}"
+    );
     assert!(page.contains(">&lt;b&gt;&amp;&quot;x y/z</a>"));
 }

@@ -104,22 +104,32 @@ async fn wait_for(hook: &Webhook, alertname: &str, limit: Duration) -> Vec<(Stri
 async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exporter_down() {
     let hook = Webhook::default();
     let hook_base = hook.serve().await;
-    let shipped =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/alertmanager/alertmanager.yml"))
-            .unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/alertmanager/alertmanager.yml"),
+    )
+    .unwrap();
     let config = swap(&shipped, "http://alert-receiver.example:9095", &hook_base);
     let config = swap(&config, "group_wait: 30s", "group_wait: 1s");
     let config = swap(&config, "group_interval: 5m", "group_interval: 2s");
     let am = Alertmanager::start(&config).await;
 
     let stack = stack(sim_config(Time::midnight()), clock::system(), |c| {
-        for p in c.accounts.iter_mut().filter_map(|a| a.callback_probe.as_mut()) {
+        for p in c
+            .accounts
+            .iter_mut()
+            .filter_map(|a| a.callback_probe.as_mut())
+        {
             p.interval = Duration::from_secs(1);
             p.timeout = Duration::from_secs(1);
         }
     })
     .await;
-    let names: Vec<String> = stack.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let names: Vec<String> = stack
+        .config
+        .accounts
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
     let failing = names.last().unwrap().clone();
     // The simulator's callback server answers 500 for the last account (probe URLs use its name).
     stack.simulator.callback().set(&failing, Behaviour::Status);
@@ -156,10 +166,7 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
     let (path, body) = probe[0];
     assert_eq!(path, "/oncall", "critical goes to the pager");
     assert_eq!(body["groupLabels"]["account"], failing.as_str(), "{body}");
-    let (_, _, _, account, runbook) = all
-        .iter()
-        .find(|(_, _, n, _, _)| n == PROBE_ALERT)
-        .unwrap();
+    let (_, _, _, account, runbook) = all.iter().find(|(_, _, n, _, _)| n == PROBE_ALERT).unwrap();
     assert_eq!(account, &failing);
     assert!(
         runbook.ends_with(&format!("docs/runbook.md#{}", PROBE_ALERT.to_lowercase())),
@@ -210,7 +217,9 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
     tokio::time::sleep(Duration::from_secs(5)).await;
     let later = alerts(&hook.take());
     assert!(
-        later.iter().all(|(_, status, name, _, _)| status != "firing" || name == DOWN_ALERT),
+        later
+            .iter()
+            .all(|(_, status, name, _, _)| status != "firing" || name == DOWN_ALERT),
         "only the exporter-down alert notifies: {later:#?}"
     );
     let held: Value = client
@@ -228,6 +237,9 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
         .find(|a| a["labels"]["alertname"] == "WechatMpDataStale")
         .expect("Alertmanager holds the data alert");
     assert_eq!(data["status"]["state"], "suppressed", "{data}");
-    assert!(!data["status"]["inhibitedBy"].as_array().unwrap().is_empty(), "{data}");
+    assert!(
+        !data["status"]["inhibitedBy"].as_array().unwrap().is_empty(),
+        "{data}"
+    );
     drop(prometheus);
 }

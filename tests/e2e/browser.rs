@@ -31,7 +31,11 @@ async fn the_status_page_in_chromium_shows_the_failing_account_first() {
         return;
     };
     let stack = stack(sim_config(Time::midnight()), clock::system(), |c| {
-        for p in c.accounts.iter_mut().filter_map(|a| a.callback_probe.as_mut()) {
+        for p in c
+            .accounts
+            .iter_mut()
+            .filter_map(|a| a.callback_probe.as_mut())
+        {
             p.interval = Duration::from_secs(1);
         }
     })
@@ -82,11 +86,17 @@ async fn the_status_page_in_chromium_shows_the_failing_account_first() {
         "its next poll and why: {first}"
     );
     for row in &rows[1..] {
-        assert!(row.starts_with("\"up\"") || row.starts_with("\"waiting\""), "{row}");
+        assert!(
+            row.starts_with("\"up\"") || row.starts_with("\"waiting\""),
+            "{row}"
+        );
     }
     assert!(dom.contains("1 down"), "the summary counts it");
     assert!(own_dom.contains(&format!("<h2>{}</h2>", failing.name)));
-    assert!(own_dom.contains("Recent errors") && own_dom.contains("40125"), "{own_dom}");
+    assert!(
+        own_dom.contains("Recent errors") && own_dom.contains("40125"),
+        "{own_dom}"
+    );
 
     let dir = screenshot_dir();
     let shots = [

@@ -92,7 +92,10 @@ fn a_missing_file_is_a_clear_error() {
 /// The README's complete example passes with the variables it reads set.
 #[test]
 fn the_example_config_passes() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wechat-mp-exporter.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/wechat-mp-exporter.toml"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
         .args(["check-config", &format!("--config.file={path}")])
         .env("BRAND_APP_SECRET", "0123456789abcdef0123456789abcdef")
@@ -106,20 +109,28 @@ fn the_example_config_passes() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("OK (2 accounts; 1 callback probe)"), "{stdout}");
+    assert!(
+        stdout.contains("OK (2 accounts; 1 callback probe)"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn serve_prints_a_missing_file_once() {
     let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
-        .args(["--config.file=/nonexistent/exporter.toml", "--storage.path="])
+        .args([
+            "--config.file=/nonexistent/exporter.toml",
+            "--storage.path=",
+        ])
         .args(["--web.listen-address=127.0.0.1:0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        stderr.matches("cannot read /nonexistent/exporter.toml").count(),
+        stderr
+            .matches("cannot read /nonexistent/exporter.toml")
+            .count(),
         1,
         "{stderr}"
     );
@@ -135,7 +146,10 @@ fn version_is_in_the_prometheus_style_with_a_revision() {
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with(&format!("wechat-mp-exporter {} (revision: ", env!("CARGO_PKG_VERSION"))),
+        first.starts_with(&format!(
+            "wechat-mp-exporter {} (revision: ",
+            env!("CARGO_PKG_VERSION")
+        )),
         "{text}"
     );
     for key in ["build date:", "toolchain:  rustc ", "platform:"] {

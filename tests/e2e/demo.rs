@@ -390,7 +390,10 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
     let first = &demo.account_names[0];
     let (status, _, own) = get(&format!("{base}/account/{first}"), None).await;
     assert_eq!(status, 200);
-    assert!(own.contains("getusersummary"), "the account's page lists reports");
+    assert!(
+        own.contains("getusersummary"),
+        "the account's page lists reports"
+    );
     let sim = format!("http://{}/", demo.simulator_addr);
     assert!(page.contains(&sim), "the demo's page links the simulator");
     let (status, _, sim_page) = get(&sim, None).await;

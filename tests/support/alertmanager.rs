@@ -41,7 +41,10 @@ impl Alertmanager {
         let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
         let child = Command::new(binary())
             .arg(format!("--config.file={}", path.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             // No gossip: a single instance that binds nothing but its web port.
             .arg("--cluster.listen-address=")
