@@ -8,7 +8,6 @@
 //! waits to 1-2 s; routing, grouping, inhibition and the receivers are the shipped file's.
 //! Alerts are named by alert name only.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use wechat_mp_exporter::simulator::callback::Behaviour;
 use crate::support::alertmanager::{Alertmanager, Webhook};
 use crate::support::checks::files;
 use crate::support::prometheus::Prometheus;
-use crate::support::{sim_config, stack, wait_until_ok};
+use crate::support::{fast_probes, run_exporter, sim_config, stack};
 
 const PROBE_ALERT: &str = "WechatMpCallbackProbeFailing";
 const DOWN_ALERT: &str = "WechatMpExporterDown";
@@ -113,17 +112,7 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
     let config = swap(&config, "group_interval: 5m", "group_interval: 2s");
     let am = Alertmanager::start(&config).await;
 
-    let stack = stack(sim_config(Time::midnight()), clock::system(), |c| {
-        for p in c
-            .accounts
-            .iter_mut()
-            .filter_map(|a| a.callback_probe.as_mut())
-        {
-            p.interval = Duration::from_secs(1);
-            p.timeout = Duration::from_secs(1);
-        }
-    })
-    .await;
+    let stack = stack(sim_config(Time::midnight()), clock::system(), fast_probes).await;
     let names: Vec<String> = stack
         .config
         .accounts
@@ -134,18 +123,7 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
     // The simulator's callback server answers 500 for the last account (probe URLs use its name).
     stack.simulator.callback().set(&failing, Behaviour::Status);
     let shutdown = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = stack.exporter.router("/metrics");
-    let stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-    });
-    stack.exporter.start_probes(shutdown.clone());
-    tokio::spawn(stack.exporter.scheduler.run(shutdown.clone()));
-    wait_until_ok(&format!("http://{addr}/-/ready")).await;
+    let (addr, server) = run_exporter(stack.exporter, &shutdown).await;
 
     let dir = tempfile::tempdir().unwrap();
     let rules = fast_rules(dir.path());

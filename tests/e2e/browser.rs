@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use wechat_mp_exporter::clock;
 
 use crate::support::chromium;
-use crate::support::{get, serve, sim_config, stack, wait_until_ok};
+use crate::support::{fast_probes, get, run_exporter, sim_config, stack};
 
 /// Where the screenshots go: kept by CI as artifacts.
 fn screenshot_dir() -> PathBuf {
@@ -30,27 +30,17 @@ async fn the_status_page_in_chromium_shows_the_failing_account_first() {
         );
         return;
     };
-    let stack = stack(sim_config(Time::midnight()), clock::system(), |c| {
-        for p in c
-            .accounts
-            .iter_mut()
-            .filter_map(|a| a.callback_probe.as_mut())
-        {
-            p.interval = Duration::from_secs(1);
-        }
-    })
-    .await;
+    let stack = stack(sim_config(Time::midnight()), clock::system(), fast_probes).await;
     let failing = stack.config.accounts.last().unwrap().clone();
     // Every token request of the last account: "invalid appsecret".
     stack
         .simulator
         .faults()
         .fail_account(&failing.app_id, "stable_token", 40125, None);
-    let base = serve(&stack.exporter).await;
     let shutdown = CancellationToken::new();
-    stack.exporter.start_probes(shutdown.clone());
-    tokio::spawn(stack.exporter.scheduler.run(shutdown.clone()));
-    wait_until_ok(&format!("{base}/-/ready")).await;
+    let accounts = stack.config.accounts.len();
+    let (addr, _server) = run_exporter(stack.exporter, &shutdown).await;
+    let base = format!("http://{addr}");
     // Until every account's callback probe has reported (the page shows it).
     for _ in 0..100 {
         let (_, _, json) = get(&format!("{base}/api/v1/status"), None).await;
@@ -73,7 +63,7 @@ async fn the_status_page_in_chromium_shows_the_failing_account_first() {
 
     // The first row is the failing account, down, with WeChat's reason and when it is asked again.
     let rows: Vec<&str> = dom.split("<tr class=").skip(1).collect();
-    assert_eq!(rows.len(), stack.config.accounts.len(), "{dom}");
+    assert_eq!(rows.len(), accounts, "{dom}");
     let first = rows[0];
     assert!(
         first.contains(&format!(">{}</a>", failing.name)),
