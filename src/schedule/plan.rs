@@ -428,13 +428,8 @@ impl AccountPlan {
         outcome
     }
 
+    /// Stops calling `e` (the poller logs it, naming the account).
     fn retire(&mut self, e: Endpoint, reason: &'static str, err: &Error) -> Outcome {
-        tracing::warn!(
-            api = e.name(),
-            reason,
-            error = %err,
-            "this legacy article endpoint is gone for the account; no longer calling it, the published-content endpoints (getbizsummary, getarticleread, getarticleshare, getarticletotaldetail) carry on"
-        );
         let state = self.states.entry(e).or_default();
         state.retired = Some(reason);
         state.latest = None;

@@ -171,8 +171,14 @@ impl AccountPoller {
                     // needs a token: it would only spend more token calls).
                     quota_hit |= matches!(err, Error::Api { api, errcode: 45009, .. } if api == job.endpoint.name());
                 }
-                if self.plan.apply(job, answer, now) == Outcome::Failed {
-                    round.failures += 1;
+                match self.plan.apply(job, answer, now) {
+                    Outcome::Failed => round.failures += 1,
+                    Outcome::Retired => tracing::warn!(
+                        account = %self.name,
+                        api = job.endpoint.name(),
+                        "this legacy article endpoint is gone for the account; no longer calling it, the published-content endpoints (getbizsummary, getarticleread, getarticleshare, getarticletotaldetail) carry on"
+                    ),
+                    Outcome::Stored | Outcome::Pending => {}
                 }
             }
         }

@@ -146,6 +146,11 @@ impl TokenCache {
         self
     }
 
+    /// The account this cache belongs to (`None`: a platform's shared token), for log lines.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
     /// Hands a failed fetch's error to every caller for `hold` (transient failures for at most
     /// 10 s) instead of asking again: a token shared by many accounts (a platform's component
     /// token) must not be asked for once per account when it fails.

@@ -154,7 +154,11 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     // platform's component token is shared by its accounts, not one account's.
     let fetched: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains("access token fetched") || l.contains("datacube request failed"))
+        .filter(|l| {
+            l.contains("access token fetched")
+                || l.contains("datacube request failed")
+                || (l.contains(" api=") && !l.contains("source=wechat_mp_exporter::simulator"))
+        })
         .filter(|l| !l.contains("token_source=component_token"))
         .collect();
     assert!(!fetched.is_empty(), "tokens were fetched:\n{logs}");
