@@ -54,7 +54,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-colla
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}\
 .down,.stuck{background:#fdd}.down td:nth-child(2),.stuck td:nth-child(2){color:#a00;font-weight:bold}\
 .not_polled,.waiting{background:#ffd}.up td:nth-child(2){color:#070}.bad{color:#a00}\
-.num{text-align:right}.sum span{margin-right:1.2em}small{color:#555}";
+.num{text-align:right}.sum span{margin-right:1.2em}small{color:#555}.t{white-space:nowrap}";
 
 fn head(out: &mut String, title: &str) {
     let _ = write!(
@@ -110,9 +110,11 @@ pub fn index_page(
     out.push_str("<p class=\"sum\">");
     for state in State::ALL {
         let n = rows.iter().filter(|r| r.state == state).count();
+        // Coloured only when some account is in that state.
         let _ = write!(
             out,
-            "<span class=\"{key}\"><a href=\"/?state={key}\">{n} {}</a></span>",
+            "<span class=\"{}\"><a href=\"/?state={key}\">{n} {}</a></span>",
+            if n > 0 { state_key(state) } else { "" },
             state.word(),
             key = state_key(state)
         );
@@ -175,7 +177,8 @@ fn account_row(out: &mut String, row: &Row) {
         escape(&percent(&v.name)),
         escape(&v.name),
         row.state.word(),
-        v.latest_day().map_or("-".into(), |d| d.to_string()),
+        v.latest_day()
+            .map_or("-".into(), |d| format!("<span class=\"t\">{d}</span>")),
         v.last_success.map_or("never".into(), china),
     );
     match &v.next_poll {
@@ -278,11 +281,13 @@ pub fn account_page(
     Some(out)
 }
 
-/// `2026-12-07 09:00:03` in UTC+8.
+/// `2026-12-07 09:00:03` in UTC+8, kept on one line.
 pub(super) fn china(t: Timestamp) -> String {
-    t.to_zoned(crate::wechat::date::china())
-        .strftime("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let local = t.to_zoned(crate::wechat::date::china());
+    format!(
+        "<span class=\"t\">{}</span>",
+        local.strftime("%Y-%m-%d %H:%M:%S")
+    )
 }
 
 fn human(secs: i64) -> String {
