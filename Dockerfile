@@ -18,9 +18,11 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && cargo fetch --locked \
  && rm -rf src
+COPY build.rs ./
 COPY src ./src
 COPY examples ./examples
-# REVISION is compiled in (wechat_mp_exporter_build_info{revision}) and also labels the image.
+# REVISION is compiled in (build.rs: --version, wechat_mp_exporter_build_info{revision}; the
+# context has no .git) and also labels the image.
 ARG REVISION=unknown
 # The cache mount keeps compiled dependencies between builds; it is not part of any layer, so the
 # binary is copied out in the same step. The runtime tree is staged under /out: the binary, an

@@ -4,7 +4,9 @@
 #
 #   fmt        cargo fmt --check
 #   clippy     cargo clippy --locked --all-targets -- -D warnings
-#   test       cargo test --locked           (needs promtool and prometheus: Debian's prometheus)
+#   test       cargo test --locked           (needs promtool and prometheus: Debian's prometheus;
+#                                             prometheus-alertmanager; chromium for the browser test,
+#                                             whose screenshots land in target/tmp/screenshots/)
 #   deploy     scripts/validate-deploy.sh    (systemd-analyze, docker-compose, kubernetes-validate, ...)
 #   container  scripts/container-test.sh     (podman build of the Dockerfile, run against the simulator)
 #
@@ -50,9 +52,13 @@ log() { printf '==> %s\n' "$*"; }
 export PATH=$PATH:/usr/sbin:/sbin
 apt_pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || apt_pkgs+=("$2"); }
-if wanted test; then need promtool prometheus; need prometheus prometheus; fi
+if wanted test; then
+  need promtool prometheus; need prometheus prometheus
+  need prometheus-alertmanager prometheus-alertmanager; need chromium chromium
+fi
 if wanted deploy; then
   need systemd-analyze systemd; need docker-compose docker-compose; need promtool prometheus
+  need amtool prometheus-alertmanager
   need node nodejs; need npm npm
 fi
 if wanted container; then

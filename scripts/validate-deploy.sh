@@ -4,6 +4,8 @@
 #   systemd unit        systemd-analyze verify (any warning fails), systemd-analyze security (exposure <= MAX_EXPOSURE)
 #   docker-compose.yml  docker-compose config (Debian's docker-compose 1.29: the compose file schema)
 #   Prometheus configs  promtool check config (deploy/prometheus.yml, deploy/compose/prometheus.yml, rules loaded)
+#   Alertmanager        amtool check-config deploy/alertmanager/alertmanager.yml; every alert the rules
+#                       name in its inhibit rules exists in alerts/
 #   OTel Collector      structural check: every pipeline names receivers/processors/exporters that are defined
 #   Grafana provisioning  yamllint + structural check of datasources and dashboard providers
 #   Kubernetes          kubernetes-validate --strict (PyPI; Kubernetes' own schemas, offline) for core kinds;
@@ -36,6 +38,7 @@ apt_pkgs=()
 command -v systemd-analyze >/dev/null || apt_pkgs+=(systemd)
 command -v docker-compose >/dev/null || apt_pkgs+=(docker-compose)
 command -v promtool >/dev/null || apt_pkgs+=(prometheus)
+command -v amtool >/dev/null || apt_pkgs+=(prometheus-alertmanager)
 command -v node >/dev/null || apt_pkgs+=(nodejs)
 command -v npm >/dev/null || apt_pkgs+=(npm)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
@@ -113,6 +116,17 @@ mkdir -p "$WORK/prom" && cp deploy/compose/prometheus.yml "$WORK/prom/" && ln -s
 out=$(promtool check config "$WORK/prom/prometheus.yml" 2>&1) || { echo "$out" >&2; fail "promtool check config deploy/compose/prometheus.yml"; }
 grep -q "SUCCESS: .*rules found" <<<"$out" || { echo "$out" >&2; fail "deploy/compose/prometheus.yml loads no rules"; }
 ok "deploy/prometheus.yml, deploy/compose/prometheus.yml: promtool check config (rules loaded)"
+
+# --- Alertmanager -------------------------------------------------------------------------------
+AM=deploy/alertmanager/alertmanager.yml
+out=$(amtool check-config "$AM" 2>&1) || { echo "$out" >&2; fail "amtool check-config $AM"; }
+# The alert names its inhibit rules spell out exist in the rules (a renamed alert would silently
+# stop being inhibited); a regex prefix such as WechatMpApi must start some alert's name.
+for name in $(grep -o 'WechatMp[A-Za-z]*' "$AM" | sort -u); do
+  grep -q "alert: $name" alerts/*.yml || fail "$AM names $name, which no rule in alerts/ defines"
+done
+grep -q "alertmanager:9093" deploy/compose/prometheus.yml || fail "deploy/compose/prometheus.yml does not send alerts to alertmanager:9093"
+ok "$AM: amtool check-config, every alert it names is defined; the compose Prometheus sends to it"
 
 # --- OpenTelemetry Collector (no collector binary here: structural check) -----------------------
 "$PY" - deploy/compose/otel-collector.yaml <<'PYEOF' || fail "deploy/compose/otel-collector.yaml"

@@ -30,11 +30,22 @@ pub use discovery::Discoverer;
 
 /// The version and git revision reported by `wechat_mp_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The git revision, from `WECHAT_MP_EXPORTER_REVISION` at build time.
-pub const REVISION: &str = match option_env!("WECHAT_MP_EXPORTER_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// The git revision, from `build.rs`: `WECHAT_MP_EXPORTER_REVISION` when the build sets it (the
+/// container build does), else the git checkout's HEAD, else "unknown".
+pub const REVISION: &str = env!("WECHAT_MP_EXPORTER_REVISION");
+
+/// What `--version` prints after the name, in the Prometheus style.
+pub const VERSION_LONG: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision: ",
+    env!("WECHAT_MP_EXPORTER_REVISION"),
+    ")\n  build date: ",
+    env!("WECHAT_MP_EXPORTER_BUILD_DATE"),
+    "\n  toolchain:  ",
+    env!("WECHAT_MP_EXPORTER_TOOLCHAIN"),
+    "\n  platform:   ",
+    env!("WECHAT_MP_EXPORTER_PLATFORM"),
+);
 
 /// Everything a running exporter is made of.
 pub struct Exporter {
@@ -154,6 +165,7 @@ impl Exporter {
         let store = Store::new(VERSION, REVISION);
         store.set_exclusions(config.metrics.exclude.clone());
         let board = StatusBoard::new();
+        board.config_loaded(jiff::Timestamp::now(), true);
         let http = http_client(config.wechat.timeout);
         let platforms = Platforms::default();
         let pollers = config
@@ -179,7 +191,11 @@ impl Exporter {
             config.metrics.max_articles_per_account,
         )
         .with_rate_limit(config.wechat.rate_limit);
-        let probes = ProbeSet::new(store.clone());
+        // The metrics store and the status page both show the probe's results.
+        let probes = ProbeSet::new(Arc::new(crate::status::Tee(vec![
+            store.clone(),
+            board.clone(),
+        ])));
         if let Some(state) = &state {
             scheduler = scheduler.with_state(state.writer.clone());
         }
@@ -403,13 +419,16 @@ fn account_client_with(
         }
         _ => token_source(account).with_context(|| format!("account {:?}", account.name))?,
     };
-    let tokens = Arc::new(TokenCache::new(
-        source,
-        http.clone(),
-        settings.base_url.clone(),
-        clock.clone(),
-        observer.clone(),
-    ));
+    let tokens = Arc::new(
+        TokenCache::new(
+            source,
+            http.clone(),
+            settings.base_url.clone(),
+            clock.clone(),
+            observer.clone(),
+        )
+        .for_account(&account.name),
+    );
     let client = Client::new(
         http.clone(),
         settings,
@@ -444,6 +463,7 @@ impl Reloader {
             Ok(config) => of_shard(config, self.shard),
             Err(errors) => {
                 self.store.config_loaded(false);
+                self.board.config_loaded(jiff::Timestamp::now(), false);
                 let text = format!(
                     "{}: {} problem(s), keeping the last good config:\n{errors}",
                     self.path.display(),
@@ -483,6 +503,7 @@ impl Reloader {
                 Ok(poller) => add.push(poller),
                 Err(e) => {
                     self.store.config_loaded(false);
+                    self.board.config_loaded(jiff::Timestamp::now(), false);
                     return Err(format!("{e:#}"));
                 }
             }
@@ -514,6 +535,7 @@ impl Reloader {
         roster.set_config(&new);
         self.store.set_exclusions(new.metrics.exclude.clone());
         self.store.config_loaded(true);
+        self.board.config_loaded(jiff::Timestamp::now(), true);
         tracing::info!("{summary}");
         *current = new;
         Ok(summary)

@@ -30,7 +30,7 @@ use crate::web_config::{self, ServerLimits, WebConfig};
 #[derive(Debug, Parser)]
 #[command(
     name = "wechat-mp-exporter",
-    version,
+    version = crate::app::VERSION_LONG,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -263,7 +263,8 @@ pub fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "exiting");
+                    // Once, as the multi-line list a person reads (not also as a log line that
+                    // repeats it with escaped newlines).
                     eprintln!("error: {e:#}");
                     ExitCode::FAILURE
                 }

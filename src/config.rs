@@ -226,7 +226,7 @@ impl AccountConfig {
 /// One problem in a config file: where, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The key path, e.g. `account[1].app_id`.
+    /// The key path, e.g. `account "brand".app_id`.
     pub key: String,
     /// What is wrong.
     pub problem: String,

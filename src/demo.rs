@@ -118,6 +118,10 @@ impl Demo {
         let config = config_for_simulator(base_url, &sim_config);
         let account_names = config.accounts.iter().map(|a| a.name.clone()).collect();
         let exporter = Exporter::new(&config, clock)?;
+        // The status page links the simulator, whose `/` lists the credentials it accepts.
+        exporter
+            .board
+            .add_link("Simulated WeChat API", &format!("http://{simulator_addr}/"));
         let listener = TcpListener::bind(listen).await?;
         let exporter_addr = listener.local_addr()?;
         let router = exporter.router("/metrics");

@@ -1,22 +1,24 @@
-//! The HTTP surface: `/metrics` (pre-encoded bytes, gzipped when asked), the landing page, `/-/healthy`, `/-/ready`.
+//! The HTTP surface: `/metrics` (pre-encoded bytes, gzipped when asked), the status page (`/`,
+//! `/account/NAME`, `/api/v1/status`), `/-/healthy`, `/-/ready`.
 //!
 //! Handlers only read what the scheduler already published; a scrape never waits on WeChat.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::future::BoxFuture;
+use jiff::Timestamp;
 
 use crate::metrics::{self, Store};
 
 mod negotiate;
-use crate::status::StatusBoard;
+use crate::status::{self, AccountQuery, StatusBoard, StatusJson};
 
 /// Reloads the configuration (`POST /-/reload`); Ok says what changed, Err every problem.
 pub trait Reload: Send + Sync {
@@ -36,6 +38,8 @@ pub fn router(state: AppState, reloader: Option<Arc<dyn Reload>>) -> Router {
     let mut router = Router::new()
         .route(&state.telemetry_path.clone(), get(metrics_handler))
         .route("/", get(landing))
+        .route("/account/{name}", get(account))
+        .route("/api/v1/status", get(status_json))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready));
     if let Some(reloader) = reloader {
@@ -134,72 +138,25 @@ async fn ready(State(state): State<AppState>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
-async fn landing(State(state): State<AppState>) -> Html<String> {
-    let mut page = String::with_capacity(4096);
-    let path = escape(&state.telemetry_path);
-    let _ = write!(
-        page,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>WeChat MP Exporter</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}}\
-         .down{{color:#b00}}.up{{color:#070}}</style></head><body>\
-         <h1>WeChat MP Exporter</h1><p>Version {version}. Values are the latest complete day (UTC+8) \
-         of the WeChat datacube reports.</p>\
-         <ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li>\
-         <li><a href=\"/-/ready\">Readiness</a></li></ul>",
-        version = escape(env!("CARGO_PKG_VERSION")),
-    );
-    for account in state.board.accounts().iter() {
-        let (class, word) = match (account.polled, account.up) {
-            (false, _) => ("", "not polled yet"),
-            (true, true) => ("up", "up"),
-            (true, false) => ("down", "down"),
-        };
-        let _ = write!(
-            page,
-            "<h2>{}</h2><p class=\"{class}\">{word}</p>",
-            escape(&account.name)
-        );
-        if let Some(stuck) = state.board.stuck(&account.name) {
-            let _ = write!(page, "<p class=\"down\">{}</p>", escape(&stuck.describe()));
-        }
-        page.push_str("<table><tr><th>report</th><th>data date</th><th>last error</th></tr>");
-        let mut endpoints: Vec<_> = account
-            .data_dates
-            .keys()
-            .chain(account.last_errors.keys())
-            .chain(account.unavailable.keys())
-            .copied()
-            .collect();
-        endpoints.sort();
-        endpoints.dedup();
-        for e in endpoints {
-            let date = account
-                .data_dates
-                .get(&e)
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into());
-            let mut error = account.last_errors.get(&e).cloned().unwrap_or_default();
-            if let Some(reason) = account.unavailable.get(&e) {
-                error = format!("[stopped: {reason}] {error}");
-            }
-            let _ = write!(
-                page,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e.name(),
-                escape(&date),
-                escape(&error)
-            );
-        }
-        page.push_str("</table>");
-    }
-    page.push_str("</body></html>");
-    Html(page)
+/// `/`: the status page (see `status::page`).
+async fn landing(State(state): State<AppState>, Query(query): Query<AccountQuery>) -> Html<String> {
+    Html(status::index_page(
+        &state.board,
+        &state.telemetry_path,
+        &query,
+        Timestamp::now(),
+    ))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// `/account/NAME`: one account's page; 404 for an account the exporter does not poll.
+async fn account(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match status::account_page(&state.board, &state.telemetry_path, &name, Timestamp::now()) {
+        Some(page) => Html(page).into_response(),
+        None => (StatusCode::NOT_FOUND, "No such account.\n").into_response(),
+    }
+}
+
+/// `/api/v1/status`: the status page's facts as JSON.
+async fn status_json(State(state): State<AppState>) -> Json<StatusJson> {
+    Json(StatusJson::new(&state.board, Timestamp::now()))
 }

@@ -169,7 +169,7 @@ impl StateDir {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => {
-                self.set_aside(&path, &format!("cannot be read: {e}"));
+                self.set_aside(name, &path, &format!("cannot be read: {e}"));
                 return None;
             }
         };
@@ -179,7 +179,7 @@ impl StateDir {
                 Some(saved)
             }
             Err(why) => {
-                self.set_aside(&path, &why);
+                self.set_aside(name, &path, &why);
                 None
             }
         }
@@ -187,7 +187,7 @@ impl StateDir {
 
     /// Renames `path` to `<path>.corrupt-<unix seconds>` (`-2`, `-3`, ... after it when a file
     /// of that name exists: two restarts in one second) so nothing overwrites it silently.
-    fn set_aside(&self, path: &Path, why: &str) {
+    fn set_aside(&self, account: &str, path: &Path, why: &str) {
         let stem = format!(
             "{}.corrupt-{}",
             path.display(),
@@ -199,12 +199,14 @@ impl StateDir {
             .unwrap_or_else(|| PathBuf::from(&stem));
         match fs::rename(path, &aside) {
             Ok(()) => tracing::warn!(
+                account,
                 file = %path.display(),
                 moved_to = %aside.display(),
                 reason = why,
                 "state file not usable, moved aside; the account starts fresh"
             ),
             Err(e) => tracing::warn!(
+                account,
                 file = %path.display(),
                 reason = why,
                 error = %e,

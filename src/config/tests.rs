@@ -110,12 +110,12 @@ app_id = "wx0000000000000002"
             "wechat.timeout",
             "wechat.concurency",
             "schedule.publish_after",
-            "account[0].app_id",
-            "account[0].app_secret",
-            "account[0].token",
-            "account[0].reports",
-            "account[1].app_secret",
-            "account[1].name",
+            "account \"brand\".app_id",
+            "account \"brand\".app_secret",
+            "account \"brand\".token",
+            "account \"brand\".reports",
+            "account \"brand\" #2.app_secret",
+            "account \"brand\" #2.name",
         ]
     );
     let text = errors.to_string();
@@ -198,13 +198,13 @@ fn callback_probe_problems_name_their_keys_and_never_echo_secrets() {
     assert_eq!(
         keys,
         [
-            "account[0].callback_probe.url",
-            "account[0].callback_probe.token",
-            "account[0].callback_probe.interval",
-            "account[0].callback_probe.timeout",
-            "account[0].callback_probe.encoding_aes_key",
-            "account[0].callback_probe.message_mode",
-            "account[0].callback_probe.extra",
+            "account \"brand\".callback_probe.url",
+            "account \"brand\".callback_probe.token",
+            "account \"brand\".callback_probe.interval",
+            "account \"brand\".callback_probe.timeout",
+            "account \"brand\".callback_probe.encoding_aes_key",
+            "account \"brand\".callback_probe.message_mode",
+            "account \"brand\".callback_probe.extra",
         ],
         "{errors}"
     );
@@ -224,9 +224,9 @@ fn callback_probe_problems_name_their_keys_and_never_echo_secrets() {
     assert_eq!(
         keys,
         [
-            "account[0].callback_probe.token",
-            "account[0].callback_probe.timeout",
-            "account[0].callback_probe.encoding_aes_key",
+            "account \"brand\".callback_probe.token",
+            "account \"brand\".callback_probe.timeout",
+            "account \"brand\".callback_probe.encoding_aes_key",
         ],
         "{errors}"
     );

@@ -306,6 +306,46 @@ impl AccountPlan {
             .fold(next_target, Timestamp::min)
     }
 
+    /// When the plan next asks WeChat after `now`, and why (the status page's "next poll").
+    pub fn next_poll(&self, now: Timestamp) -> (Timestamp, String) {
+        let at = self.next_wakeup(now);
+        let target = self.target_day(now);
+        // The endpoint whose backoff or quota wakes the plan, if one does.
+        let waker = self
+            .states
+            .iter()
+            .filter(|(_, s)| s.retired.is_none() && s.not_before == Some(at))
+            .map(|(&e, _)| e)
+            .next();
+        let why = match waker {
+            Some(e) if self.quota_blocked.get(&e).is_some_and(|&t| t > now) => {
+                format!(
+                    "{}'s daily quota is used up until the next UTC+8 day",
+                    e.name()
+                )
+            }
+            Some(e) if self.errors.contains_key(&e) => {
+                format!("backing off after an error of {}", e.name())
+            }
+            Some(Endpoint::UserCumulate) if !self.is_ready(target) => {
+                format!("waiting for WeChat to publish {target}")
+            }
+            Some(e) => format!("asking {} again", e.name()),
+            None => format!(
+                "the next day is published after {} UTC+8 (T+1)",
+                self.settings.publish_after.strftime("%H:%M")
+            ),
+        };
+        (at, why)
+    }
+
+    /// The day WeChat has not published yet, while the plan waits for it without an error.
+    pub fn waiting_for(&self, now: Timestamp) -> Option<Date> {
+        let target = self.target_day(now);
+        (!self.is_ready(target) && !self.errors.contains_key(&Endpoint::UserCumulate))
+            .then_some(target)
+    }
+
     /// Applies the answer to `job` received at `now`.
     pub fn apply(&mut self, job: Job, answer: Result<Parsed, Error>, now: Timestamp) -> Outcome {
         match answer {
@@ -399,13 +439,8 @@ impl AccountPlan {
         outcome
     }
 
+    /// Stops calling `e` (the poller logs it, naming the account).
     fn retire(&mut self, e: Endpoint, reason: &'static str, err: &Error) -> Outcome {
-        tracing::warn!(
-            api = e.name(),
-            reason,
-            error = %err,
-            "this legacy article endpoint is gone for the account; no longer calling it, the published-content endpoints (getbizsummary, getarticleread, getarticleshare, getarticletotaldetail) carry on"
-        );
         let state = self.states.entry(e).or_default();
         state.retired = Some(reason);
         state.latest = None;

@@ -65,6 +65,8 @@ pub struct AccountPoller {
     id: u64,
     /// The UTC+8 day the quotas were last read (they are read once a day, and after a 45009).
     quota_read: Option<Date>,
+    /// When the last round without an error ended (the status page's "last successful poll").
+    last_success: Option<Timestamp>,
 }
 
 impl AccountPoller {
@@ -78,6 +80,7 @@ impl AccountPoller {
             app_id: String::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             quota_read: None,
+            last_success: None,
         }
     }
 
@@ -90,6 +93,12 @@ impl AccountPoller {
             self.status.up = saved.status.up;
             self.status.last_poll_seconds = saved.status.last_poll_seconds;
             self.status.last_poll_end = saved.status.last_poll_end;
+            if saved.status.up {
+                self.last_success = saved
+                    .status
+                    .last_poll_end
+                    .and_then(|t| Timestamp::from_second(t).ok());
+            }
             self.plan.fill_status(&mut self.status, now);
         }
         self
@@ -117,9 +126,13 @@ impl AccountPoller {
         &self.status
     }
 
-    /// The landing page's view of this account.
-    pub fn view(&self) -> AccountView {
-        AccountView::new(&self.name, &self.plan.reports(), &self.status)
+    /// The status page's view of this account at `now`.
+    pub fn view(&self, now: Timestamp) -> AccountView {
+        let mut view = AccountView::new(&self.name, &self.plan.reports(), &self.status);
+        view.waiting_for = self.plan.waiting_for(now);
+        view.next_poll = Some(self.plan.next_poll(now));
+        view.last_success = self.last_success;
+        view
     }
 
     /// Makes every request due at `clock.now()`, repeating while answers make more due (the probe
@@ -158,8 +171,14 @@ impl AccountPoller {
                     // needs a token: it would only spend more token calls).
                     quota_hit |= matches!(err, Error::Api { api, errcode: 45009, .. } if api == job.endpoint.name());
                 }
-                if self.plan.apply(job, answer, now) == Outcome::Failed {
-                    round.failures += 1;
+                match self.plan.apply(job, answer, now) {
+                    Outcome::Failed => round.failures += 1,
+                    Outcome::Retired => tracing::warn!(
+                        account = %self.name,
+                        api = job.endpoint.name(),
+                        "this legacy article endpoint is gone for the account; no longer calling it, the published-content endpoints (getbizsummary, getarticleread, getarticleshare, getarticletotaldetail) carry on"
+                    ),
+                    Outcome::Stored | Outcome::Pending => {}
                 }
             }
         }
@@ -174,6 +193,9 @@ impl AccountPoller {
             self.status.up = round.failures == 0;
             self.status.last_poll_seconds = Some(started.elapsed().as_secs_f64());
             self.status.last_poll_end = Some(clock.now().as_second());
+            if round.failures == 0 {
+                self.last_success = Some(clock.now());
+            }
         }
         self.plan.fill_status(&mut self.status, clock.now());
         round
@@ -323,7 +345,7 @@ impl Scheduler {
         for a in accounts {
             self.store
                 .update_account(&a.name, &a.plan.reports(), &a.status, self.max_articles);
-            self.views.insert(a.name.clone(), a.view());
+            self.views.insert(a.name.clone(), a.view(self.clock.now()));
             self.order.push(a.name.clone());
             self.ids.insert(a.name.clone(), a.id);
             self.accounts.push(a);
@@ -369,7 +391,7 @@ impl Scheduler {
                 state.save(&a.name, &a.app_id, a.saved());
             }
         }
-        self.views.insert(a.name.clone(), a.view());
+        self.views.insert(a.name.clone(), a.view(self.clock.now()));
     }
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.

@@ -41,6 +41,7 @@ mod component;
 mod control;
 mod data;
 mod faults;
+mod home;
 mod ledger;
 mod token_endpoints;
 mod tokens;
@@ -253,6 +254,7 @@ impl Simulator {
     /// The routes, to serve on a listener of the caller's.
     pub fn router(&self) -> axum::Router {
         Router::new()
+            .route("/", get(home::home))
             .route("/cgi-bin/stable_token", post(token_endpoints::stable_token))
             .route("/cgi-bin/token", get(token_endpoints::classic_token))
             .route("/datacube/{name}", any(datacube))

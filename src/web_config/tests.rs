@@ -414,6 +414,37 @@ async fn basic_auth_rejects_missing_and_wrong_credentials() {
     server.shut_down().await.unwrap();
 }
 
+/// The exporter's own status routes sit behind basic auth like `/metrics`.
+#[tokio::test]
+async fn the_status_pages_are_behind_basic_auth() {
+    let hash = bcrypt_hash(HASH_PASSWORD);
+    let web = Arc::new(parse(&format!("basic_auth_users:\n  prom: \"{hash}\"\n")).unwrap());
+    let state = crate::http::AppState {
+        store: crate::metrics::Store::new("v", "r"),
+        board: crate::status::StatusBoard::new(),
+        telemetry_path: "/metrics".into(),
+    };
+    let server = start(crate::http::router(state, None), Some(web)).await;
+    let client = reqwest::Client::new();
+    for (path, authenticated) in [
+        ("/", StatusCode::OK),
+        ("/api/v1/status", StatusCode::OK),
+        ("/account/nobody", StatusCode::NOT_FOUND),
+    ] {
+        let url = format!("http://{}{path}", server.addr);
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let resp = client
+            .get(&url)
+            .basic_auth("prom", Some(HASH_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), authenticated, "{path}");
+    }
+    server.shut_down().await.unwrap();
+}
+
 #[tokio::test]
 async fn configured_headers_are_on_every_response() {
     let hash = bcrypt_hash(HASH_PASSWORD);

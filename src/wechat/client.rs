@@ -94,6 +94,7 @@ impl Client {
                 token_retried = true;
                 self.tokens.invalidate(&token);
                 tracing::debug!(
+                    account = self.tokens.account(),
                     api = endpoint.name(),
                     %range,
                     errcode = err.errcode(),
@@ -129,6 +130,7 @@ impl Client {
         let delay = backoff(self.settings.retry_backoff, *retries);
         *retries += 1;
         tracing::debug!(
+            account = self.tokens.account(),
             api = endpoint.name(),
             %range,
             error = %err,
@@ -203,7 +205,7 @@ impl Client {
             Err(e) => e.label(),
         };
         self.observer.api_call(endpoint.name(), &label);
-        tracing::trace!(api = endpoint.name(), %range, result = %label, "datacube call");
+        tracing::trace!(account = self.tokens.account(), api = endpoint.name(), %range, result = %label, "datacube call");
         result
     }
 

@@ -104,6 +104,8 @@ pub struct TokenCache {
     failure_hold: Option<Duration>,
     /// The last failure and until when it is handed out instead of fetching again.
     failed: Mutex<Option<(Error, Timestamp)>>,
+    /// The account whose token this is, for the log lines (`None`: a platform's shared token).
+    account: Option<String>,
 }
 
 /// The longest a transient failure (network, 5xx, -1) is held: the next try should come soon.
@@ -134,7 +136,19 @@ impl TokenCache {
             fetching: tokio::sync::Mutex::new(()),
             failure_hold: None,
             failed: Mutex::new(None),
+            account: None,
         }
+    }
+
+    /// Names the account in this cache's log lines.
+    pub fn for_account(mut self, name: &str) -> Self {
+        self.account = Some(name.to_string());
+        self
+    }
+
+    /// The account this cache belongs to (`None`: a platform's shared token), for log lines.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// Hands a failed fetch's error to every caller for `hold` (transient failures for at most
@@ -192,7 +206,8 @@ impl TokenCache {
             Ok(_) => observer.token_fetch(kind, "0"),
             Err(e) => {
                 observer.token_fetch(kind, &e.label());
-                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+                tracing::warn!(account = self.account.as_deref(),
+                token_source = kind, error = %e, "access token fetch failed");
                 self.hold(e);
             }
         }
@@ -255,12 +270,14 @@ impl TokenCache {
                 Ok(self.remember(fetched))
             }
             (Err(e), Some(token)) => {
-                tracing::debug!(token_source = kind, error = %e, "token file has no usable token now; keeping the last one read");
+                tracing::debug!(account = self.account.as_deref(),
+                token_source = kind, error = %e, "token file has no usable token now; keeping the last one read");
                 Ok(token)
             }
             (Err(e), None) => {
                 observer.token_fetch(kind, &e.label());
-                tracing::warn!(token_source = kind, error = %e, "access token fetch failed");
+                tracing::warn!(account = self.account.as_deref(),
+                token_source = kind, error = %e, "access token fetch failed");
                 Err(e)
             }
         }
@@ -322,6 +339,7 @@ impl TokenCache {
         if let TokenSource::File(_) = self.source {
             // Read again on every change and every minute: debug, not info.
             tracing::debug!(
+                account = self.account.as_deref(),
                 token_source = kind,
                 expires_in,
                 cached_secs = keep,
@@ -329,6 +347,7 @@ impl TokenCache {
             );
         } else {
             tracing::info!(
+                account = self.account.as_deref(),
                 token_source = kind,
                 expires_in,
                 cached_secs = keep,

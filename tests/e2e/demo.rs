@@ -524,11 +524,32 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
             "the landing page lists {name}"
         );
     }
+    let first = &demo.account_names[0];
+    let (status, _, own) = get(&format!("{base}/account/{first}"), None).await;
+    assert_eq!(status, 200);
     assert!(
-        page.contains("getusersummary"),
-        "the landing page lists reports"
+        own.contains("getusersummary"),
+        "the account's page lists reports"
     );
+    let sim = format!("http://{}/", demo.simulator_addr);
+    assert!(page.contains(&sim), "the demo's page links the simulator");
+    let (status, _, sim_page) = get(&sim, None).await;
+    assert_eq!(status, 200);
+    assert!(sim_page.contains("AppSecret"), "{sim_page}");
     let (status, _, healthy) = get(&format!("{base}/-/healthy"), None).await;
     assert_eq!((status, healthy.as_str()), (200, "Healthy.\n"));
     demo.stop().await;
+}
+
+/// The README lists the AppIDs and AppSecrets the simulator accepts, exactly.
+#[test]
+fn the_readme_lists_the_simulators_credentials() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let accounts = wechat_mp_exporter::simulator::SimConfig::demo().accounts;
+    assert!(!accounts.is_empty());
+    for a in accounts {
+        let row = format!("| `{}` | `{}` |", a.app_id, a.app_secret);
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
 }

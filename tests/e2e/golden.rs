@@ -50,7 +50,9 @@ fn normalise(body: &str) -> String {
             out.push_str(" 0\n");
             continue;
         }
-        out.push_str(line);
+        // The revision is the checkout's (build.rs): pinned to a placeholder.
+        let revision = format!("revision=\"{}\"", wechat_mp_exporter::app::REVISION);
+        out.push_str(&line.replace(&revision, "revision=\"GIT_REVISION\""));
         out.push('\n');
     }
     out

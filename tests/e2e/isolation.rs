@@ -82,19 +82,20 @@ async fn a_slow_account_does_not_hold_up_another_accounts_day() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(simulator.calls_to(&fresh.app_id, "getusersummary") >= 1);
-    let (_, _, page) = get(&base, None).await;
-    let section = |name: &str| {
-        page.split("<h2>")
-            .find(|s| s.starts_with(&format!("{name}</h2>")))
-            .unwrap_or_else(|| panic!("no section for {name}: {page}"))
-            .to_string()
-    };
-    let (stuck, current) = (section(&slow.name), section(&fresh.name));
+    // Each account's own status page (its row, its reports).
+    let mut sections = Vec::new();
+    for name in [&slow.name, &fresh.name] {
+        let (status, _, page) = get(&format!("{base}/account/{name}"), None).await;
+        assert_eq!(status, 200, "{page}");
+        sections.push(page);
+    }
+    let (stuck, current) = (&sections[0], &sections[1]);
+    assert!(stuck.contains("<tr class=\"stuck\">"), "{stuck}");
     let words = stuck
-        .split("<p class=\"down\">stuck since ")
+        .split("stuck since ")
         .nth(1)
-        .and_then(|rest| rest.split("</p>").next())
-        .unwrap_or_else(|| panic!("the stuck account's section says so: {stuck}"));
+        .and_then(|rest| rest.split("<br>").next())
+        .unwrap_or_else(|| panic!("the stuck account's row says so: {stuck}"));
     // "2026-12-02 09:00:03 UTC+8: getusersummary waiting 5 s, longer than the 3s timeout"
     let (when, what) = words.split_once(" UTC+8: ").expect("a UTC+8 time");
     assert!(
@@ -113,9 +114,12 @@ async fn a_slow_account_does_not_hold_up_another_accounts_day() {
     let secs: u64 = waited.split(' ').next().unwrap().parse().unwrap();
     assert!(secs > 3, "{words}");
     assert!(
-        !current.contains("stuck"),
+        !current.contains("stuck since") && current.contains("<tr class=\"waiting\">"),
         "the current account is not stuck: {current}"
     );
-    assert!(current.contains("<p class=\"up\">up</p>"), "{current}");
+    assert!(
+        current.contains("waiting for WeChat to publish"),
+        "the other account waits for its day: {current}"
+    );
     shutdown.cancel();
 }

@@ -8,8 +8,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alertmanager;
 mod alerts;
 mod backfill;
+mod browser;
 mod check_config;
 mod component;
 mod compression;

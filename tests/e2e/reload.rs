@@ -82,7 +82,7 @@ async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
         .unwrap();
     assert_eq!(response.status(), 400);
     let text = response.text().await.unwrap();
-    assert!(text.contains("account[0].app_id"), "{text}");
+    assert!(text.contains("account \"brand\".app_id"), "{text}");
     let (_, _, body) = get(&metrics, None).await;
     assert_eq!(up(&body, "brand"), Some(1.0));
     assert_eq!(up(&body, "joining"), Some(1.0));

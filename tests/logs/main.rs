@@ -150,6 +150,21 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
         logs.contains("40001"),
         "the rejected-token error was logged"
     );
+    // Every per-account line names its account (the account's own token cache logs it); a
+    // platform's component token is shared by its accounts, not one account's.
+    let fetched: Vec<&str> = logs
+        .lines()
+        .filter(|l| {
+            l.contains("access token fetched")
+                || l.contains("datacube request failed")
+                || (l.contains(" api=") && !l.contains("source=wechat_mp_exporter::simulator"))
+        })
+        .filter(|l| !l.contains("token_source=component_token"))
+        .collect();
+    assert!(!fetched.is_empty(), "tokens were fetched:\n{logs}");
+    for line in fetched {
+        assert!(line.contains(" account="), "no account in: {line}");
+    }
     for fired in [
         "errcode -1",
         "errcode 45009",

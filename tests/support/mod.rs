@@ -2,7 +2,9 @@
 //! wiring an exporter to an in-process simulator.
 #![allow(dead_code)]
 
+pub mod alertmanager;
 pub mod checks;
+pub mod chromium;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
@@ -198,6 +200,40 @@ pub fn sim_config(publish_at: Time) -> SimConfig {
     let mut sim = SimConfig::demo();
     sim.publish_at = publish_at;
     sim
+}
+
+/// Probes every account's callback server each second (with a 1 s timeout), so probe results and
+/// alerts come within seconds.
+pub fn fast_probes(c: &mut Config) {
+    for p in c
+        .accounts
+        .iter_mut()
+        .filter_map(|a| a.callback_probe.as_mut())
+    {
+        p.interval = Duration::from_secs(1);
+        p.timeout = Duration::from_secs(1);
+    }
+}
+
+/// Serves `exporter` on 127.0.0.1 until `shutdown`, starts its probes and its poll loop, and waits
+/// until it is ready. Returns its address and the server's task (it ends after `shutdown`).
+pub async fn run_exporter(
+    exporter: Exporter,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = exporter.router("/metrics");
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+    });
+    exporter.start_probes(shutdown.clone());
+    tokio::spawn(exporter.scheduler.run(shutdown.clone()));
+    wait_until_ok(&format!("http://{addr}/-/ready")).await;
+    (addr, server)
 }
 
 /// Serves `exporter`'s routes on 127.0.0.1; returns the base URL.

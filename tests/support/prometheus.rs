@@ -25,7 +25,7 @@ fn binary() -> PathBuf {
     super::checks::debian_binary("prometheus", "PROMETHEUS")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -36,6 +36,15 @@ fn free_port() -> u16 {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (job `wechat-mp`) and evaluating `rule_files`.
     pub async fn start(targets: &[SocketAddr], rule_files: &[PathBuf]) -> Prometheus {
+        Self::start_alerting(targets, rule_files, None).await
+    }
+
+    /// As [`Prometheus::start`], sending alerts to the Alertmanager at `alertmanager` when given.
+    pub async fn start_alerting(
+        targets: &[SocketAddr],
+        rule_files: &[PathBuf],
+        alertmanager: Option<SocketAddr>,
+    ) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let rules: Vec<String> = rule_files
             .iter()
@@ -51,6 +60,12 @@ impl Prometheus {
             },
             targets.join(", ")
         );
+        let config = match alertmanager {
+            Some(am) => format!(
+                "{config}alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"{am}\"]\n"
+            ),
+            None => config,
+        };
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
         let port = free_port();

@@ -83,7 +83,7 @@ fn component_problems_name_their_keys_and_the_fix() {
         "[[account]]\nname = \"a\"\napp_id = \"wxauth000000000001\"\ntoken = \"component\"\nauthorizer_refresh_token = \"r\"\n",
     );
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(p[0].0, "account[0].token");
+    assert_eq!(p[0].0, "account \"a\".token");
     assert!(p[0].1.contains("no [[component]]"), "{p:?}");
     assert!(p[0].2.contains("add a [[component]]"), "{p:?}");
 
@@ -111,9 +111,9 @@ authorizer_refresh_token = "r"
     assert_eq!(
         keys,
         [
-            "account[0].authorizer_refresh_token",
-            "account[1].component",
-            "account[2].authorizer_refresh_token"
+            "account \"a\".authorizer_refresh_token",
+            "account \"b\".component",
+            "account \"c\".authorizer_refresh_token"
         ],
         "{p:?}"
     );
@@ -178,7 +178,7 @@ authorizer_refresh_token = "r"
     );
     let p = parse(&text, Path::new("/etc/wechat")).unwrap_err().0;
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(p[0].key, "account[0].component");
+    assert_eq!(p[0].key, "account \"a\".component");
     assert!(p[0].fix.contains("component = \"NAME\""), "{p:?}");
 }
 

@@ -37,7 +37,13 @@ impl Validator<'_> {
         let mut names = HashSet::new();
         let mut app_ids = HashSet::new();
         for (i, item) in tables.into_iter().enumerate() {
-            let path = format!("account[{i}]");
+            // Problems name the account as operators know it; by position only when unnamed.
+            // A repeated name adds the position, so the duplicate is found.
+            let path = match item.get("name").and_then(Value::as_str) {
+                Some(name) if !names.contains(name) => format!("account {name:?}"),
+                Some(name) => format!("account {name:?} #{}", i + 1),
+                None => format!("account #{}", i + 1),
+            };
             let Value::Table(table) = item else {
                 self.error(
                     path,

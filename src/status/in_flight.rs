@@ -1,50 +1,15 @@
-//! What the landing page and `/-/ready` show: per account, the data date of each report, the
-//! last error in words, and a datacube call stuck in flight. The scheduler publishes the views
-//! after every poll round; the calls in flight are live. Readers never block either.
+//! A datacube call stuck in flight: each account's calls are tracked from start to end, and the
+//! oldest one past the account's budget is "stuck" on the status page and `/metrics`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use jiff::Timestamp;
-use jiff::civil::Date;
 
 use crate::clock::SharedClock;
-
-use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::Endpoint;
-
-/// One account as the landing page shows it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AccountView {
-    pub name: String,
-    /// The account has been polled at least once (with or without success).
-    pub polled: bool,
-    pub up: bool,
-    pub data_dates: BTreeMap<Endpoint, Date>,
-    pub unavailable: BTreeMap<Endpoint, String>,
-    pub last_errors: BTreeMap<Endpoint, String>,
-}
-
-impl AccountView {
-    pub fn new(name: &str, reports: &AccountReports, status: &AccountStatus) -> Self {
-        Self {
-            name: name.to_string(),
-            polled: status.last_poll_end.is_some(),
-            up: status.up,
-            data_dates: reports.reports.iter().map(|(&e, r)| (e, r.date)).collect(),
-            unavailable: status.unavailable.clone(),
-            last_errors: status.last_errors.clone(),
-        }
-    }
-
-    /// Ready when the account has data, or has reported why not.
-    pub fn is_ready(&self) -> bool {
-        !self.data_dates.is_empty() || !self.last_errors.is_empty()
-    }
-}
 
 /// A datacube call that has waited longer than its account's budget.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,55 +109,11 @@ impl InFlight {
     }
 }
 
-/// The latest views of every account, swapped in atomically.
-#[derive(Debug, Default)]
-pub struct StatusBoard {
-    accounts: ArcSwap<Vec<AccountView>>,
-    /// Each account's calls in flight, by account name.
-    in_flight: Mutex<BTreeMap<String, Arc<InFlight>>>,
-}
-
-impl StatusBoard {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    pub fn publish(&self, views: Vec<AccountView>) {
-        self.accounts.store(Arc::new(views));
-    }
-
-    pub fn accounts(&self) -> Arc<Vec<AccountView>> {
-        self.accounts.load_full()
-    }
-
-    /// Where `account`'s calls in flight are tracked from now on (a reloaded account starts a new
-    /// table; the old poller's calls no longer count).
-    pub fn track(&self, account: &str, in_flight: Arc<InFlight>) {
-        self.in_flight_table()
-            .insert(account.to_string(), in_flight);
-    }
-
-    /// `account`'s oldest call in flight, if it is stuck.
-    pub fn stuck(&self, account: &str) -> Option<Stuck> {
-        let table = self.in_flight_table().get(account).cloned()?;
-        table.stuck()
-    }
-
-    fn in_flight_table(&self) -> MutexGuard<'_, BTreeMap<String, Arc<InFlight>>> {
-        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// `/-/ready`: every configured account has data or has reported why not.
-    pub fn is_ready(&self) -> bool {
-        let accounts = self.accounts.load();
-        !accounts.is_empty() && accounts.iter().all(AccountView::is_ready)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::status::StatusBoard;
     use jiff::SignedDuration;
 
     #[test]
