@@ -1,4 +1,133 @@
-//! `Accept-Encoding` negotiation for `/metrics` (RFC 9110 section 12.5.3): gzip or identity.
+//! Negotiation for `/metrics`: the exposition format from `Accept`, as Prometheus' scrape
+//! protocol content negotiation specifies it (prometheus/docs,
+//! `docs/instrumenting/content_negotiation.md`), and gzip or identity from `Accept-Encoding`
+//! (RFC 9110 section 12.5.3).
+
+use crate::metrics::{Format, TEXT_CONTENT_TYPE};
+
+/// The protobuf media type and the parameters that make it Prometheus' `MetricFamily` stream.
+const PROTOBUF: &str = "application/vnd.google.protobuf";
+const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+/// The escaping schemes a text format of version 1.0.0 may name, as answered: every name the
+/// exporter writes is in the legacy character set, so each scheme gives the same bytes. The spec's
+/// table spells the first `allow-utf-8`, its prose `allow-utf8`: both are read.
+const ESCAPINGS: [(&str, &str); 5] = [
+    ("allow-utf-8", "allow-utf-8"),
+    ("allow-utf8", "allow-utf-8"),
+    ("underscores", "underscores"),
+    ("dots", "dots"),
+    ("values", "values"),
+];
+
+/// Answered when a 1.0.0 format is asked for without `escaping` (Go's client default).
+const DEFAULT_ESCAPING: &str = "underscores";
+
+/// The format to answer and its `Content-Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Which body.
+    pub format: Format,
+    /// The `Content-Type`, with version and, for text formats 1.0.0 and above, escaping.
+    pub content_type: String,
+}
+
+impl Choice {
+    fn fallback() -> Self {
+        Self {
+            format: Format::Text,
+            content_type: TEXT_CONTENT_TYPE.to_string(),
+        }
+    }
+}
+
+/// What one `Accept` entry asks for, if the exporter serves it.
+fn supported(media: &str, params: &[(String, String)]) -> Option<Choice> {
+    let param = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    // An unknown escaping scheme makes the entry unsupported rather than guessed.
+    let escaping = match param("escaping") {
+        None => Some(DEFAULT_ESCAPING),
+        Some(v) => ESCAPINGS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(v))
+            .map(|(_, answer)| *answer),
+    };
+    let (format, content_type) = match (media, param("version")) {
+        (PROTOBUF, _) => {
+            let proto = param("proto")?;
+            let encoding = param("encoding")?;
+            if proto != "io.prometheus.client.MetricFamily" || encoding != "delimited" {
+                return None;
+            }
+            (Format::Protobuf, PROTOBUF_CONTENT_TYPE.to_string())
+        }
+        ("application/openmetrics-text", Some("1.0.0") | None) => (
+            Format::OpenMetrics,
+            format!(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping={}",
+                escaping?
+            ),
+        ),
+        ("application/openmetrics-text", Some("0.0.1")) => (
+            Format::OpenMetrics,
+            "application/openmetrics-text; version=0.0.1; charset=utf-8".to_string(),
+        ),
+        ("text/plain", Some("1.0.0")) => (
+            Format::Text,
+            format!(
+                "text/plain; version=1.0.0; charset=utf-8; escaping={}",
+                escaping?
+            ),
+        ),
+        ("text/plain", Some("0.0.4") | None) => (Format::Text, TEXT_CONTENT_TYPE.to_string()),
+        _ => return None,
+    };
+    Some(Choice {
+        format,
+        content_type,
+    })
+}
+
+/// The format of the highest-weighted supported entry of `Accept` (the first of equal weights);
+/// entries with q=0, an unreadable q, or a type the exporter does not serve count for nothing.
+/// Nothing supported (no header, `*/*`, a browser's list, garbage): text 0.0.4, as the spec asks.
+pub fn choose_format<'a>(headers: impl IntoIterator<Item = &'a str>) -> Choice {
+    let mut best: Option<(f32, Choice)> = None;
+    for item in headers.into_iter().flat_map(|h| h.split(',')) {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = Some(1.0_f32);
+        let mut params = Vec::new();
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.trim().trim_matches('"');
+            if k == "q" {
+                q = v.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q));
+            } else {
+                params.push((k, v.to_string()));
+            }
+        }
+        let Some(q) = q.filter(|q| *q > 0.0) else {
+            continue;
+        };
+        let Some(choice) = supported(&media, &params) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(w, _)| q > *w) {
+            best = Some((q, choice));
+        }
+    }
+    best.map_or_else(Choice::fallback, |(_, c)| c)
+}
 
 /// Whether the answer should be gzipped: gzip (or `x-gzip`, or `*` when gzip is not named) has a
 /// q-value above 0 and at least that of identity, where identity weighs what it is given by name

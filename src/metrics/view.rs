@@ -24,7 +24,7 @@ impl Store {
     /// The current families as a [`SnapshotView`].
     pub fn snapshot_view(&self) -> SnapshotView {
         let accounts = self.lock().values().cloned().collect();
-        let own = self.own_samples(false);
+        let own = self.own_samples();
         SnapshotView { accounts, own }
     }
 }
