@@ -172,7 +172,93 @@ pub fn wants_gzip<'a>(headers: impl IntoIterator<Item = &'a str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::wants_gzip;
+    use super::{choose_format, wants_gzip};
+    use crate::metrics::{Format, Store};
+
+    const OM1: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=";
+    const OM001: &str = "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    const TEXT1: &str = "text/plain; version=1.0.0; charset=utf-8; escaping=";
+    const TEXT004: &str = "text/plain; version=0.0.4; charset=utf-8";
+    const PROTO: &str =
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+    /// (Accept, the format answered, its Content-Type).
+    fn cases() -> Vec<(Option<&'static str>, Format, String)> {
+        let om1 = |e: &str| format!("{OM1}{e}");
+        let text1 = |e: &str| format!("{TEXT1}{e}");
+        use Format::*;
+        vec![
+            // Prometheus 2 default.
+            (Some("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), OpenMetrics, om1("underscores")),
+            // Prometheus 3 default (the spec's example).
+            (Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"), OpenMetrics, om1("allow-utf-8")),
+            // Protobuf first (native histograms enabled).
+            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.2,text/plain;version=0.0.4;q=0.1,*/*;q=0.0"), Protobuf, PROTO.into()),
+            // Prometheus 2.42 with native histograms.
+            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), Protobuf, PROTO.into()),
+            // Both spellings of the UTF-8 escaping.
+            (Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf8"), OpenMetrics, om1("allow-utf-8")),
+            (Some("text/plain;version=1.0.0;escaping=allow-utf-8"), Text, text1("allow-utf-8")),
+            (Some("text/plain;version=1.0.0;escaping=allow-utf8"), Text, text1("allow-utf-8")),
+            (Some("text/plain;version=1.0.0;escaping=dots"), Text, text1("dots")),
+            (Some("text/plain;version=1.0.0;escaping=values"), Text, text1("values")),
+            (Some("text/plain;version=1.0.0"), Text, text1("underscores")),
+            (Some("application/openmetrics-text;version=0.0.1"), OpenMetrics, OM001.into()),
+            // q=0 excludes, whatever else the entry says.
+            (Some("application/openmetrics-text;version=1.0.0;q=0"), Text, TEXT004.into()),
+            (Some("application/openmetrics-text;version=1.0.0;q=0.000,text/plain;version=1.0.0;q=0.1"), Text, text1("underscores")),
+            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0,application/openmetrics-text;version=0.0.1;q=0.2"), OpenMetrics, OM001.into()),
+            // q ordering, not list order; equal weights: the first listed.
+            (Some("text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=1.0.0;q=0.9"), OpenMetrics, om1("underscores")),
+            (Some("application/openmetrics-text;version=1.0.0;q=0.2,text/plain;version=1.0.0;escaping=underscores;q=0.7"), Text, text1("underscores")),
+            (Some("text/plain;version=0.0.4,application/openmetrics-text;version=1.0.0"), Text, TEXT004.into()),
+            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;version=1.0.0;q=0.6"), OpenMetrics, om1("underscores")),
+            // Several header lines are one list.
+            (Some("text/plain;version=0.0.4;q=0.1\napplication/openmetrics-text;version=1.0.0;q=0.5"), OpenMetrics, om1("underscores")),
+            // Anything, a browser, curl: text 0.0.4.
+            (Some("*/*"), Text, TEXT004.into()),
+            (Some("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"), Text, TEXT004.into()),
+            (Some("text/plain"), Text, TEXT004.into()),
+            (None, Text, TEXT004.into()),
+            (Some(""), Text, TEXT004.into()),
+            // Malformed: garbage, unreadable q, unknown version, escaping or protobuf encoding.
+            (Some(";;;,,=q=1"), Text, TEXT004.into()),
+            (Some("application/openmetrics-text;version=1.0.0;q=high"), Text, TEXT004.into()),
+            (Some("application/openmetrics-text;version=1.0.0;q=2"), Text, TEXT004.into()),
+            (Some("application/openmetrics-text;version=2.0.0"), Text, TEXT004.into()),
+            (Some("application/openmetrics-text;version=1.0.0;escaping=bogus\r\nX-Injected: 1"), Text, TEXT004.into()),
+            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"), Text, TEXT004.into()),
+            (Some("application/vnd.google.protobuf"), Text, TEXT004.into()),
+            (Some("APPLICATION/OpenMetrics-Text; Version=1.0.0; Escaping=\"values\""), OpenMetrics, om1("values")),
+        ]
+    }
+
+    #[test]
+    fn accept_headers_choose_the_format_its_content_type_and_where_eof_goes() {
+        let cases = cases();
+        assert!(cases.len() >= 25);
+        let store = Store::new("1.2.3", "abc");
+        store.config_loaded(true);
+        let exposition = store.exposition();
+        for (accept, format, content_type) in cases {
+            let headers: Vec<&str> = accept.map(|a| a.split('\n').collect()).unwrap_or_default();
+            let choice = choose_format(headers);
+            assert_eq!(choice.format, format, "{accept:?}");
+            assert_eq!(choice.content_type, content_type, "{accept:?}");
+            assert!(
+                axum::http::HeaderValue::from_str(&choice.content_type).is_ok(),
+                "{accept:?}"
+            );
+            // OpenMetrics bodies, and only they, end with `# EOF`.
+            let body = exposition.response(choice.format, false).concat();
+            assert!(!body.is_empty());
+            let eof = body.ends_with(b"\n# EOF\n");
+            assert_eq!(eof, format == Format::OpenMetrics, "{accept:?}");
+            if format == Format::Protobuf {
+                assert!(!body.windows(5).any(|w| w == b"# EOF"));
+            }
+        }
+    }
 
     fn gz(header: &str) -> bool {
         wants_gzip([header])

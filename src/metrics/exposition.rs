@@ -224,3 +224,168 @@ impl Exposition {
         chunks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::time::Duration;
+
+    use flate2::read::MultiGzDecoder;
+    use prometheus_client::encoding::prometheus_protobuf::prometheus_data_model::{
+        MetricFamily, MetricType,
+    };
+    use prost::Message as _;
+
+    use super::*;
+    use crate::metrics::{Sample, Snapshot, Store, Value};
+    use crate::probe::{Outcome, ProbeSink as _};
+
+    /// A business family (any: the test holds no name the catalogue may rename).
+    fn business_family() -> &'static m::MetricInfo {
+        m::catalogue()
+            .iter()
+            .find(|i| crate::metrics::is_business(i.name) && i.kind == m::MetricKind::Gauge)
+            .unwrap()
+    }
+
+    /// A store with two accounts' business samples and one probe result.
+    fn store() -> Arc<Store> {
+        let store = Store::new("1.2.3", "abc");
+        for account in ["a", "b"] {
+            let sample = |metric: &'static m::MetricInfo, value| Sample {
+                name: metric.name,
+                labels: vec![("account", account.into())].into(),
+                value,
+            };
+            let snapshot = Snapshot::new(vec![
+                sample(&m::UP, Value::Int(1)),
+                sample(business_family(), Value::Int(42)),
+            ]);
+            store.lock().insert(account.into(), Arc::new(snapshot));
+        }
+        store.mark_stale();
+        store.probe_result(
+            "a",
+            &Outcome {
+                duration: Duration::from_millis(700),
+                failure: None,
+            },
+        );
+        store
+    }
+
+    fn inflate(chunks: &[Bytes]) -> Vec<u8> {
+        let mut out = Vec::new();
+        MultiGzDecoder::new(&chunks.concat()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn encodes(store: &Store, format: Format) -> u64 {
+        store.self_metrics().exporter_count(
+            m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
+            ("format", format.label()),
+        )
+    }
+
+    #[test]
+    fn gzip_members_decode_to_the_plain_answer_and_only_openmetrics_ends_with_eof() {
+        let store = store();
+        for format in Format::ALL {
+            let e = store.exposition();
+            assert!(!e.is_ready(format, true));
+            let zipped = e.response(format, true);
+            assert!(e.is_ready(format, true));
+            // business, live, process (and the `# EOF` member for OpenMetrics).
+            let members = if format == Format::OpenMetrics { 4 } else { 3 };
+            assert_eq!(zipped.len(), members, "{format:?}");
+            assert!(zipped.iter().all(|m| m.starts_with(&[0x1f, 0x8b])));
+            let plain = e.response(format, false).concat();
+            let unzipped = inflate(&zipped);
+            assert_eq!(unzipped, plain, "{format:?}");
+            let eofs = plain.windows(EOF.len()).filter(|w| *w == EOF).count();
+            if format == Format::OpenMetrics {
+                assert!(plain.ends_with(b"\n# EOF\n") && eofs == 1);
+            } else {
+                assert_eq!(eofs, 0, "{format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn protobuf_decodes_as_metric_families_with_a_native_histogram() {
+        let store = store();
+        let body = store.exposition().response(Format::Protobuf, false).concat();
+        let mut rest = &body[..];
+        let mut families = Vec::new();
+        while !rest.is_empty() {
+            families.push(MetricFamily::decode_length_delimited(&mut rest).unwrap());
+        }
+        let family = |name: &str| families.iter().find(|f| f.name == name);
+        // Every family once (never split across blocks), with its catalogue HELP.
+        let mut names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "{names:?}");
+        let cumulate = family(business_family().name).unwrap();
+        assert_eq!(cumulate.help, business_family().help);
+        assert_eq!(cumulate.metric.len(), 2);
+        assert_eq!(cumulate.metric[0].gauge.unwrap().value, 42.0);
+        let requests = family(m::EXPORTER_BUSINESS_ENCODES_TOTAL.name).unwrap();
+        assert_eq!(requests.r#type, MetricType::Counter as i32);
+        assert!(family("process_cpu_seconds_total").is_some() || !cfg!(target_os = "linux"));
+        let latency = family(m::CALLBACK_PROBE_LATENCY_SECONDS.name).unwrap();
+        assert_eq!(latency.r#type, MetricType::Histogram as i32);
+        let h = latency.metric[0].histogram.clone().unwrap();
+        assert_eq!(h.sample_count, 1);
+        assert!((h.sample_sum - 0.7).abs() < 1e-9);
+        // Classic buckets for scrapers without native histograms, native ones beside them.
+        assert_eq!(h.bucket.len(), 11);
+        assert_eq!(h.schema, 3);
+        assert_eq!(h.positive_delta, vec![1]);
+        let index = h.positive_span[0].offset;
+        let factor = 2f64.powf(1.0 / 8.0);
+        assert!(factor.powi(index - 1) < 0.7 && 0.7 <= factor.powi(index));
+    }
+
+    #[test]
+    fn probes_calls_and_down_never_reencode_the_business_block() {
+        let store = store();
+        let first = store.exposition();
+        first.response(Format::OpenMetrics, true);
+        assert_eq!(encodes(&store, Format::OpenMetrics), 1);
+        let business = first.business().clone();
+        for round in 0..5 {
+            store.probe_result(
+                "b",
+                &Outcome {
+                    duration: Duration::from_millis(100 * round),
+                    failure: None,
+                },
+            );
+            store.self_metrics().observer("a").api_call("getusercumulate", "0");
+            store.mark_down("a");
+            let e = store.exposition();
+            assert!(Arc::ptr_eq(e.business(), &business));
+            let body = String::from_utf8(inflate(&e.response(Format::OpenMetrics, true))).unwrap();
+            assert!(body.contains(&format!(
+                "wechat_mp_callback_probe_latency_seconds_count{{account=\"b\"}} {}\n",
+                round + 1
+            )));
+            assert!(body.contains("wechat_mp_up{account=\"a\"} 0\n"), "{body}");
+        }
+        assert_eq!(encodes(&store, Format::OpenMetrics), 1);
+        // Between changes, nothing is rebuilt at all.
+        let (a, b) = (store.exposition(), store.exposition());
+        assert_eq!(
+            a.response(Format::Text, true)[1].as_ptr(),
+            b.response(Format::Text, true)[1].as_ptr()
+        );
+        // Business data changed: one more encoding.
+        store.mark_stale();
+        store.exposition().response(Format::OpenMetrics, true);
+        assert_eq!(encodes(&store, Format::OpenMetrics), 2);
+    }
+}

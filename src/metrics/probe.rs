@@ -219,13 +219,39 @@ mod tests {
                 })
                 .map(|(_, x)| x.value)
         };
-        assert_eq!(got(BUCKET, Some("0.05")), Some(Value::Int(1)));
-        assert_eq!(got(BUCKET, Some("1")), Some(Value::Int(2)));
-        assert_eq!(got(BUCKET, Some("5")), Some(Value::Int(3)));
-        assert_eq!(got(BUCKET, Some("10")), Some(Value::Int(4)));
-        assert_eq!(got(BUCKET, Some("+Inf")), Some(Value::Int(4)));
-        assert_eq!(got(COUNT, None), Some(Value::Int(4)));
-        assert_eq!(got(SUM, None), Some(Value::Float(11.73)));
+        let h = s.histogram("a");
+        let cumulative: Vec<(f64, u64)> = h
+            .buckets
+            .iter()
+            .scan(0, |sum, (le, n)| {
+                *sum += n;
+                Some((*le, *sum))
+            })
+            .collect();
+        assert_eq!(cumulative[0], (0.05, 1));
+        assert_eq!(cumulative[4], (1.0, 2));
+        assert_eq!(cumulative[8], (5.0, 3));
+        assert_eq!(cumulative[9], (10.0, 4));
+        assert_eq!(cumulative[10], (f64::INFINITY, 4));
+        assert_eq!(h.count, 4);
+        assert!((h.sum - 11.73).abs() < 1e-9);
+        // Native: four populated buckets, each of one observation, each holding its value.
+        assert_eq!(h.native.zero_count, 0);
+        assert_eq!(h.native.deltas, vec![1, 0, 0, 0]);
+        let factor = 2f64.powf(2f64.powi(-NATIVE_SCHEMA));
+        let mut index = 0;
+        let mut indexes = Vec::new();
+        for (offset, length) in &h.native.spans {
+            index += offset;
+            for _ in 0..*length {
+                indexes.push(index);
+                index += 1;
+            }
+        }
+        for (i, v) in indexes.iter().zip([0.03, 0.7, 5.0, 6.0]) {
+            let (low, high) = (factor.powi(i - 1), factor.powi(*i));
+            assert!(low < v && v <= high * (1.0 + 1e-12), "{v} not in ({low}, {high}]");
+        }
         assert_eq!(
             got(m::CALLBACK_PROBE_FAILURES_TOTAL.name, Some("timeout")),
             Some(Value::Int(2))

@@ -362,9 +362,9 @@ mod tests {
         );
         assert!(om.contains("# UNIT wechat_mp_last_poll_duration_seconds seconds\n"));
         assert!(om.contains("wechat_mp_last_poll_duration_seconds{account=\"a\"} 14994.291\n"));
-        assert!(om.contains("wechat_mp_up{account=\"b\"} +Inf\n"), "{om}");
         assert!(!om.contains("# EOF"));
         let t = text(Format::Text, families);
+        assert!(t.contains("wechat_mp_up{account=\"b\"} +Inf\n"), "{t}");
         assert!(t.contains("# TYPE wechat_mp_api_requests_total counter\n"), "{t}");
         assert!(t.contains("# HELP wechat_mp_api_requests_total Datacube API calls"));
         assert!(!t.contains("# UNIT"));

@@ -217,6 +217,7 @@ mod tests {
         let expected = format!(
             "# HELP wechat_mp_callback_time_cost_seconds {}\n\
              # TYPE wechat_mp_callback_time_cost_seconds gauge\n\
+             # UNIT wechat_mp_callback_time_cost_seconds seconds\n\
              wechat_mp_callback_time_cost_seconds{{account=\"a\"}} 1.5 100\n\
              # HELP wechat_mp_followers {}\n\
              # TYPE wechat_mp_followers gauge\n\
