@@ -36,6 +36,16 @@ fn free_port() -> u16 {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (job `wechat-mp`) and evaluating `rule_files`.
     pub async fn start(targets: &[SocketAddr], rule_files: &[PathBuf]) -> Prometheus {
+        Self::start_with_features(targets, rule_files, &[]).await
+    }
+
+    /// [`Prometheus::start`] with `--enable-feature=` each of `features` (e.g.
+    /// `native-histograms`, which makes Prometheus ask for the protobuf format first).
+    pub async fn start_with_features(
+        targets: &[SocketAddr],
+        rule_files: &[PathBuf],
+        features: &[&str],
+    ) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let rules: Vec<String> = rule_files
             .iter()
@@ -63,6 +73,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
