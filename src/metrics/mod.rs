@@ -8,7 +8,7 @@
 
 mod articles;
 mod callbacks;
-mod catalogue;
+pub(crate) mod catalogue;
 mod exclude;
 mod exposition;
 mod labels;
@@ -22,7 +22,7 @@ pub(crate) mod timestamped;
 mod users;
 mod view;
 
-use catalogue as m;
+pub(crate) use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,6 +36,7 @@ use crate::wechat::report::Article;
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use exclude::Exclusions;
 pub use exposition::{Exposition, GZIP_LEVEL};
+pub(crate) use probe::BUCKETS as PROBE_BUCKETS;
 pub use text::HistogramSeries;
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
@@ -310,6 +311,9 @@ fn is_business(family: &str) -> bool {
     !is_live(family)
 }
 
+/// Told the account and duration in seconds of each finished probe.
+pub type ProbeObserver = Arc<dyn Fn(&str, f64) + Send + Sync>;
+
 /// The latest snapshot of every account and the encoded bodies.
 pub struct Store {
     build_info: Sample,
@@ -318,6 +322,8 @@ pub struct Store {
     accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
     /// The callback probe's series of each probed account (fed through `ProbeSink`).
     probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
+    /// Told each finished probe (account, seconds): the OTLP push's histogram.
+    probe_observers: Mutex<Vec<ProbeObserver>>,
     self_metrics: Arc<SelfMetrics>,
     /// `[metrics] exclude`.
     exclude: ArcSwap<Exclusions>,
@@ -340,6 +346,7 @@ impl Store {
             reload: Mutex::new((true, unix_now())),
             accounts: Mutex::new(BTreeMap::new()),
             probes: Mutex::new(BTreeMap::new()),
+            probe_observers: Mutex::new(Vec::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
             exclude: ArcSwap::default(),
             business_dirty: AtomicBool::new(true),

@@ -148,6 +148,14 @@ impl Store {
             .collect()
     }
 
+    /// Tells `observer` every probe that finishes from now on.
+    pub fn observe_probes(&self, observer: super::ProbeObserver) {
+        self.probe_observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
+    }
+
     /// The latency histogram of every probed account, account order.
     pub(crate) fn probe_histograms(&self) -> Vec<HistogramSeries> {
         self.probes_lock()
@@ -168,6 +176,14 @@ impl ProbeSink for Store {
             .entry(account.to_string())
             .or_default()
             .record(outcome);
+        let observers = self
+            .probe_observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for observer in observers {
+            observer(account, outcome.duration.as_secs_f64());
+        }
         self.mark_live_stale();
     }
 
