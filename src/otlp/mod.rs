@@ -168,7 +168,14 @@ impl Pusher {
 
     /// Sends one request. One at a time; the first failure ends the push (the next one resends
     /// everything: the values are cumulative, nothing is lost).
-    async fn export(&self, batch: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> Result<(), String> {
+    async fn export(
+        &self,
+        batch: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> Result<(), String> {
+        // A group with nothing in this part (no counter among an account's gauges) sends nothing.
+        if batch.scope_metrics().all(|s| s.metrics().next().is_none()) {
+            return Ok(());
+        }
         match tokio::time::timeout(self.settings.timeout, self.exporter.export(batch)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
