@@ -993,17 +993,52 @@ fn any_unicode_label_value_round_trips_through_promtool() {
     for _ in 0..200 {
         values.push(strategy.new_tree(&mut runner).unwrap().current());
     }
-    let mut body = String::from("# TYPE roundtrip gauge\n");
+    // Backfill's writer, and prometheus-client's OpenMetrics encoder (what `/metrics` sends),
+    // given the backfill's timestamp on each line so promtool can store it.
+    let mut backfill = String::from("# TYPE roundtrip gauge\n");
     for (i, v) in values.iter().enumerate() {
         let mut escaped = String::new();
         crate::metrics::timestamped::escape_label_value(v, &mut escaped);
-        body.push_str(&format!(
+        backfill.push_str(&format!(
             "roundtrip{{i=\"{i}\",v=\"{escaped}\"}} 1 1700000000\n"
         ));
     }
-    body.push_str("# EOF\n");
+    backfill.push_str("# EOF\n");
+    let own = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let sample = Sample {
+                name: "roundtrip",
+                labels: vec![("i", i.to_string().into()), ("v", v.as_str().into())].into(),
+                value: Value::Int(1),
+            };
+            ("roundtrip", sample)
+        })
+        .collect();
+    let encoded = text::encode(
+        text::Format::OpenMetrics,
+        text::Families {
+            own,
+            ..Default::default()
+        },
+    );
+    let mut exposition = String::new();
+    for line in String::from_utf8(encoded.to_vec()).unwrap().lines() {
+        exposition.push_str(line);
+        exposition.push_str(if line.starts_with('#') { "\n" } else { " 1700000000\n" });
+    }
+    exposition.push_str("# EOF\n");
+    for body in [backfill, exposition] {
+        unicode_round_trip(&values, &body);
+    }
+}
+
+/// Stores `body` (OpenMetrics, series `roundtrip{i, v}` with timestamps) with promtool and checks
+/// every `v` comes back as `values[i]`.
+fn unicode_round_trip(values: &[String], body: &str) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.om"), &body).unwrap();
+    std::fs::write(dir.path().join("m.om"), body).unwrap();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(promtool())
             .args(args)

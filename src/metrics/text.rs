@@ -117,29 +117,95 @@ impl std::fmt::Debug for Families {
 }
 
 impl Families {
-    /// Every sample family by name (sorted), the accounts' in account order, then the own.
-    pub fn samples(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
+    /// Every sample family by name (sorted), the accounts' in account order, then the own; of
+    /// the family `only` alone when given.
+    fn samples_of(&self, only: Option<&str>) -> BTreeMap<&'static str, Vec<&Sample>> {
         let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+        let mut kept = self.kept();
         for snapshot in &self.accounts {
-            for (name, samples) in &snapshot.families {
-                if self.keep.is_none_or(|keep| keep(name)) {
-                    families.entry(name).or_default().extend(samples.iter());
+            match only {
+                Some(name) => {
+                    if let Some((name, samples)) = snapshot.families.get_key_value(name)
+                        && kept(*name)
+                    {
+                        families.entry(name).or_default().extend(samples.iter());
+                    }
+                }
+                None => {
+                    for (name, samples) in &snapshot.families {
+                        if kept(*name) {
+                            families.entry(name).or_default().extend(samples.iter());
+                        }
+                    }
                 }
             }
         }
         for (family, s) in &self.own {
-            families.entry(family).or_default().push(s);
+            if only.is_none_or(|o| o == *family) {
+                families.entry(family).or_default().push(s);
+            }
         }
         families
     }
 
+    /// Every family name of the block.
+    fn names(&self) -> Vec<&'static str> {
+        let mut kept = self.kept();
+        let mut names: std::collections::BTreeSet<&'static str> = self
+            .accounts
+            .iter()
+            .flat_map(|a| a.families.keys().copied())
+            .filter(|name| kept(*name))
+            .collect();
+        names.extend(self.own.iter().map(|(f, _)| *f));
+        names.extend(self.histograms.keys().copied());
+        names.extend(self.extra.iter().map(|(info, _)| info.name));
+        names.into_iter().collect()
+    }
+
+    fn encode_families(
+        &self,
+        only: Option<&str>,
+        encoder: &mut DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        for (name, samples) in self.samples_of(only) {
+            let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
+            encode_samples(encoder, &info, &samples)?;
+        }
+        for (name, series) in &self.histograms {
+            if only.is_none_or(|o| o == *name) {
+                let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
+                encode_histograms(encoder, &info, series)?;
+            }
+        }
+        for (info, samples) in &self.extra {
+            if only.is_none_or(|o| o == info.name) {
+                let samples: Vec<&Sample> = samples.iter().collect();
+                encode_samples(encoder, info, &samples)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an account family belongs to this block, each name decided once (a catalogue
+    /// lookup per family and account would cost more than the encoding of the live block).
+    fn kept(&self) -> impl FnMut(&'static str) -> bool + '_ {
+        let mut memo: std::collections::HashMap<&'static str, bool> = Default::default();
+        move |name| {
+            *memo
+                .entry(name)
+                .or_insert_with(|| self.keep.is_none_or(|keep| keep(name)))
+        }
+    }
+
     /// How many series the block holds (a size hint for the buffers).
     pub fn series(&self) -> usize {
+        let mut kept = self.kept();
         let accounts: usize = self
             .accounts
             .iter()
             .flat_map(|a| a.families.iter())
-            .filter(|(name, _)| self.keep.is_none_or(|keep| keep(name)))
+            .filter(|(name, _)| kept(**name))
             .map(|(_, s)| s.len())
             .sum();
         accounts + self.own.len() + self.histograms.values().map(Vec::len).sum::<usize>()
@@ -185,18 +251,31 @@ fn unknown(name: &'static str) -> MetricInfo {
     }
 }
 
+/// The HELP, TYPE and UNIT of `info`'s family, as prometheus-client writes them.
+fn descriptor<'s>(
+    encoder: &'s mut DescriptorEncoder,
+    info: &'s MetricInfo,
+    unit: &'s Option<Unit>,
+) -> Result<prometheus_client::encoding::MetricEncoder<'s>, std::fmt::Error> {
+    encoder.encode_descriptor(
+        base_name(info),
+        info.help,
+        unit.as_ref(),
+        metric_type(info.kind),
+    )
+}
+
+fn unit_of(info: &MetricInfo) -> Option<Unit> {
+    info.unit().map(|u| Unit::Other(u.to_string()))
+}
+
 fn encode_samples(
     encoder: &mut DescriptorEncoder,
     info: &MetricInfo,
     samples: &[&Sample],
 ) -> Result<(), std::fmt::Error> {
-    let unit = info.unit().map(|u| Unit::Other(u.to_string()));
-    let mut family = encoder.encode_descriptor(
-        base_name(info),
-        info.help,
-        unit.as_ref(),
-        metric_type(info.kind),
-    )?;
+    let unit = unit_of(info);
+    let mut family = descriptor(encoder, info, &unit)?;
     for s in samples {
         let labels = LabelSet(&s.labels);
         let mut metric = family.encode_family(&labels)?;
@@ -219,13 +298,8 @@ fn encode_histograms(
     info: &MetricInfo,
     series: &[HistogramSeries],
 ) -> Result<(), std::fmt::Error> {
-    let unit = info.unit().map(|u| Unit::Other(u.to_string()));
-    let mut family = encoder.encode_descriptor(
-        base_name(info),
-        info.help,
-        unit.as_ref(),
-        MetricType::Histogram,
-    )?;
+    let unit = unit_of(info);
+    let mut family = descriptor(encoder, info, &unit)?;
     for h in series {
         let labels = LabelSet(&h.labels);
         let mut metric = family.encode_family(&labels)?;
@@ -249,22 +323,31 @@ fn encode_histograms(
     Ok(())
 }
 
-impl Collector for Families {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        for (name, samples) in self.samples() {
-            let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
-            encode_samples(&mut encoder, &info, &samples)?;
-        }
-        for (name, series) in &self.histograms {
-            let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
-            encode_histograms(&mut encoder, &info, series)?;
-        }
-        for (info, samples) in &self.extra {
-            let samples: Vec<&Sample> = samples.iter().collect();
-            encode_samples(&mut encoder, info, &samples)?;
-        }
-        Ok(())
+/// What prometheus-client's registry calls: a block, or one family of it.
+struct Block {
+    families: Arc<Families>,
+    only: Option<&'static str>,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block").field("only", &self.only).finish()
     }
+}
+
+impl Collector for Block {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        self.families.encode_families(self.only, &mut encoder)
+    }
+}
+
+fn registry(families: &Arc<Families>, only: Option<&'static str>) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Block {
+        families: families.clone(),
+        only,
+    }));
+    registry
 }
 
 /// A `fmt::Write` over an `io::Write` (a gzip encoder, a `Vec`): prometheus-client's text
@@ -277,29 +360,36 @@ impl<W: std::io::Write> std::fmt::Write for Sink<'_, W> {
     }
 }
 
-/// Writes `families` in `format` into `out` (OpenMetrics without `# EOF`).
+/// Writes `families` in `format` into `out` (OpenMetrics without `# EOF`). Protobuf goes one
+/// family at a time: prometheus-client builds each message whole before writing it, so this
+/// bounds the transient memory by the largest family rather than the whole block.
 pub(super) fn encode_into(
     format: Format,
     families: Families,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(families));
+    let families = Arc::new(families);
     let failed = |_| std::io::Error::other("prometheus-client could not encode a block");
     match format {
         Format::OpenMetrics => prometheus_client::encoding::text::encode_registry(
             &mut Sink(out),
-            &registry,
+            &registry(&families, None),
         )
         .map_err(failed),
-        Format::Text => {
-            prometheus_client::encoding::prometheus_text::encode(&mut Sink(out), &registry)
-                .map_err(failed)
-        }
+        Format::Text => prometheus_client::encoding::prometheus_text::encode(
+            &mut Sink(out),
+            &registry(&families, None),
+        )
+        .map_err(failed),
         Format::Protobuf => {
-            let body = prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry)
+            for name in families.names() {
+                let body = prometheus_client::encoding::prometheus_protobuf::encode_to_vec(
+                    &registry(&families, Some(name)),
+                )
                 .map_err(|_| std::io::Error::other("protobuf encoding failed"))?;
-            out.write_all(&body)
+                out.write_all(&body)?;
+            }
+            Ok(())
         }
     }
 }

@@ -162,13 +162,18 @@ pub(crate) struct ProbeHistogram {
     _provider: SdkMeterProvider,
 }
 
+/// A cumulative reader we keep a handle to, for a provider to collect through.
+fn cumulative_reader() -> Arc<ManualReader> {
+    Arc::new(
+        ManualReader::builder()
+            .with_temporality(Temporality::Cumulative)
+            .build(),
+    )
+}
+
 impl ProbeHistogram {
     fn new(resource: Resource) -> Self {
-        let reader = Arc::new(
-            ManualReader::builder()
-                .with_temporality(Temporality::Cumulative)
-                .build(),
-        );
+        let reader = cumulative_reader();
         let provider = SdkMeterProvider::builder()
             .with_resource(resource)
             .with_reader(SharedReader(reader.clone()))
@@ -239,11 +244,7 @@ impl Set {
             .iter()
             .map(|(name, (kind, limit))| (otel_name(name, kind.kind).name, *limit))
             .collect();
-        let reader = Arc::new(
-            ManualReader::builder()
-                .with_temporality(Temporality::Cumulative)
-                .build(),
-        );
+        let reader = cumulative_reader();
         let provider = SdkMeterProvider::builder()
             .with_resource(resource)
             .with_reader(SharedReader(reader.clone()))
