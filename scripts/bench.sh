@@ -74,7 +74,8 @@ kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # probed), the window starts: CPU and the business-encode counter are read at both ends, peak RSS
 # (VmHWM) at the end. The probes run for the whole comparison, so their own HTTP work is in "on".
 OM_ACCEPT="Accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
-scrape() { curl -s --compressed -H "$OM_ACCEPT" "$1"; }
+# gzip -d reads every member (curl --compressed stops after the first).
+scrape() { curl -s -H "$OM_ACCEPT" -H "Accept-Encoding: gzip" "$1" | gzip -dc; }
 encodes() { scrape "$1" | awk '/^wechat_mp_exporter_business_encodes_total/ {s += $2} END {print s + 0}'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 probe_section() {
