@@ -11,6 +11,10 @@
 //!   no copy).
 //! - `calls <N> <DAYS>`: simulator and exporter in one process on a manual clock; runs DAYS simulated
 //!   days and compares the upstream calls with the minimum the T+1 rules need.
+//! - `probes <N> <SIM_URL> <on|off>`: the real exporter polls the simulator once and serves its
+//!   router; with `on`, a callback probe per account at the default interval (60 s) runs against
+//!   the simulator's callback server. scripts/bench.sh scrapes both side by side and compares CPU,
+//!   peak RSS and the business-block encode counter.
 //!
 //! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
 
@@ -45,7 +49,7 @@ use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
-const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS>";
+const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS> | probes <N> <SIM_URL> <on|off>";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -61,6 +65,9 @@ async fn main() -> anyhow::Result<()> {
         Some("sim") => sim(number(1)?).await,
         Some("exporter") => exporter(number(1)?, arg(2).context(USAGE)?).await,
         Some("calls") => calls(number(1)?, number(2)?).await,
+        Some("probes") => {
+            probes(number(1)?, arg(2).context(USAGE)?, arg(3) == Some("on")).await
+        }
         _ => bail!(USAGE),
     }
 }
@@ -211,7 +218,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let reads = 2000;
     let t = Instant::now();
     for _ in 0..reads {
-        std::hint::black_box(ProcessStats::read().encode(false));
+        std::hint::black_box(ProcessStats::read().encode(Format::Text));
     }
     let proc_read_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(reads);
 
@@ -241,6 +248,40 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     }
     // Keep the scheduler (and its clients) alive as a running exporter would; no further polling.
     let _keep = exporter;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The exporter polled once, serving `/metrics`, its callback probes running when `with_probes`
+/// (each account at the default 60-second interval) against the simulator's callback server.
+async fn probes(n: usize, sim_url: &str, with_probes: bool) -> anyhow::Result<()> {
+    let sim = sim_config(n, Time::midnight());
+    let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
+    config.wechat.concurrency = 16;
+    for account in &mut config.accounts {
+        if with_probes {
+            if let Some(probe) = &mut account.callback_probe {
+                probe.interval = Duration::from_secs(60);
+            }
+        } else {
+            account.callback_probe = None;
+        }
+    }
+    let mut exporter = Exporter::new(&config, clock::system())?;
+    let round = exporter.scheduler.tick().await;
+    if round.failures > 0 {
+        bail!("{} of {} upstream requests failed", round.failures, round.requests);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = exporter.router("/metrics");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    if with_probes {
+        exporter.start_probes(shutdown.clone());
+    }
+    println!("probes={with_probes} real=http://{addr}/metrics");
+    let _keep = (exporter, shutdown);
     std::future::pending::<()>().await;
     Ok(())
 }
@@ -316,7 +357,7 @@ async fn preencoded_handler(State(store): State<Arc<Store>>) -> Response {
 /// The real handler's bytes (text + /proc block), sent as two chunks instead of one fresh copy.
 async fn chained_handler(State(store): State<Arc<Store>>) -> Response {
     let text = store.exposition().text.clone();
-    let process = Bytes::from(ProcessStats::read().encode(false));
+    let process = ProcessStats::read().encode(Format::Text);
     (
         [(hyper::header::CONTENT_TYPE, metrics::TEXT_CONTENT_TYPE)],
         Body::new(Chunks::new([text, process])),

@@ -8,6 +8,10 @@
 #   OTLP_ONLY=1 bash scripts/bench.sh     # only the OTLP section (no wrk needed)
 #   SCRAPE_ONLY=1 bash scripts/bench.sh   # only the /metrics section (plain and gzip), no calls/OTLP
 #   BENCH_GZIP_LEVELS="1 6 9"             # also time each gzip level on the text body
+#   PROBE_ONLY=1 bash scripts/bench.sh    # only the probe section: PROBE_ACCOUNTS (1000) accounts,
+#                                         # with and without callback probes side by side, a gzip
+#                                         # OpenMetrics scrape every SCRAPE_EVERY (15) s for
+#                                         # PROBE_SECONDS (180) s
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -28,7 +32,8 @@ OUT=${OUT:-target/bench}
 mkdir -p "$OUT"
 
 OTLP_ONLY=${OTLP_ONLY:-}
-[ -n "$OTLP_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+PROBE_ONLY=${PROBE_ONLY:-}
+[ -n "$OTLP_ONLY$PROBE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --example bench_metrics --example bench_otlp >&2
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET/release/examples/bench_metrics
@@ -62,6 +67,73 @@ rps() {
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# Callback probes against the business block: one exporter with a probe per account (60 s, the
+# default), one without, polled from the same simulator and scraped alike (gzip OpenMetrics every
+# SCRAPE_EVERY s). After a warm-up scrape (the first encoding) and one probe interval (every account
+# probed), the window starts: CPU and the business-encode counter are read at both ends, peak RSS
+# (VmHWM) at the end. The probes run for the whole comparison, so their own HTTP work is in "on".
+OM_ACCEPT="Accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+# gzip -d reads every member (curl --compressed stops after the first).
+scrape() { curl -s -H "$OM_ACCEPT" -H "Accept-Encoding: gzip" "$1" | gzip -dc; }
+encodes() { scrape "$1" | awk '/^wechat_mp_exporter_business_encodes_total/ {s += $2} END {print s + 0}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+probe_section() {
+    local n=${PROBE_ACCOUNTS:-1000} seconds=${PROBE_SECONDS:-180} every=${SCRAPE_EVERY:-15}
+    "$BIN" sim "$n" >"$OUT/probe-sim.out" 2>"$OUT/probe-sim.out.err" &
+    local sim_pid=$!
+    PIDS+=("$sim_pid")
+    wait_for "$OUT/probe-sim.out" '^sim=' "$sim_pid"
+    local sim_url
+    sim_url=$(field "$OUT/probe-sim.out" sim)
+    declare -A pid=() url=() cpu0=() enc0=()
+    for mode in off on; do
+        "$BIN" probes "$n" "$sim_url" "$mode" >"$OUT/probe-$mode.out" 2>"$OUT/probe-$mode.out.err" &
+        pid[$mode]=$!
+        PIDS+=("${pid[$mode]}")
+    done
+    for mode in off on; do
+        wait_for "$OUT/probe-$mode.out" 'real=' "${pid[$mode]}"
+        url[$mode]=$(field "$OUT/probe-$mode.out" real)
+        scrape "${url[$mode]}" >/dev/null
+    done
+    sleep 65
+    for mode in off on; do
+        cpu0[$mode]=$(cpu_ticks "${pid[$mode]}")
+        enc0[$mode]=$(encodes "${url[$mode]}")
+    done
+    local bytes=0
+    for _ in $(seq 1 $((seconds / every))); do
+        for mode in off on; do
+            bytes=$(curl -s -H "$OM_ACCEPT" -H "Accept-Encoding: gzip" -o /dev/null -w '%{size_download}' "${url[$mode]}")
+        done
+        sleep "$every"
+    done
+    echo
+    echo "Callback probes ($n accounts, probe interval 60 s, gzip OpenMetrics scrape every ${every} s for ${seconds} s; gzip body $bytes bytes):"
+    echo "| probes | business encodes in the window | CPU s in the window | CPU s whole run | peak RSS KiB |"
+    echo "|---|---|---|---|---|"
+    declare -A win=() total=() hwm=()
+    for mode in off on; do
+        local cpu1 enc1
+        cpu1=$(cpu_ticks "${pid[$mode]}")
+        enc1=$(encodes "${url[$mode]}")
+        win[$mode]=$(awk -v a="${cpu0[$mode]}" -v b="$cpu1" 'BEGIN {printf "%.2f", (b - a) / 100}')
+        total[$mode]=$(awk -v b="$cpu1" 'BEGIN {printf "%.2f", b / 100}')
+        hwm[$mode]=$(kib_of "${pid[$mode]}" VmHWM)
+        echo "| $mode | $((enc1 - enc0[$mode])) | ${win[$mode]} | ${total[$mode]} | ${hwm[$mode]} |"
+    done
+    awk -v wo="${win[off]}" -v wn="${win[on]}" -v to="${total[off]}" -v tn="${total[on]}" \
+        -v ho="${hwm[off]}" -v hn="${hwm[on]}" 'BEGIN {
+        printf "on / off: CPU whole run %.2fx, CPU in the window %.2fx, peak RSS %.2fx\n", tn / to, wn / wo, hn / ho
+    }'
+    for mode in off on; do kill "${pid[$mode]}"; done
+    kill "$sim_pid"
+}
+if [ -n "$PROBE_ONLY" ]; then
+    probe_section
+    exit 0
+fi
 
 VARIANTS="real bare real_gzip bare_gzip preencoded chained"
 SCRAPE_ONLY=${SCRAPE_ONLY:-}

@@ -19,7 +19,7 @@ use crate::app;
 use crate::clock::SharedClock;
 use crate::config::{Config, TokenSourceConfig};
 use crate::metrics;
-use crate::metrics::text::{self, TimedSample};
+use crate::metrics::timestamped::{self, TimedSample};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
@@ -338,7 +338,7 @@ pub async fn run(
             &exclude,
         ));
     }
-    let encoded = text::encode_timestamped(samples);
+    let encoded = timestamped::encode_timestamped(samples);
     summary.series = encoded.series;
     summary.samples = encoded.samples;
     write_atomically(&request.output, encoded.text.as_bytes())?;

@@ -1,5 +1,5 @@
-//! The HTTP surface: `/metrics` (pre-encoded bytes, gzipped when asked), the status page (`/`,
-//! `/account/NAME`, `/api/v1/status`), `/-/healthy`, `/-/ready`.
+//! The HTTP surface: `/metrics` (pre-encoded bytes in the negotiated format, gzipped when asked),
+//! the status page (`/`, `/account/NAME`, `/api/v1/status`), `/-/healthy`, `/-/ready`.
 //!
 //! Handlers only read what the scheduler already published; a scrape never waits on WeChat.
 
@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 
-use crate::metrics::{self, Store};
+use crate::metrics::Store;
 
 mod negotiate;
 use crate::status::{self, AccountQuery, StatusBoard, StatusJson};
@@ -56,30 +56,28 @@ async fn reload(reloader: Arc<dyn Reload>) -> Response {
     }
 }
 
-/// OpenMetrics for scrapers that ask for it (Prometheus does), the classic 0.0.4 text otherwise:
-/// `promtool check metrics` and older tools only understand the latter. Gzipped when the client
-/// accepts it (Prometheus always does): the body is compressed once per snapshot, the process block
-/// follows as its own gzip member.
+/// The format `Accept` weighs highest of OpenMetrics (1.0.0, 0.0.1), text (0.0.4, 1.0.0) and
+/// protobuf, as Prometheus negotiates it; text 0.0.4 for anything else (`promtool check metrics`,
+/// curl, a browser). Gzipped when the client accepts it (Prometheus always does): each block is
+/// compressed once per change and sent as its own gzip member.
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let exposition = state.store.exposition();
-    let wants_openmetrics = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
+    let choice = negotiate::choose_format(
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
     let gzip = negotiate::wants_gzip(
         headers
             .get_all(header::ACCEPT_ENCODING)
             .iter()
             .filter_map(|v| v.to_str().ok()),
     );
-    let (format, content_type) = if wants_openmetrics {
-        (
-            metrics::Format::OpenMetrics,
-            metrics::OPENMETRICS_CONTENT_TYPE,
-        )
-    } else {
-        (metrics::Format::Text, metrics::TEXT_CONTENT_TYPE)
+    let format = choice.format;
+    // Built from fixed strings only (the escaping is one of a known few), never echoed input.
+    let Ok(content_type) = HeaderValue::from_str(&choice.content_type) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // The stored bytes plus a few hundred bytes of process metrics, sent as chunks with an exact
     // length: no copy of the (possibly very large) body per scrape. The first scrape of a format
@@ -97,9 +95,9 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
     let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
     let mut response = (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_TYPE, content_type),
             (header::CONTENT_LENGTH, HeaderValue::from(length)),
-            (header::VARY, HeaderValue::from_static("accept-encoding")),
+            (header::VARY, HeaderValue::from_static("accept, accept-encoding")),
         ],
         Body::from_stream(stream),
     )

@@ -455,6 +455,8 @@ catalogue! {
         "Unix time of the last successful config load.");
     EXPORTER_OTLP_EXPORTS_TOTAL = own!(Experimental, Count("exports"), Counter, "wechat_mp_exporter_otlp_exports_total", ["result"], "every OTLP push",
         "OTLP metric pushes by result (success, failure); present only while OTLP push is on.");
+    EXPORTER_BUSINESS_ENCODES_TOTAL = own!(Experimental, Count("encodes"), Counter, "wechat_mp_exporter_business_encodes_total", ["format"], "every encoding of the business block",
+        "Encodings of the business block (every account's report families) by format (openmetrics, text, protobuf); it grows only when business data changes.");
     // (exporter-own families added later go here; new families start Experimental)
 }
 

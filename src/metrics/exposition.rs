@@ -1,16 +1,20 @@
-//! The `/metrics` bodies of one snapshot, each encoded at most once, on the first scrape that asks
-//! for it: the classic text body with the OpenMetrics body as slices of it, and the gzip of each.
+//! The `/metrics` bodies as blocks, each encoded at most once per format, on the first scrape that
+//! asks for it, and sent side by side.
 //!
-//! The sample lines of both formats are byte-identical (only the `# HELP`/`# TYPE` heads and the
-//! `# EOF` trailer differ), so the OpenMetrics body is the OpenMetrics heads interleaved with
-//! slices of the text body: one stored copy of the lines, not two. A gzip body is encoded straight
-//! into the compressor when no plain body exists, so an exporter that only Prometheus scrapes
-//! (it always asks for gzip) keeps just the compressed bytes (a tenth of the plain ones). Each is
-//! then reused until the snapshot changes. The per-scrape `process_*` block goes out as a second gzip member
-//! (RFC 1952 section 2.2: a gzip file is a series of members; Go's reader, the one Prometheus
-//! uses, and flate2's `MultiGzDecoder` read them all), so the big part is never compressed again.
+//! Three blocks, each a whole number of families (a family is never split across two):
+//! - the business block: every account's report families; rebuilt only when business data
+//!   changes (a poll round's end, an exclusion, an account leaving), so the bulk of the body is
+//!   encoded and compressed once per business change;
+//! - the live block: what changes between business updates (call, token and OTLP counters, probe
+//!   results, `wechat_mp_up`, quota, build and reload info); rebuilt when one of them changed,
+//!   at most once per scrape;
+//! - the `process_*` block, read from /proc at most once a second.
+//!
+//! Compressed, each block is its own gzip member (RFC 1952 section 2.2: a gzip file is a series
+//! of members; Go's reader, the one Prometheus uses, and flate2's `MultiGzDecoder` read them all),
+//! so a probe result or a call never compresses the business block again. OpenMetrics ends with
+//! one `# EOF` after the last block; protobuf bodies are length-delimited messages, which concatenate.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write as _;
 use std::ops::Deref;
@@ -20,8 +24,9 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::text::{self, Format};
-use super::{Sample, Snapshot, process};
+use super::SelfMetrics;
+use super::catalogue as m;
+use super::text::{self, Families, Format};
 
 /// The gzip level: 1 compresses a 270 MB body (1000 accounts) to about a tenth several times
 /// faster than the default 6, whose output is only a little smaller (docs/benchmarks.md,
@@ -30,84 +35,90 @@ pub const GZIP_LEVEL: u32 = 1;
 
 const EOF: &[u8] = b"# EOF\n";
 
-/// What the bodies are encoded from: the accounts' snapshots (shared, not copied) and the
-/// exporter's own samples of that moment.
-#[derive(Default)]
-pub(super) struct Source {
-    pub accounts: Vec<Arc<Snapshot>>,
-    pub own: Vec<(&'static str, Sample)>,
+/// One block's bodies: each format plain and gzipped, encoded on first use.
+pub(super) struct Block {
+    families: Families,
+    plain: [OnceLock<Bytes>; 3],
+    gzip: [OnceLock<Bytes>; 3],
+    /// Where each encoding of this block is counted (the business block's only).
+    counted: Option<Arc<SelfMetrics>>,
 }
 
-impl Source {
-    fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
-        super::merged_families(&self.accounts, &self.own)
-    }
-
-    fn series(&self) -> usize {
-        let accounts: usize = self
-            .accounts
-            .iter()
-            .map(|a| a.families.values().map(Vec::len).sum::<usize>())
-            .sum();
-        accounts + self.own.len()
-    }
-}
-
-struct Plain {
-    source: Source,
-    /// The text body and the OpenMetrics chunks (without `# EOF`), once encoded.
-    bodies: OnceLock<(Bytes, Vec<Bytes>)>,
-}
-
-/// The plain bodies, encoded on first use; derefs to the text body (which it then encodes).
-/// Not `Clone`, so `exposition.text.clone()` is the text body's `Bytes`.
-pub struct PlainBodies(Arc<Plain>);
-
-impl Default for PlainBodies {
-    fn default() -> Self {
-        Self(Arc::new(Plain {
-            source: Source::default(),
-            bodies: OnceLock::new(),
-        }))
-    }
-}
-
-impl PlainBodies {
-    fn get(&self) -> &(Bytes, Vec<Bytes>) {
-        self.0.bodies.get_or_init(|| {
-            // About 110 bytes a series: no growing by doubling to twice the size.
-            let families = self.0.source.families();
-            text::encode_both(&families, self.0.source.series() * 112)
-        })
-    }
-
-    fn is_made(&self) -> bool {
-        self.0.bodies.get().is_some()
-    }
-}
-
-impl Deref for PlainBodies {
-    type Target = Bytes;
-    fn deref(&self) -> &Bytes {
-        &self.get().0
-    }
-}
-
-impl fmt::Debug for PlainBodies {
+impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PlainBodies")
-            .field("made", &self.is_made())
+        f.debug_struct("Block")
+            .field("families", &self.families)
             .finish()
     }
 }
 
-/// The bodies of one snapshot, as `Store::exposition` hands them out.
-#[derive(Debug, Default)]
-pub struct Exposition {
-    /// The classic text format 0.0.4 body (encoded on first use).
-    pub text: PlainBodies,
-    gzip_text: OnceLock<Bytes>,
-    gzip_openmetrics: OnceLock<Bytes>,
+impl Block {
+    pub fn new(families: Families, counted: Option<Arc<SelfMetrics>>) -> Self {
+        Self {
+            families,
+            plain: Default::default(),
+            gzip: Default::default(),
+            counted,
+        }
+    }
+
+    fn count(&self, format: Format) {
+        if let Some(metrics) = &self.counted {
+            metrics.add_exporter_count(
+                m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
+                ("format", format.label()),
+                1,
+            );
+        }
+    }
+
+    /// The plain body of `format`.
+    pub fn plain(&self, format: Format) -> Bytes {
+        self.plain[format.index()]
+            .get_or_init(|| {
+                self.count(format);
+                text::encode(format, self.families.clone())
+            })
+            .clone()
+    }
+
+    /// The gzip member of `format`: from the plain body when it exists, else encoded straight
+    /// into the compressor (an exporter only Prometheus scrapes keeps just the compressed bytes).
+    pub fn gzipped(&self, format: Format) -> Bytes {
+        self.gzip[format.index()]
+            .get_or_init(|| {
+                let size = self.families.series() * 112;
+                if let Some(plain) = self.plain[format.index()].get() {
+                    return gzip([&plain[..]], size);
+                }
+                self.count(format);
+                let mut encoder = GzEncoder::new(
+                    Vec::with_capacity(size / 8 + 64),
+                    Compression::new(GZIP_LEVEL),
+                );
+                // Writing into a Vec cannot fail.
+                let _ = text::encode_into(format, self.families.clone(), &mut encoder);
+                let mut out = encoder.finish().unwrap_or_default();
+                out.shrink_to_fit();
+                Bytes::from(out)
+            })
+            .clone()
+    }
+
+    /// The body a scrape of `format` sends, plain or compressed.
+    pub fn body(&self, format: Format, compressed: bool) -> Bytes {
+        if compressed {
+            self.gzipped(format)
+        } else {
+            self.plain(format)
+        }
+    }
+
+    /// Whether [`Block::body`] is already encoded.
+    pub fn is_ready(&self, format: Format, compressed: bool) -> bool {
+        let cells = if compressed { &self.gzip } else { &self.plain };
+        cells[format.index()].get().is_some()
+    }
 }
 
 /// Gzips `chunks` as one member.
@@ -131,25 +142,60 @@ fn gzip_eof() -> Bytes {
     EOF_MEMBER.get_or_init(|| gzip([EOF], EOF.len())).clone()
 }
 
+/// The blocks of one moment, as `Store::exposition` hands them out.
+#[derive(Debug)]
+pub struct Exposition {
+    /// The whole text 0.0.4 body without `process_*` (for tests and tools; a scrape sends the
+    /// blocks as they are).
+    pub text: PlainText,
+}
+
+/// The text body of the business and live blocks, joined on first use. Not `Clone`, so
+/// `exposition.text.clone()` is the body's `Bytes`.
+#[derive(Debug)]
+pub struct PlainText {
+    business: Arc<Block>,
+    live: Arc<Block>,
+    joined: OnceLock<Bytes>,
+}
+
+impl Deref for PlainText {
+    type Target = Bytes;
+    fn deref(&self) -> &Bytes {
+        self.joined.get_or_init(|| {
+            let mut body = self.business.plain(Format::Text).to_vec();
+            body.extend_from_slice(&self.live.plain(Format::Text));
+            Bytes::from(body)
+        })
+    }
+}
+
 impl Exposition {
-    /// The bodies of `source`, none encoded yet.
-    pub(super) fn new(source: Source) -> Self {
+    pub(super) fn new(business: Arc<Block>, live: Arc<Block>) -> Self {
         Self {
-            text: PlainBodies(Arc::new(Plain {
-                source,
-                bodies: OnceLock::new(),
-            })),
-            gzip_text: OnceLock::new(),
-            gzip_openmetrics: OnceLock::new(),
+            text: PlainText {
+                business,
+                live,
+                joined: OnceLock::new(),
+            },
         }
     }
 
-    /// The whole OpenMetrics body, `# EOF` included (a copy: for tests and tools, not scrapes).
+    fn blocks(&self) -> [&Block; 2] {
+        [&self.text.business, &self.text.live]
+    }
+
+    /// The business block (tests check it is the same one across probe results).
+    #[cfg(test)]
+    pub(super) fn business(&self) -> &Arc<Block> {
+        &self.text.business
+    }
+
+    /// The whole OpenMetrics body without `process_*`, `# EOF` included (for tests and tools).
     pub fn openmetrics(&self) -> Bytes {
-        let chunks = &self.text.get().1;
-        let mut body = Vec::with_capacity(chunks.iter().map(Bytes::len).sum::<usize>() + 6);
-        for chunk in chunks {
-            body.extend_from_slice(chunk);
+        let mut body = Vec::new();
+        for block in self.blocks() {
+            body.extend_from_slice(&block.plain(Format::OpenMetrics));
         }
         body.extend_from_slice(EOF);
         Bytes::from(body)
@@ -158,145 +204,188 @@ impl Exposition {
     /// Whether what a scrape of `format` (gzipped or not) sends is already encoded; if not,
     /// [`Exposition::response`] encodes it: call it where blocking is fine.
     pub fn is_ready(&self, format: Format, gzip: bool) -> bool {
-        match (format, gzip) {
-            (_, false) => self.text.is_made(),
-            (Format::Text, true) => self.gzip_text.get().is_some(),
-            (Format::OpenMetrics, true) => self.gzip_openmetrics.get().is_some(),
-        }
+        self.blocks().iter().all(|b| b.is_ready(format, gzip))
     }
 
-    /// The gzip of the body of `format` (OpenMetrics without `# EOF`), compressed on the first
-    /// call, from the plain body when it exists, else encoded straight into the compressor;
-    /// CPU-heavy for large bodies.
-    pub fn gzipped(&self, format: Format) -> Bytes {
-        let cell = match format {
-            Format::Text => &self.gzip_text,
-            Format::OpenMetrics => &self.gzip_openmetrics,
-        };
-        cell.get_or_init(|| {
-            let size = self.text.0.source.series() * 112;
-            if self.text.is_made() {
-                let (text, openmetrics) = self.text.get();
-                return match format {
-                    Format::Text => gzip([&text[..]], size),
-                    Format::OpenMetrics => gzip(openmetrics.iter().map(|c| &c[..]), size),
-                };
-            }
-            let mut encoder = GzEncoder::new(
-                Vec::with_capacity(size / 8 + 64),
-                Compression::new(GZIP_LEVEL),
-            );
-            let families = self.text.0.source.families();
-            text::encode_streamed(format, &families, |piece| {
-                // Writing into a Vec cannot fail.
-                let _ = encoder.write_all(piece);
-            });
-            let mut out = encoder.finish().unwrap_or_default();
-            out.shrink_to_fit();
-            Bytes::from(out)
-        })
-        .clone()
-    }
-
-    /// What a scrape sends: the body of `format` and the process block (OpenMetrics keeps
-    /// `# EOF` last), plain or as gzip members, as chunks that share the stored bytes.
+    /// What a scrape sends: the business, live and process blocks (OpenMetrics then `# EOF`),
+    /// plain or as gzip members, as chunks that share the stored bytes.
     pub fn response(&self, format: Format, gzip: bool) -> Vec<Bytes> {
-        let openmetrics = format == Format::OpenMetrics;
-        let block = process::process_block(openmetrics, gzip);
-        match (format, gzip) {
-            (Format::Text, false) => vec![self.text.get().0.clone(), block],
-            (Format::Text, true) => vec![self.gzipped(format), block],
-            (Format::OpenMetrics, false) => {
-                let mut chunks = self.text.get().1.clone();
-                chunks.push(block);
-                chunks.push(Bytes::from_static(EOF));
-                chunks
-            }
-            (Format::OpenMetrics, true) => vec![self.gzipped(format), block, gzip_eof()],
+        let mut chunks: Vec<Bytes> = self.blocks().iter().map(|b| b.body(format, gzip)).collect();
+        chunks.push(super::process::process_block(format, gzip));
+        if format == Format::OpenMetrics {
+            chunks.push(if gzip {
+                gzip_eof()
+            } else {
+                Bytes::from_static(EOF)
+            });
         }
+        // An empty plain block adds nothing (an empty gzip member still decodes to nothing).
+        chunks.retain(|c| !c.is_empty());
+        chunks
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
+    use std::time::Duration;
 
     use flate2::read::MultiGzDecoder;
+    use prometheus_client::encoding::prometheus_protobuf::prometheus_data_model::{
+        MetricFamily, MetricType,
+    };
+    use prost::Message as _;
 
     use super::*;
+    use crate::metrics::{Sample, Snapshot, Store, Value};
+    use crate::probe::{Outcome, ProbeSink as _};
 
-    fn exposition() -> Exposition {
-        let up = |account: &str| Sample {
-            name: "wechat_mp_up",
-            labels: vec![("account", account.into())].into(),
-            value: super::super::Value::Int(1),
-        };
-        let snapshot = Snapshot::new(vec![up("a"), up("b")]);
-        Exposition::new(Source {
-            accounts: vec![Arc::new(snapshot)],
-            own: Vec::new(),
-        })
+    /// A business family (any: the test holds no name the catalogue may rename).
+    fn business_family() -> &'static m::MetricInfo {
+        m::catalogue()
+            .iter()
+            .find(|i| crate::metrics::is_business(i.name) && i.kind == m::MetricKind::Gauge)
+            .unwrap()
     }
 
-    const HEAD: &str = "# HELP wechat_mp_up ";
+    /// A store with two accounts' business samples and one probe result.
+    fn store() -> Arc<Store> {
+        let store = Store::new("1.2.3", "abc");
+        for account in ["a", "b"] {
+            let sample = |metric: &'static m::MetricInfo, value| Sample {
+                name: metric.name,
+                labels: vec![("account", account.into())].into(),
+                value,
+            };
+            let snapshot = Snapshot::new(vec![
+                sample(&m::UP, Value::Int(1)),
+                sample(business_family(), Value::Int(42)),
+            ]);
+            store.lock().insert(account.into(), Arc::new(snapshot));
+        }
+        store.mark_stale();
+        store.probe_result(
+            "a",
+            &Outcome {
+                duration: Duration::from_millis(700),
+                failure: None,
+            },
+        );
+        store
+    }
 
-    fn inflate(chunks: &[Bytes]) -> String {
-        let mut out = String::new();
+    fn inflate(chunks: &[Bytes]) -> Vec<u8> {
+        let mut out = Vec::new();
         MultiGzDecoder::new(&chunks.concat()[..])
-            .read_to_string(&mut out)
+            .read_to_end(&mut out)
             .unwrap();
         out
     }
 
-    #[test]
-    fn gzip_members_decode_to_the_plain_answer() {
-        // Compressed first (streamed: no plain body made), then plain: the same bytes.
-        let e = exposition();
-        for format in [Format::Text, Format::OpenMetrics] {
-            assert!(!e.is_ready(format, true));
-            let zipped = e.response(format, true);
-            assert!(e.is_ready(format, true));
-            if format == Format::Text {
-                assert!(
-                    !e.is_ready(format, false),
-                    "gzip did not need the plain body"
-                );
-            }
-            let plain = e.response(format, false).concat();
-            // Text: body + process block; OpenMetrics: body + process block + `# EOF`.
-            let members = if format == Format::Text { 2 } else { 3 };
-            assert_eq!(zipped.len(), members);
-            assert!(zipped.iter().all(|m| m.starts_with(&[0x1f, 0x8b])));
-            let text = inflate(&zipped);
-            assert_eq!(text.as_bytes(), &plain[..]);
-            assert!(text.contains("\nprocess_"), "{text}");
-            assert!(text.starts_with(HEAD), "{text}");
-            assert!(text.contains("\nwechat_mp_up{account=\"b\"} 1\n"), "{text}");
-            if format == Format::OpenMetrics {
-                assert!(text.ends_with("\n# EOF\n") && text.matches("# EOF").count() == 1);
-            } else {
-                assert!(!text.contains("# EOF"));
-            }
-        }
-        let om = e.openmetrics();
-        assert!(om.starts_with(HEAD.as_bytes()) && om.ends_with(b"} 1\n# EOF\n"));
-        // Plain first, then compressed from the plain body: the same bytes again.
-        let e = exposition();
-        let plain = e.response(Format::OpenMetrics, false).concat();
-        assert!(e.is_ready(Format::Text, false));
-        assert_eq!(
-            inflate(&e.response(Format::OpenMetrics, true)).as_bytes(),
-            &plain[..]
-        );
+    fn encodes(store: &Store, format: Format) -> u64 {
+        store.self_metrics().exporter_count(
+            m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
+            ("format", format.label()),
+        )
     }
 
     #[test]
-    fn a_body_is_compressed_once() {
-        let e = exposition();
-        let first = e.gzipped(Format::Text);
-        let again = e.gzipped(Format::Text);
-        // The same allocation handed out again, not a second compression.
-        assert_eq!(first.as_ptr(), again.as_ptr());
-        assert_eq!(e.response(Format::Text, true)[0].as_ptr(), first.as_ptr());
+    fn gzip_members_decode_to_the_plain_answer_and_only_openmetrics_ends_with_eof() {
+        let store = store();
+        for format in Format::ALL {
+            let e = store.exposition();
+            assert!(!e.is_ready(format, true));
+            let zipped = e.response(format, true);
+            assert!(e.is_ready(format, true));
+            // business, live, process (and the `# EOF` member for OpenMetrics).
+            let members = if format == Format::OpenMetrics { 4 } else { 3 };
+            assert_eq!(zipped.len(), members, "{format:?}");
+            assert!(zipped.iter().all(|m| m.starts_with(&[0x1f, 0x8b])));
+            let plain = e.response(format, false).concat();
+            let unzipped = inflate(&zipped);
+            assert_eq!(unzipped, plain, "{format:?}");
+            let eofs = plain.windows(EOF.len()).filter(|w| *w == EOF).count();
+            if format == Format::OpenMetrics {
+                assert!(plain.ends_with(b"\n# EOF\n") && eofs == 1);
+            } else {
+                assert_eq!(eofs, 0, "{format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn protobuf_decodes_as_metric_families_with_a_native_histogram() {
+        let store = store();
+        let body = store.exposition().response(Format::Protobuf, false).concat();
+        let mut rest = &body[..];
+        let mut families = Vec::new();
+        while !rest.is_empty() {
+            families.push(MetricFamily::decode_length_delimited(&mut rest).unwrap());
+        }
+        let family = |name: &str| families.iter().find(|f| f.name == name);
+        // Every family once (never split across blocks), with its catalogue HELP.
+        let mut names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "{names:?}");
+        let cumulate = family(business_family().name).unwrap();
+        assert_eq!(cumulate.help, business_family().help);
+        assert_eq!(cumulate.metric.len(), 2);
+        assert_eq!(cumulate.metric[0].gauge.unwrap().value, 42.0);
+        let requests = family(m::EXPORTER_BUSINESS_ENCODES_TOTAL.name).unwrap();
+        assert_eq!(requests.r#type, MetricType::Counter as i32);
+        assert!(family("process_cpu_seconds_total").is_some() || !cfg!(target_os = "linux"));
+        let latency = family(m::CALLBACK_PROBE_LATENCY_SECONDS.name).unwrap();
+        assert_eq!(latency.r#type, MetricType::Histogram as i32);
+        let h = latency.metric[0].histogram.clone().unwrap();
+        assert_eq!(h.sample_count, 1);
+        assert!((h.sample_sum - 0.7).abs() < 1e-9);
+        // Classic buckets for scrapers without native histograms, native ones beside them.
+        assert_eq!(h.bucket.len(), 11);
+        assert_eq!(h.schema, 3);
+        assert_eq!(h.positive_delta, vec![1]);
+        let index = h.positive_span[0].offset;
+        let factor = 2f64.powf(1.0 / 8.0);
+        assert!(factor.powi(index - 1) < 0.7 && 0.7 <= factor.powi(index));
+    }
+
+    #[test]
+    fn probes_calls_and_down_never_reencode_the_business_block() {
+        let store = store();
+        let first = store.exposition();
+        first.response(Format::OpenMetrics, true);
+        assert_eq!(encodes(&store, Format::OpenMetrics), 1);
+        let business = first.business().clone();
+        for round in 0..5 {
+            store.probe_result(
+                "b",
+                &Outcome {
+                    duration: Duration::from_millis(100 * round),
+                    failure: None,
+                },
+            );
+            store.self_metrics().observer("a").api_call("getusercumulate", "0");
+            store.mark_down("a");
+            let e = store.exposition();
+            assert!(Arc::ptr_eq(e.business(), &business));
+            let body = String::from_utf8(inflate(&e.response(Format::OpenMetrics, true))).unwrap();
+            assert!(body.contains(&format!(
+                "wechat_mp_callback_probe_latency_seconds_count{{account=\"b\"}} {}\n",
+                round + 1
+            )));
+            assert!(body.contains("wechat_mp_up{account=\"a\"} 0\n"), "{body}");
+        }
+        assert_eq!(encodes(&store, Format::OpenMetrics), 1);
+        // Between changes, nothing is rebuilt at all.
+        let (a, b) = (store.exposition(), store.exposition());
+        assert_eq!(
+            a.response(Format::Text, true)[1].as_ptr(),
+            b.response(Format::Text, true)[1].as_ptr()
+        );
+        // Business data changed: one more encoding.
+        store.mark_stale();
+        store.exposition().response(Format::OpenMetrics, true);
+        assert_eq!(encodes(&store, Format::OpenMetrics), 2);
     }
 }

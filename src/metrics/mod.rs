@@ -1,13 +1,14 @@
 //! Maps typed reports to metric families and keeps the pre-encoded `/metrics` bodies.
 //!
 //! Each account's reports become an immutable snapshot of samples (pure mapping functions, one
-//! module per report group); on every change both bodies are encoded once and swapped in, so the
-//! HTTP handler only copies bytes. The exporter's own call counters mark the bodies dirty and are
-//! folded in lazily by `exposition()`.
+//! module per report group). The bodies are blocks (`exposition`): the business block, rebuilt
+//! only when business data changes, and the live block (own counters, probes, `up`, quota),
+//! rebuilt when one of those changed; each is encoded by prometheus-client once per format on the
+//! first scrape after the change, so the HTTP handler only copies bytes.
 
 mod articles;
 mod callbacks;
-mod catalogue;
+pub(crate) mod catalogue;
 mod exclude;
 mod exposition;
 mod labels;
@@ -17,12 +18,13 @@ mod process;
 mod published;
 mod self_metrics;
 pub(crate) mod text;
+pub(crate) mod timestamped;
 mod users;
 mod view;
 
-use catalogue as m;
+pub(crate) use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -34,16 +36,15 @@ use crate::wechat::report::Article;
 pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
 pub use exclude::Exclusions;
 pub use exposition::{Exposition, GZIP_LEVEL};
+pub(crate) use probe::BUCKETS as PROBE_BUCKETS;
+pub use text::HistogramSeries;
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
 pub use text::Format;
 pub use view::SnapshotView;
 
-/// `Content-Type` of the OpenMetrics exposition.
-pub const OPENMETRICS_CONTENT_TYPE: &str =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
-/// `Content-Type` of the classic Prometheus text exposition.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// `Content-Type` of the classic Prometheus text exposition (the fallback of negotiation).
+pub const TEXT_CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// A sample value: counts stay integers, ratios and seconds are floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -344,6 +345,19 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Whether a family goes in the live block (it changes between business updates: the
+/// exporter's own families and the probe's) rather than the business block.
+fn is_live(family: &str) -> bool {
+    lookup(family).is_some_and(|m| m.group == m::EXPORTER || m.group == m::PROBE)
+}
+
+fn is_business(family: &str) -> bool {
+    !is_live(family)
+}
+
+/// Told the account and duration in seconds of each finished probe.
+pub type ProbeObserver = Arc<dyn Fn(&str, f64) + Send + Sync>;
+
 /// The latest snapshot of every account and the encoded bodies.
 pub struct Store {
     build_info: Sample,
@@ -352,10 +366,16 @@ pub struct Store {
     accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
     /// The callback probe's series of each probed account (fed through `ProbeSink`).
     probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
+    /// Told each finished probe (account, seconds): the OTLP push's histogram.
+    probe_observers: Mutex<Vec<ProbeObserver>>,
     self_metrics: Arc<SelfMetrics>,
     /// `[metrics] exclude`.
     exclude: ArcSwap<Exclusions>,
-    current: ArcSwap<Exposition>,
+    /// Set when business data changed: the business block is rebuilt at the next scrape.
+    business_dirty: AtomicBool,
+    business: ArcSwap<exposition::Block>,
+    /// Rebuilt when `self_metrics.dirty` is set (any change, business ones included).
+    live: ArcSwap<exposition::Block>,
 }
 
 impl Store {
@@ -370,11 +390,21 @@ impl Store {
             reload: Mutex::new((true, unix_now())),
             accounts: Mutex::new(BTreeMap::new()),
             probes: Mutex::new(BTreeMap::new()),
+            probe_observers: Mutex::new(Vec::new()),
             self_metrics: Arc::new(SelfMetrics::default()),
             exclude: ArcSwap::default(),
-            current: ArcSwap::from_pointee(Exposition::default()),
+            business_dirty: AtomicBool::new(true),
+            business: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
+            live: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
         };
-        store.reencode(&store.lock());
+        // The encode counter exists from the start, at 0, so rate() sees the first encoding.
+        for format in Format::ALL {
+            store.self_metrics.add_exporter_count(
+                m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
+                ("format", format.label()),
+                0,
+            );
+        }
         Arc::new(store)
     }
 
@@ -424,12 +454,20 @@ impl Store {
         families.insert(m::UP.name, down);
         *snapshot = Arc::new(Snapshot { families });
         drop(accounts);
-        self.mark_stale();
+        self.mark_live_stale();
     }
 
-    /// Encoding waits for the next scrape: a poll round that updates 1000 accounts one after
-    /// another then costs one encoding, not 1000 (each of the whole exposition).
+    /// Business data changed: both blocks are rebuilt at the next scrape. Encoding waits for the
+    /// scrape: a poll round that updates 1000 accounts one after another then costs one
+    /// encoding, not 1000.
     fn mark_stale(&self) {
+        self.business_dirty.store(true, Ordering::Release);
+        self.mark_live_stale();
+    }
+
+    /// Only what the live block holds changed (a probe result, a call, `up`): the business
+    /// block stays as encoded.
+    fn mark_live_stale(&self) {
         self.self_metrics.dirty.store(true, Ordering::Release);
     }
 
@@ -466,7 +504,7 @@ impl Store {
                 reload.1 = unix_now();
             }
         }
-        self.mark_stale();
+        self.mark_live_stale();
     }
 
     /// Drops every series of the account, including its call counters.
@@ -488,17 +526,45 @@ impl Store {
         self.mark_stale();
     }
 
-    /// The current bodies; re-encoded first if anything changed since the last encoding (an
-    /// account's data, a call counter). Between changes a scrape only copies a pointer.
+    /// The current blocks; each rebuilt first if what it holds changed since it was built (the
+    /// business block only on a business change). Between changes a scrape only copies pointers.
     pub fn exposition(&self) -> Arc<Exposition> {
-        if self.self_metrics.dirty.load(Ordering::Acquire) {
+        if self.business_dirty.load(Ordering::Acquire) {
             let accounts = self.lock();
-            // Re-check under the lock: another caller may have just encoded.
-            if self.self_metrics.dirty.load(Ordering::Acquire) {
-                self.reencode(&accounts);
+            // Re-check under the lock: another caller may have just rebuilt it.
+            if self.business_dirty.swap(false, Ordering::AcqRel) {
+                let families = text::Families {
+                    accounts: accounts.values().cloned().collect(),
+                    keep: Some(is_business),
+                    ..Default::default()
+                };
+                let block = exposition::Block::new(families, Some(self.self_metrics.clone()));
+                self.business.store(Arc::new(block));
             }
         }
-        self.current.load_full()
+        if self.self_metrics.dirty.load(Ordering::Acquire) {
+            let accounts = self.lock();
+            // Clear first: a change racing with this rebuild sets it again for the next scrape.
+            if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
+                let mut histograms = BTreeMap::new();
+                if !self.exclude.load().drops(m::CALLBACK_PROBE_LATENCY_SECONDS.name) {
+                    let series = self.probe_histograms();
+                    if !series.is_empty() {
+                        histograms.insert(m::CALLBACK_PROBE_LATENCY_SECONDS.name, series);
+                    }
+                }
+                let families = text::Families {
+                    accounts: accounts.values().cloned().collect(),
+                    keep: Some(is_live),
+                    own: self.own_samples(),
+                    histograms,
+                    extra: Vec::new(),
+                };
+                self.live
+                    .store(Arc::new(exposition::Block::new(families, None)));
+            }
+        }
+        Arc::new(Exposition::new(self.business.load_full(), self.live.load_full()))
     }
 
     fn probes_lock(&self) -> MutexGuard<'_, BTreeMap<String, probe::ProbeSeries>> {
@@ -510,10 +576,11 @@ impl Store {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The exporter's own samples, each with its family: call counters, the callback probes
-    /// (their latency histogram only when `histograms`), build info and the config reload.
-    /// One list for both readers, `/metrics` and [`Store::snapshot_view`].
-    fn own_samples(&self, histograms: bool) -> Vec<(&'static str, Sample)> {
+    /// The exporter's own samples, each with its family: call counters, the callback probes'
+    /// gauges and counters, build info and the config reload (the probe latency histogram is
+    /// [`Store::probe_histograms`]). One list for both readers, `/metrics` and
+    /// [`Store::snapshot_view`].
+    fn own_samples(&self) -> Vec<(&'static str, Sample)> {
         let mut own: Vec<(&'static str, Sample)> = self
             .self_metrics
             .samples()
@@ -522,7 +589,7 @@ impl Store {
             .collect();
         let exclude = self.exclude.load();
         own.extend(
-            self.probe_samples(histograms)
+            self.probe_samples()
                 .into_iter()
                 .filter(|(family, _)| !exclude.drops(family)),
         );
@@ -548,18 +615,6 @@ impl Store {
         own
     }
 
-    /// Swaps in the bodies of the accounts (caller holds the lock) and the own samples.
-    fn reencode(&self, accounts: &BTreeMap<String, Arc<Snapshot>>) {
-        // Clear first: an increment racing with this encoding sets it again and is picked up next time.
-        self.self_metrics.dirty.store(false, Ordering::Release);
-        let source = exposition::Source {
-            accounts: accounts.values().cloned().collect(),
-            own: self.own_samples(true),
-        };
-        // Nothing is encoded here: each body on the first scrape that asks for it. The old
-        // bodies (and their gzip) go when the last scrape holding them ends.
-        self.current.store(Arc::new(Exposition::new(source)));
-    }
 }
 
 #[cfg(test)]

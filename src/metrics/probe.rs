@@ -1,29 +1,24 @@
 //! The callback probe's series: the store's side of [`ProbeSink`]. Probe results arrive typed;
-//! this module turns them into the success and duration gauges, the latency histogram and the
-//! failure counters of each probed account.
+//! this module turns them into the success and duration gauges, the latency histogram (classic
+//! buckets for the text formats, native buckets for protobuf and OTLP) and the failure counters
+//! of each probed account.
+
+use std::collections::BTreeMap;
 
 use super::catalogue as m;
+use super::text::{HistogramSeries, NativeBuckets};
 use super::{Sample, Store, Value};
 use crate::probe::{FailureReason, Outcome, ProbeSink};
 
-/// Upper bounds of the latency buckets, in seconds: fine around WeChat's 5-second limit, where the
-/// latency alert looks. `le` is written as these strings in both formats.
-const BUCKETS: [(f64, &str); 10] = [
-    (0.05, "0.05"),
-    (0.1, "0.1"),
-    (0.25, "0.25"),
-    (0.5, "0.5"),
-    (1.0, "1"),
-    (2.0, "2"),
-    (3.0, "3"),
-    (4.0, "4"),
-    (5.0, "5"),
-    (10.0, "10"),
-];
+/// Upper bounds of the classic latency buckets, in seconds: fine around WeChat's 5-second limit,
+/// where the latency alert looks. The OTLP histogram uses the same bounds.
+pub(crate) const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0];
 
-const BUCKET: &str = "wechat_mp_callback_probe_latency_seconds_bucket";
-const SUM: &str = "wechat_mp_callback_probe_latency_seconds_sum";
-const COUNT: &str = "wechat_mp_callback_probe_latency_seconds_count";
+/// The native histogram's resolution: each bucket is 2^(1/8) (about 9 %) wider than the one
+/// below, the Go client's default (a bucket factor of 1.1).
+const NATIVE_SCHEMA: i32 = 3;
+/// Durations at or below this count in the zero bucket (Go's default threshold).
+const NATIVE_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
 
 /// One probed account's series.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +27,16 @@ pub(super) struct ProbeSeries {
     /// Non-cumulative counts per bucket; the last slot is above every bound (+Inf only).
     buckets: [u64; BUCKETS.len() + 1],
     sum: f64,
+    /// Native buckets: observations by exponential bucket index.
+    native: BTreeMap<i32, u64>,
+    zero: u64,
     failures: [u64; FailureReason::ALL.len()],
+}
+
+/// The native bucket of `v` (> the zero threshold): bucket `i` holds (b^(i-1), b^i] with
+/// b = 2^(2^-schema).
+fn native_index(v: f64) -> i32 {
+    (v.log2() * f64::from(1 << NATIVE_SCHEMA)).ceil() as i32
 }
 
 impl ProbeSeries {
@@ -40,10 +44,15 @@ impl ProbeSeries {
         let seconds = outcome.duration.as_secs_f64();
         let slot = BUCKETS
             .iter()
-            .position(|(bound, _)| seconds <= *bound)
+            .position(|bound| seconds <= *bound)
             .unwrap_or(BUCKETS.len());
         self.buckets[slot] += 1;
         self.sum += seconds;
+        if seconds <= NATIVE_ZERO_THRESHOLD {
+            self.zero += 1;
+        } else {
+            *self.native.entry(native_index(seconds)).or_default() += 1;
+        }
         if let Some(reason) = outcome.failure {
             let i = FailureReason::ALL
                 .iter()
@@ -54,8 +63,39 @@ impl ProbeSeries {
         self.last = Some(*outcome);
     }
 
-    /// (family, sample) pairs; the gauges only once a probe has finished, the histogram and the
-    /// counters from the start (at 0) so that rate() sees the first failure.
+    /// The latency histogram of `account`: classic and native buckets of the same probes.
+    pub(super) fn histogram(&self, account: &str) -> HistogramSeries {
+        let mut buckets: Vec<(f64, u64)> = BUCKETS.iter().copied().zip(self.buckets).collect();
+        buckets.push((f64::INFINITY, self.buckets[BUCKETS.len()]));
+        let (mut spans, mut deltas) = (Vec::<(i32, u32)>::new(), Vec::new());
+        let (mut last_index, mut last_count) = (None::<i32>, 0_i64);
+        for (&index, &count) in &self.native {
+            match (last_index, spans.last_mut()) {
+                (Some(prev), Some(span)) if index == prev + 1 => span.1 += 1,
+                (Some(prev), _) => spans.push((index - prev - 1, 1)),
+                (None, _) => spans.push((index, 1)),
+            }
+            let count = count as i64;
+            deltas.push(count - last_count);
+            (last_index, last_count) = (Some(index), count);
+        }
+        HistogramSeries {
+            labels: vec![("account", account.into())].into(),
+            sum: self.sum,
+            count: self.buckets.iter().sum(),
+            buckets,
+            native: NativeBuckets {
+                schema: NATIVE_SCHEMA,
+                zero_threshold: NATIVE_ZERO_THRESHOLD,
+                zero_count: self.zero,
+                spans,
+                deltas,
+            },
+        }
+    }
+
+    /// (family, sample) pairs of the gauges and counters; the gauges only once a probe has
+    /// finished, the counters from the start (at 0) so that rate() sees the first failure.
     pub(super) fn samples(&self, account: &str) -> Vec<(&'static str, Sample)> {
         let sample = |name: &'static str, extra: Option<(&'static str, &str)>, value: Value| {
             let mut labels = vec![("account", account.into())];
@@ -85,22 +125,6 @@ impl ProbeSeries {
                 ),
             ));
         }
-        let family = m::CALLBACK_PROBE_LATENCY_SECONDS.name;
-        let mut cumulative = 0;
-        for (i, (_, le)) in BUCKETS.iter().enumerate() {
-            cumulative += self.buckets[i];
-            out.push((
-                family,
-                sample(BUCKET, Some(("le", le)), Value::Int(cumulative)),
-            ));
-        }
-        let count = cumulative + self.buckets[BUCKETS.len()];
-        out.push((
-            family,
-            sample(BUCKET, Some(("le", "+Inf")), Value::Int(count)),
-        ));
-        out.push((family, sample(SUM, None, Value::Float(self.sum))));
-        out.push((family, sample(COUNT, None, Value::Int(count))));
         for (reason, n) in FailureReason::ALL.iter().zip(self.failures) {
             out.push((
                 m::CALLBACK_PROBE_FAILURES_TOTAL.name,
@@ -116,13 +140,27 @@ impl ProbeSeries {
 }
 
 impl Store {
-    /// The probe samples of every account as (family, sample); without the latency histogram
-    /// when `histograms` is false (the OTLP push does not carry histograms yet).
-    pub(super) fn probe_samples(&self, histograms: bool) -> Vec<(&'static str, Sample)> {
+    /// The probe gauges and counters of every account as (family, sample).
+    pub(super) fn probe_samples(&self) -> Vec<(&'static str, Sample)> {
         self.probes_lock()
             .iter()
             .flat_map(|(account, series)| series.samples(account))
-            .filter(|(family, _)| histograms || *family != m::CALLBACK_PROBE_LATENCY_SECONDS.name)
+            .collect()
+    }
+
+    /// Tells `observer` every probe that finishes from now on.
+    pub fn observe_probes(&self, observer: super::ProbeObserver) {
+        self.probe_observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
+    }
+
+    /// The latency histogram of every probed account, account order.
+    pub(crate) fn probe_histograms(&self) -> Vec<HistogramSeries> {
+        self.probes_lock()
+            .iter()
+            .map(|(account, series)| series.histogram(account))
             .collect()
     }
 }
@@ -130,7 +168,7 @@ impl Store {
 impl ProbeSink for Store {
     fn probe_added(&self, account: &str) {
         self.probes_lock().entry(account.to_string()).or_default();
-        self.mark_stale();
+        self.mark_live_stale();
     }
 
     fn probe_result(&self, account: &str, outcome: &Outcome) {
@@ -138,12 +176,20 @@ impl ProbeSink for Store {
             .entry(account.to_string())
             .or_default()
             .record(outcome);
-        self.mark_stale();
+        let observers = self
+            .probe_observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for observer in observers {
+            observer(account, outcome.duration.as_secs_f64());
+        }
+        self.mark_live_stale();
     }
 
     fn probe_removed(&self, account: &str) {
         self.probes_lock().remove(account);
-        self.mark_stale();
+        self.mark_live_stale();
     }
 }
 
@@ -189,13 +235,39 @@ mod tests {
                 })
                 .map(|(_, x)| x.value)
         };
-        assert_eq!(got(BUCKET, Some("0.05")), Some(Value::Int(1)));
-        assert_eq!(got(BUCKET, Some("1")), Some(Value::Int(2)));
-        assert_eq!(got(BUCKET, Some("5")), Some(Value::Int(3)));
-        assert_eq!(got(BUCKET, Some("10")), Some(Value::Int(4)));
-        assert_eq!(got(BUCKET, Some("+Inf")), Some(Value::Int(4)));
-        assert_eq!(got(COUNT, None), Some(Value::Int(4)));
-        assert_eq!(got(SUM, None), Some(Value::Float(11.73)));
+        let h = s.histogram("a");
+        let cumulative: Vec<(f64, u64)> = h
+            .buckets
+            .iter()
+            .scan(0, |sum, (le, n)| {
+                *sum += n;
+                Some((*le, *sum))
+            })
+            .collect();
+        assert_eq!(cumulative[0], (0.05, 1));
+        assert_eq!(cumulative[4], (1.0, 2));
+        assert_eq!(cumulative[8], (5.0, 3));
+        assert_eq!(cumulative[9], (10.0, 4));
+        assert_eq!(cumulative[10], (f64::INFINITY, 4));
+        assert_eq!(h.count, 4);
+        assert!((h.sum - 11.73).abs() < 1e-9);
+        // Native: four populated buckets, each of one observation, each holding its value.
+        assert_eq!(h.native.zero_count, 0);
+        assert_eq!(h.native.deltas, vec![1, 0, 0, 0]);
+        let factor = 2f64.powf(2f64.powi(-NATIVE_SCHEMA));
+        let mut index = 0;
+        let mut indexes = Vec::new();
+        for (offset, length) in &h.native.spans {
+            index += offset;
+            for _ in 0..*length {
+                indexes.push(index);
+                index += 1;
+            }
+        }
+        for (i, v) in indexes.iter().zip([0.03, 0.7, 5.0, 6.0]) {
+            let (low, high) = (factor.powi(i - 1), factor.powi(*i));
+            assert!(low < v && v <= high * (1.0 + 1e-12), "{v} not in ({low}, {high}]");
+        }
         assert_eq!(
             got(m::CALLBACK_PROBE_FAILURES_TOTAL.name, Some("timeout")),
             Some(Value::Int(2))

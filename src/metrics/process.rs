@@ -1,13 +1,16 @@
 //! The exporter's own process metrics (`process_*`, as every Prometheus client library exports
-//! them), read from /proc at scrape time (at most once a second) and appended to the pre-encoded
-//! exposition, plain or as its own gzip member.
+//! them), read from /proc at scrape time (at most once a second), encoded by prometheus-client
+//! and sent after the other blocks, plain or as its own gzip member.
 
-use std::fmt::Write as _;
-
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use super::catalogue::{MetricInfo, MetricKind};
+use super::exposition::Block;
+use super::text::{self, Families, Format};
+use super::{Sample, Value};
 
 /// What /proc says about this process; `None` where it cannot be read (not Linux, say).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -78,102 +81,104 @@ impl ProcessStats {
         }
     }
 
-    /// The families in the classic text format, or OpenMetrics (without `# EOF`).
-    pub fn encode(&self, openmetrics: bool) -> String {
-        let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, value: Option<String>| {
-            let Some(value) = value else { return };
-            let (family, sample) = match (kind, openmetrics) {
-                ("counter", true) => (name.trim_end_matches("_total"), name),
-                _ => (name, name),
+    /// The process families (`process_*`, named as every Prometheus client library names
+    /// them), each absent where /proc could not be read.
+    pub(super) fn families(&self) -> Vec<(MetricInfo, Vec<Sample>)> {
+        let family = |kind, name: &'static str, help: &'static str, value: Option<Value>| {
+            let info = MetricInfo {
+                name,
+                kind,
+                labels: &[],
+                group: "",
+                endpoint: "",
+                field: "/proc",
+                help,
             };
-            let _ = write!(out, "# HELP {family} {help}\n# TYPE {family} {kind}\n");
-            // ISSUE-16 (minimal, to be reconciled with the prometheus-client encoder):
-            // OpenMetrics' `# UNIT` for the families named in a unit.
-            if let Some(unit) = ["seconds", "bytes"]
-                .into_iter()
-                .find(|u| openmetrics && family.ends_with(&format!("_{u}")))
-            {
-                let _ = writeln!(out, "# UNIT {family} {unit}");
-            }
-            let _ = writeln!(out, "{sample} {value}");
+            value.map(|value| {
+                let sample = Sample {
+                    name,
+                    labels: Arc::new([]),
+                    value,
+                };
+                (info, vec![sample])
+            })
         };
-        family(
-            "process_cpu_seconds_total",
-            "counter",
-            "Total user and system CPU time spent in seconds.",
-            self.cpu_seconds.map(|v| v.to_string()),
-        );
-        family(
-            "process_max_fds",
-            "gauge",
-            "Maximum number of open file descriptors.",
-            self.max_fds.map(|v| v.to_string()),
-        );
-        family(
-            "process_open_fds",
-            "gauge",
-            "Number of open file descriptors.",
-            self.open_fds.map(|v| v.to_string()),
-        );
-        family(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-            self.resident_memory_bytes.map(|v| v.to_string()),
-        );
-        family(
-            "process_start_time_seconds",
-            "gauge",
-            "Start time of the process since unix epoch in seconds.",
-            self.start_time_seconds.map(|v| v.to_string()),
-        );
-        family(
-            "process_virtual_memory_bytes",
-            "gauge",
-            "Virtual memory size in bytes.",
-            self.virtual_memory_bytes.map(|v| v.to_string()),
-        );
-        out
+        [
+            family(
+                MetricKind::Counter,
+                "process_cpu_seconds_total",
+                "Total user and system CPU time spent in seconds.",
+                self.cpu_seconds.map(Value::Float),
+            ),
+            family(
+                MetricKind::Gauge,
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                self.max_fds.map(Value::Int),
+            ),
+            family(
+                MetricKind::Gauge,
+                "process_open_fds",
+                "Number of open file descriptors.",
+                self.open_fds.map(Value::Int),
+            ),
+            family(
+                MetricKind::Gauge,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                self.resident_memory_bytes.map(Value::Int),
+            ),
+            family(
+                MetricKind::Gauge,
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                self.start_time_seconds.map(Value::Float),
+            ),
+            family(
+                MetricKind::Gauge,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                self.virtual_memory_bytes.map(Value::Int),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The families in `format` (OpenMetrics without `# EOF`), through prometheus-client.
+    pub fn encode(&self, format: Format) -> Bytes {
+        text::encode(format, self.block_families())
+    }
+
+    fn block_families(&self) -> Families {
+        Families {
+            extra: self.families(),
+            ..Families::default()
+        }
     }
 }
 
 /// How long an encoded process block is reused: /proc reads cost ~80 us, a scrape far less.
 const BLOCK_TTL: Duration = Duration::from_secs(1);
 
-/// The process block of each format, plain and gzipped, and when it was read.
-struct Block {
-    at: Instant,
-    text: Bytes,
-    openmetrics: Bytes,
-    gzip_text: Bytes,
-    gzip_openmetrics: Bytes,
-}
+/// The process block and when it was read.
+static BLOCK: Mutex<Option<(Instant, Arc<Block>)>> = Mutex::new(None);
 
-static BLOCK: Mutex<Option<Block>> = Mutex::new(None);
-
-/// The process families, encoded (gzipped as one member when `gzip`), at most `BLOCK_TTL` old.
-pub(super) fn process_block(openmetrics: bool, gzip: bool) -> Bytes {
-    let mut cached = BLOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = cached.as_ref().is_some_and(|b| b.at.elapsed() < BLOCK_TTL);
-    if !fresh {
-        let stats = ProcessStats::read();
-        let (text, om) = (stats.encode(false), stats.encode(true));
-        *cached = Some(Block {
-            at: Instant::now(),
-            gzip_text: super::exposition::gzip([text.as_bytes()], text.len()),
-            gzip_openmetrics: super::exposition::gzip([om.as_bytes()], om.len()),
-            text: Bytes::from(text),
-            openmetrics: Bytes::from(om),
-        });
-    }
-    let b = cached.as_ref().expect("filled above");
-    match (openmetrics, gzip) {
-        (false, false) => b.text.clone(),
-        (true, false) => b.openmetrics.clone(),
-        (false, true) => b.gzip_text.clone(),
-        (true, true) => b.gzip_openmetrics.clone(),
-    }
+/// The process families in `format` (gzipped as one member when `gzip`), at most `BLOCK_TTL` old.
+pub(super) fn process_block(format: Format, gzip: bool) -> Bytes {
+    let block = {
+        let mut cached = BLOCK.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((at, block)) if at.elapsed() < BLOCK_TTL => block.clone(),
+            _ => {
+                let block = Arc::new(Block::new(ProcessStats::read().block_families(), None));
+                *cached = Some((Instant::now(), block.clone()));
+                block
+            }
+        }
+    };
+    block.body(format, gzip)
 }
 
 #[cfg(test)]
@@ -202,19 +207,20 @@ mod tests {
             resident_memory_bytes: Some(2048),
             ..Default::default()
         };
-        assert_eq!(
-            stats.encode(false),
-            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
-             # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n\
-             # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
-             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 2048\n"
-        );
+        let text = String::from_utf8(stats.encode(Format::Text).to_vec()).unwrap();
         assert!(
-            stats
-                .encode(true)
-                .contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\nprocess_cpu_seconds_total 1.5\n")
+            text.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"),
+            "{text}"
         );
-        let block = process_block(true, false);
+        assert!(text.contains("process_resident_memory_bytes 2048\n"), "{text}");
+        assert!(!text.contains("process_open_fds"), "unread values are left out");
+        let om = String::from_utf8(stats.encode(Format::OpenMetrics).to_vec()).unwrap();
+        assert!(
+            om.contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\n"),
+            "{om}"
+        );
+        assert!(om.contains("process_cpu_seconds_total 1.5\n"), "{om}");
+        let block = process_block(Format::OpenMetrics, false);
         let text = std::str::from_utf8(&block).unwrap();
         assert!(text.starts_with("# HELP process_"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");

@@ -71,6 +71,15 @@ impl SelfMetrics {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// The current value of an exporter-wide counter (0 when it does not exist).
+    pub fn exporter_count(&self, family: &str, (label, value): (&str, &str)) -> u64 {
+        let exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
+        exporter
+            .iter()
+            .find(|((f, l, v), _)| *f == family && *l == label && *v == value)
+            .map_or(0, |(_, n)| *n)
+    }
+
     pub(super) fn retain(&self, keep: &impl Fn(&str) -> bool) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.retain(|(_, account, _, _), _| keep(account));

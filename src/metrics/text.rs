@@ -1,249 +1,412 @@
-//! The exposition encoders: OpenMetrics 1.0 and the classic text format 0.0.4 for `/metrics`, and
-//! timestamped OpenMetrics for backfill.
+//! The bridge from the pre-mapped samples to prometheus-client: a `Collector` over a block's
+//! families, and the one function that writes a block in any exposition format through the
+//! library's encoders (HELP, TYPE and UNIT, the `_total` rule, escaping, protobuf).
 //!
-//! Hand-written rather than a client library's (docs/architecture.md, "What is hand-written and
-//! why"): the classic format is needed for `promtool check metrics` and `Accept: text/plain`, both
-//! bodies and backfill's timestamped file are written from the same samples, and the catalogue
-//! stays the one model of the families.
+//! The samples stay pre-mapped (the catalogue is the one model of the families; docs/architecture.md,
+//! "What is hand-written and why"); prometheus-client only writes them.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::sync::Arc;
 
-use super::catalogue::{MetricKind, lookup};
 use bytes::Bytes;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, LabelSetEncoder, NativeHistogram, NativeHistogramBuckets,
+    NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
 
-use super::{LabelValue, Sample, Value};
+use super::catalogue::{MetricInfo, MetricKind, lookup};
+use super::{Labels, Sample, Snapshot, Value};
 
-/// Which exposition format to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which body to write. Text 1.0.0 is the text 0.0.4 body (every name is in the legacy
+/// character set, so no escaping scheme changes a byte), OpenMetrics 0.0.1 the 1.0.0 body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// `application/openmetrics-text; version=1.0.0`.
+    /// OpenMetrics text, without `# EOF` (the scrape adds it once, last).
     OpenMetrics,
-    /// `text/plain; version=0.0.4`.
+    /// The Prometheus text format.
     Text,
+    /// Length-delimited `io.prometheus.client.MetricFamily` messages.
+    Protobuf,
 }
 
-/// Escapes a label value: backslash, double quote and newline (same rule in both formats).
-pub fn escape_label_value(v: &str, out: &mut String) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+impl Format {
+    /// Every format, in the order of [`Format::index`].
+    pub const ALL: [Format; 3] = [Format::OpenMetrics, Format::Text, Format::Protobuf];
+
+    /// A slot per format in per-format caches.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The value of the `format` label of the business-encode counter.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "openmetrics",
+            Format::Text => "text",
+            Format::Protobuf => "protobuf",
         }
     }
 }
 
-/// Escapes HELP text: backslash and newline; OpenMetrics also escapes double quotes.
-pub fn escape_help(v: &str, format: Format, out: &mut String) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
-            c => out.push(c),
+/// A native histogram's sparse buckets (Prometheus' exponential schema), one side only: the
+/// probe latency is never negative.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NativeBuckets {
+    /// Resolution: bucket boundaries are powers of `2^(2^-schema)`.
+    pub schema: i32,
+    /// Observations at or below this go to the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// (offset, length) runs of populated bucket indexes.
+    pub spans: Vec<(i32, u32)>,
+    /// Each bucket's count as a delta from the previous bucket's.
+    pub deltas: Vec<i64>,
+}
+
+/// One histogram series: classic buckets (upper bound, count in that bucket alone, `+Inf`
+/// last) and the native buckets of the same observations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSeries {
+    /// Label names and values (`account` first).
+    pub labels: Labels,
+    /// Sum of the observations.
+    pub sum: f64,
+    /// Number of observations.
+    pub count: u64,
+    /// Non-cumulative classic buckets.
+    pub buckets: Vec<(f64, u64)>,
+    /// The same observations at native resolution.
+    pub native: NativeBuckets,
+}
+
+/// A label set as prometheus-client encodes it.
+struct LabelSet<'a>(&'a [(&'static str, super::LabelValue)]);
+
+impl EncodeLabelSet for LabelSet<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        for (k, v) in self.0 {
+            prometheus_client::encoding::EncodeLabel::encode(&(*k, &**v), encoder.encode_label())?;
         }
+        Ok(())
     }
 }
 
-pub(crate) fn write_value(v: Value, out: &mut String) {
-    match v {
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Float(f) if f.is_nan() => out.push_str("NaN"),
-        Value::Float(f) if f.is_infinite() => out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" }),
-        // Display never uses an exponent and round-trips, which both formats accept.
-        Value::Float(f) => {
-            let _ = write!(out, "{f}");
-        }
+/// What one block holds: the accounts' families that `keep` selects, the exporter's own
+/// samples and histograms. Snapshots are shared, not copied.
+#[derive(Clone, Default)]
+pub(super) struct Families {
+    pub accounts: Vec<Arc<Snapshot>>,
+    /// Which of the accounts' families belong to this block.
+    pub keep: Option<fn(&str) -> bool>,
+    pub own: Vec<(&'static str, Sample)>,
+    pub histograms: BTreeMap<&'static str, Vec<HistogramSeries>>,
+    /// Families not in the catalogue (`process_*`): (info, samples).
+    pub extra: Vec<(MetricInfo, Vec<Sample>)>,
+}
+
+impl std::fmt::Debug for Families {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Families")
+            .field("series", &self.series())
+            .finish()
     }
 }
 
-/// `# HELP` and `# TYPE` of the family of `name` (from the catalogue). OpenMetrics names a
-/// counter family without its `_total` sample suffix. Names missing from the catalogue are written
-/// as gauges with an empty HELP (a test keeps the catalogue complete).
-fn family_head(format: Format, name: &str, out: &mut String) {
-    let info = lookup(name);
-    let kind = info.map_or(MetricKind::Gauge, |m| m.kind);
-    let family = match (format, kind) {
-        (Format::OpenMetrics, MetricKind::Counter) => name.strip_suffix("_total").unwrap_or(name),
+impl Families {
+    /// Every sample family by name (sorted), the accounts' in account order, then the own; of
+    /// the family `only` alone when given.
+    fn samples_of(&self, only: Option<&str>) -> BTreeMap<&'static str, Vec<&Sample>> {
+        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+        let mut kept = self.kept();
+        for snapshot in &self.accounts {
+            match only {
+                Some(name) => {
+                    if let Some((name, samples)) = snapshot.families.get_key_value(name)
+                        && kept(*name)
+                    {
+                        families.entry(name).or_default().extend(samples.iter());
+                    }
+                }
+                None => {
+                    for (name, samples) in &snapshot.families {
+                        if kept(*name) {
+                            families.entry(name).or_default().extend(samples.iter());
+                        }
+                    }
+                }
+            }
+        }
+        for (family, s) in &self.own {
+            if only.is_none_or(|o| o == *family) {
+                families.entry(family).or_default().push(s);
+            }
+        }
+        families
+    }
+
+    /// Every family name of the block.
+    fn names(&self) -> Vec<&'static str> {
+        let mut kept = self.kept();
+        let mut names: std::collections::BTreeSet<&'static str> = self
+            .accounts
+            .iter()
+            .flat_map(|a| a.families.keys().copied())
+            .filter(|name| kept(*name))
+            .collect();
+        names.extend(self.own.iter().map(|(f, _)| *f));
+        names.extend(self.histograms.keys().copied());
+        names.extend(self.extra.iter().map(|(info, _)| info.name));
+        names.into_iter().collect()
+    }
+
+    fn encode_families(
+        &self,
+        only: Option<&str>,
+        encoder: &mut DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        for (name, samples) in self.samples_of(only) {
+            let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
+            encode_samples(encoder, &info, &samples)?;
+        }
+        for (name, series) in &self.histograms {
+            if only.is_none_or(|o| o == *name) {
+                let info = lookup(name).copied().unwrap_or_else(|| unknown(name));
+                encode_histograms(encoder, &info, series)?;
+            }
+        }
+        for (info, samples) in &self.extra {
+            if only.is_none_or(|o| o == info.name) {
+                let samples: Vec<&Sample> = samples.iter().collect();
+                encode_samples(encoder, info, &samples)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an account family belongs to this block, each name decided once (a catalogue
+    /// lookup per family and account would cost more than the encoding of the live block).
+    fn kept(&self) -> impl FnMut(&'static str) -> bool + '_ {
+        let mut memo: std::collections::HashMap<&'static str, bool> = Default::default();
+        move |name| {
+            *memo
+                .entry(name)
+                .or_insert_with(|| self.keep.is_none_or(|keep| keep(name)))
+        }
+    }
+
+    /// How many series the block holds (a size hint for the buffers).
+    pub fn series(&self) -> usize {
+        let mut kept = self.kept();
+        let accounts: usize = self
+            .accounts
+            .iter()
+            .flat_map(|a| a.families.iter())
+            .filter(|(name, _)| kept(**name))
+            .map(|(_, s)| s.len())
+            .sum();
+        accounts + self.own.len() + self.histograms.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// The name prometheus-client is handed: without the `_total` it appends to counters and the
+/// unit it appends to every name that has one.
+fn base_name(info: &MetricInfo) -> &'static str {
+    let name = info.name;
+    let name = match info.kind {
+        MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
         _ => name,
     };
-    let _ = write!(out, "# HELP {family} ");
-    escape_help(info.map_or("", |m| m.help), format, out);
-    let _ = writeln!(out, "\n# TYPE {family} {}", kind.as_str());
-    // ISSUE-16 (minimal, to be reconciled with the prometheus-client encoder): OpenMetrics'
-    // `# UNIT` from the catalogue; the classic text format has no unit line.
-    if format == Format::OpenMetrics
-        && let Some(unit) = info.and_then(|m| m.unit())
-    {
-        let _ = writeln!(out, "# UNIT {family} {unit}");
+    match info.unit() {
+        Some(unit) => name
+            .strip_suffix(unit)
+            .and_then(|n| n.strip_suffix('_'))
+            .unwrap_or(name),
+        None => name,
     }
 }
 
-/// `name{k="v",...}` of one series (no braces without labels).
-fn series(name: &str, labels: &[(&'static str, LabelValue)], out: &mut String) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+fn metric_type(kind: MetricKind) -> MetricType {
+    match kind {
+        MetricKind::Gauge => MetricType::Gauge,
+        MetricKind::Counter => MetricType::Counter,
+        MetricKind::Histogram => MetricType::Histogram,
+    }
+}
+
+/// A family missing from the catalogue: a gauge with an empty HELP (a test keeps the catalogue
+/// complete, so this only guards against a panic).
+fn unknown(name: &'static str) -> MetricInfo {
+    MetricInfo {
+        name,
+        kind: MetricKind::Gauge,
+        labels: &[],
+        group: "",
+        endpoint: "",
+        field: "",
+        help: "",
+    }
+}
+
+/// The HELP, TYPE and UNIT of `info`'s family, as prometheus-client writes them.
+fn descriptor<'s>(
+    encoder: &'s mut DescriptorEncoder,
+    info: &'s MetricInfo,
+    unit: &'s Option<Unit>,
+) -> Result<prometheus_client::encoding::MetricEncoder<'s>, std::fmt::Error> {
+    encoder.encode_descriptor(
+        base_name(info),
+        info.help,
+        unit.as_ref(),
+        metric_type(info.kind),
+    )
+}
+
+fn unit_of(info: &MetricInfo) -> Option<Unit> {
+    info.unit().map(|u| Unit::Other(u.to_string()))
+}
+
+fn encode_samples(
+    encoder: &mut DescriptorEncoder,
+    info: &MetricInfo,
+    samples: &[&Sample],
+) -> Result<(), std::fmt::Error> {
+    let unit = unit_of(info);
+    let mut family = descriptor(encoder, info, &unit)?;
+    for s in samples {
+        let labels = LabelSet(&s.labels);
+        let mut metric = family.encode_family(&labels)?;
+        match (info.kind, s.value) {
+            (MetricKind::Counter, Value::Int(n)) => {
+                metric.encode_counter::<NoLabelSet, _, u64>(&n, None)?
             }
-            out.push_str(k);
-            out.push_str("=\"");
-            escape_label_value(v, out);
-            out.push('"');
+            (MetricKind::Counter, Value::Float(f)) => {
+                metric.encode_counter::<NoLabelSet, _, u64>(&f, None)?
+            }
+            (_, Value::Int(n)) => metric.encode_gauge(&n)?,
+            (_, Value::Float(f)) => metric.encode_gauge(&f)?,
         }
-        out.push('}');
+    }
+    Ok(())
+}
+
+fn encode_histograms(
+    encoder: &mut DescriptorEncoder,
+    info: &MetricInfo,
+    series: &[HistogramSeries],
+) -> Result<(), std::fmt::Error> {
+    let unit = unit_of(info);
+    let mut family = descriptor(encoder, info, &unit)?;
+    for h in series {
+        let labels = LabelSet(&h.labels);
+        let mut metric = family.encode_family(&labels)?;
+        let native = NativeHistogram {
+            schema: h.native.schema,
+            zero_threshold: h.native.zero_threshold,
+            zero_count: h.native.zero_count,
+            negative: NativeHistogramBuckets {
+                spans: &[],
+                deltas: &[],
+            },
+            positive: NativeHistogramBuckets {
+                spans: &h.native.spans,
+                deltas: &h.native.deltas,
+            },
+            created: None,
+        };
+        // The text encoders write the classic buckets, the protobuf one both.
+        metric.encode_histogram_with_native::<NoLabelSet>(h.sum, h.count, &h.buckets, None, native)?;
+    }
+    Ok(())
+}
+
+/// What prometheus-client's registry calls: a block, or one family of it.
+struct Block {
+    families: Arc<Families>,
+    only: Option<&'static str>,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block").field("only", &self.only).finish()
     }
 }
 
-/// Encodes the families (sorted by name, as the map is) with HELP and TYPE once per family. A
-/// histogram family's `_bucket`, `_sum` and `_count` samples are listed under the family's name,
-/// in exposition order (buckets by `le`, `+Inf` last), so both formats write them as given.
-/// The reference writer of one format, which tests hold [`encode_both`] to.
-#[cfg(test)]
-pub fn encode(format: Format, families: &BTreeMap<&'static str, Vec<&Sample>>) -> String {
-    let mut out = Vec::with_capacity(4096 + families.len() * 256);
-    encode_streamed(format, families, |piece| out.extend_from_slice(piece));
-    if format == Format::OpenMetrics {
-        out.extend_from_slice(b"# EOF\n");
+impl Collector for Block {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        self.families.encode_families(self.only, &mut encoder)
     }
-    String::from_utf8(out).expect("the encoder writes UTF-8 only")
 }
 
-/// Both `/metrics` bodies at once: the text body, and the OpenMetrics body (without `# EOF`) as
-/// chunks: its own heads interleaved with slices of the text body's sample lines, which are the
-/// same bytes in both formats. Byte for byte what [`encode`] writes for each format.
-/// `capacity` is a guess of the text body's size (the previous one), so the buffer is not grown
-/// by doubling to twice the size it needs.
-pub fn encode_both(
-    families: &BTreeMap<&'static str, Vec<&Sample>>,
-    capacity: usize,
-) -> (Bytes, Vec<Bytes>) {
-    let mut text = String::with_capacity(capacity.max(4096));
-    let mut heads = String::with_capacity(families.len() * 256);
-    let mut spans = Vec::with_capacity(families.len());
-    for (name, samples) in families {
-        if samples.is_empty() {
-            continue;
-        }
-        family_head(Format::Text, name, &mut text);
-        let head = heads.len();
-        family_head(Format::OpenMetrics, name, &mut heads);
-        let lines = text.len();
-        for s in samples {
-            series(s.name, &s.labels, &mut text);
-            text.push(' ');
-            write_value(s.value, &mut text);
-            text.push('\n');
-        }
-        spans.push((head..heads.len(), lines..text.len()));
-    }
-    let text = Bytes::from(text);
-    let heads = Bytes::from(heads);
-    let openmetrics = spans
-        .into_iter()
-        .flat_map(|(h, l)| [heads.slice(h), text.slice(l)])
-        .collect();
-    (text, openmetrics)
+fn registry(families: &Arc<Families>, only: Option<&'static str>) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Block {
+        families: families.clone(),
+        only,
+    }));
+    registry
 }
 
-/// The body of `format` (OpenMetrics without `# EOF`) handed to `sink` piece by piece (about
-/// 64 KiB at a time), never whole: what a compressed scrape needs when no plain body is kept.
-/// The same bytes as [`encode_both`] writes.
-pub fn encode_streamed(
+/// A `fmt::Write` over an `io::Write` (a gzip encoder, a `Vec`): prometheus-client's text
+/// encoders flush every few KiB, so a compressed body is never held whole in plain text.
+struct Sink<'a, W: std::io::Write>(&'a mut W);
+
+impl<W: std::io::Write> std::fmt::Write for Sink<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|_| std::fmt::Error)
+    }
+}
+
+/// Writes `families` in `format` into `out` (OpenMetrics without `# EOF`). Protobuf goes one
+/// family at a time: prometheus-client builds each message whole before writing it, so this
+/// bounds the transient memory by the largest family rather than the whole block.
+pub(super) fn encode_into(
     format: Format,
-    families: &BTreeMap<&'static str, Vec<&Sample>>,
-    mut sink: impl FnMut(&[u8]),
-) {
-    const PIECE: usize = 64 * 1024;
-    let mut out = String::with_capacity(PIECE + 4096);
-    for (name, samples) in families {
-        if samples.is_empty() {
-            continue;
-        }
-        family_head(format, name, &mut out);
-        for s in samples {
-            series(s.name, &s.labels, &mut out);
-            out.push(' ');
-            write_value(s.value, &mut out);
-            out.push('\n');
-            if out.len() >= PIECE {
-                sink(out.as_bytes());
-                out.clear();
+    families: Families,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let families = Arc::new(families);
+    let failed = |_| std::io::Error::other("prometheus-client could not encode a block");
+    match format {
+        Format::OpenMetrics => prometheus_client::encoding::text::encode_registry(
+            &mut Sink(out),
+            &registry(&families, None),
+        )
+        .map_err(failed),
+        Format::Text => prometheus_client::encoding::prometheus_text::encode(
+            &mut Sink(out),
+            &registry(&families, None),
+        )
+        .map_err(failed),
+        Format::Protobuf => {
+            for name in families.names() {
+                let body = prometheus_client::encoding::prometheus_protobuf::encode_to_vec(
+                    &registry(&families, Some(name)),
+                )
+                .map_err(|_| std::io::Error::other("protobuf encoding failed"))?;
+                out.write_all(&body)?;
             }
+            Ok(())
         }
     }
-    if !out.is_empty() {
-        sink(out.as_bytes());
-    }
 }
 
-/// One sample with its timestamp (Unix seconds).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimedSample {
-    pub sample: Sample,
-    pub timestamp: i64,
-}
-
-use super::Labels;
-
-/// The OpenMetrics text and what it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Encoded {
-    pub text: String,
-    pub series: usize,
-    pub samples: usize,
-}
-
-/// Encodes timestamped samples (backfill) as OpenMetrics text: families sorted by name with HELP and TYPE once, each
-/// series' samples together and in timestamp order (promtool drops out-of-order samples within a
-/// block window), timestamps in seconds, LF endings, `# EOF` last. For a series with two samples
-/// at one timestamp the first is kept.
-pub fn encode_timestamped(samples: Vec<TimedSample>) -> Encoded {
-    let mut families: BTreeMap<&'static str, BTreeMap<Labels, BTreeMap<i64, Value>>> =
-        BTreeMap::new();
-    for TimedSample { sample, timestamp } in samples {
-        families
-            .entry(sample.name)
-            .or_default()
-            .entry(sample.labels)
-            .or_default()
-            .entry(timestamp)
-            .or_insert(sample.value);
-    }
-    let mut out = String::new();
-    let (mut series_count, mut written) = (0, 0);
-    for (name, family) in &families {
-        family_head(Format::OpenMetrics, name, &mut out);
-        for (labels, points) in family {
-            series_count += 1;
-            let mut head = String::new();
-            series(name, labels, &mut head);
-            for (timestamp, value) in points {
-                written += 1;
-                out.push_str(&head);
-                out.push(' ');
-                write_value(*value, &mut out);
-                let _ = writeln!(out, " {timestamp}");
-            }
-        }
-    }
-    out.push_str("# EOF\n");
-    Encoded {
-        text: out,
-        series: series_count,
-        samples: written,
-    }
+/// `families` in `format` as one buffer.
+pub(super) fn encode(format: Format, families: Families) -> Bytes {
+    let mut out = Vec::with_capacity(families.series() * 112 + 4096);
+    // Writing into a Vec cannot fail, nor can the encoders on samples they were made for.
+    let _ = encode_into(format, families, &mut out);
+    out.shrink_to_fit();
+    Bytes::from(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::catalogue as m;
 
     fn sample(name: &'static str, labels: &[(&'static str, &str)], value: Value) -> Sample {
         Sample {
@@ -253,189 +416,67 @@ mod tests {
         }
     }
 
-    #[test]
-    fn escapes_label_values_and_help() {
-        let mut s = String::new();
-        escape_label_value("a\"b\\c\nd 中文", &mut s);
-        assert_eq!(s, r#"a\"b\\c\nd 中文"#);
-        let mut h = String::new();
-        escape_help("x\\y\n\"z\"", Format::Text, &mut h);
-        assert_eq!(h, "x\\\\y\\n\"z\"");
-        let mut h = String::new();
-        escape_help("\"z\"", Format::OpenMetrics, &mut h);
-        assert_eq!(h, "\\\"z\\\"");
-    }
-
-    #[test]
-    fn values_and_counter_family_names() {
-        let a = sample(
-            "wechat_mp_api_requests_total",
-            &[
-                ("account", "a"),
-                ("api", "getusercumulate"),
-                ("errcode", "0"),
-            ],
-            Value::Int(3),
-        );
-        let b = sample(
-            "wechat_mp_callback_time_cost_seconds",
-            &[("account", "a")],
-            Value::Float(14994.291),
-        );
-        let c = sample(
-            "wechat_mp_up",
-            &[("account", "b")],
-            Value::Float(f64::INFINITY),
-        );
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for s in [&a, &b, &c] {
-            families.entry(s.name).or_default().push(s);
-        }
-        let om = encode(Format::OpenMetrics, &families);
-        assert!(om.contains("# TYPE wechat_mp_api_requests counter\n"));
-        assert!(om.contains(
-            "wechat_mp_api_requests_total{account=\"a\",api=\"getusercumulate\",errcode=\"0\"} 3\n"
-        ));
-        assert!(om.contains("wechat_mp_callback_time_cost_seconds{account=\"a\"} 14994.291\n"));
-        assert!(om.contains("wechat_mp_up{account=\"b\"} +Inf\n"));
-        assert!(om.ends_with("# EOF\n"));
-        let text = encode(Format::Text, &families);
-        assert!(text.contains("# TYPE wechat_mp_api_requests_total counter\n"));
-        assert!(text.contains("# HELP wechat_mp_api_requests_total Datacube API calls"));
-        assert!(!text.contains("# EOF"));
-        // Families come out sorted.
-        let api = text.find("wechat_mp_api_requests_total{").unwrap();
-        let cb = text.find("wechat_mp_callback_time_cost_seconds{").unwrap();
-        let up = text.find("wechat_mp_up{").unwrap();
-        assert!(api < cb && cb < up);
-    }
-
-    #[test]
-    fn both_bodies_at_once_match_each_format_alone() {
-        let a = sample("wechat_mp_up", &[("account", "a")], Value::Int(1));
-        let b = sample(
-            "wechat_mp_api_requests_total",
-            &[("account", "a\"q"), ("api", "x"), ("errcode", "0")],
-            Value::Int(2),
-        );
-        let c = sample("wechat_mp_up", &[("account", "b")], Value::Float(0.5));
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-        for s in [&a, &b, &c] {
-            families.entry(s.name).or_default().push(s);
-        }
-        families.entry("wechat_mp_followers").or_default();
-        let (text, om) = encode_both(&families, 0);
-        assert_eq!(&text[..], encode(Format::Text, &families).as_bytes());
-        let mut joined = om.concat();
-        joined.extend_from_slice(b"# EOF\n");
-        assert_eq!(joined, encode(Format::OpenMetrics, &families).into_bytes());
-        for format in [Format::Text, Format::OpenMetrics] {
-            let mut streamed = Vec::new();
-            encode_streamed(format, &families, |piece| streamed.extend_from_slice(piece));
-            let mut want = encode(format, &families).into_bytes();
-            if format == Format::OpenMetrics {
-                want.truncate(want.len() - b"# EOF\n".len());
-            }
-            assert_eq!(streamed, want);
-        }
-        // Two families: each a head and a slice of the text body's lines.
-        assert_eq!(om.len(), 4);
-        let lines = text.as_ptr_range();
-        assert!(lines.contains(&om[1].as_ptr()) && lines.contains(&om[3].as_ptr()));
-    }
-
-    fn timed(
-        name: &'static str,
-        labels: &[(&'static str, &str)],
-        v: Value,
-        ts: i64,
-    ) -> TimedSample {
-        TimedSample {
-            sample: Sample {
-                name,
-                labels: labels.iter().map(|(k, v)| (*k, (*v).into())).collect(),
-                value: v,
-            },
-            timestamp: ts,
+    fn own(samples: Vec<Sample>) -> Families {
+        Families {
+            own: samples.into_iter().map(|s| (s.name, s)).collect(),
+            ..Families::default()
         }
     }
 
+    fn text(format: Format, f: Families) -> String {
+        String::from_utf8(encode(format, f).to_vec()).unwrap()
+    }
+
     #[test]
-    fn encoding_sorts_each_series_by_time_and_ends_with_eof() {
-        let encoded = encode_timestamped(vec![
-            timed(
-                "wechat_mp_followers",
-                &[("account", "b")],
-                Value::Int(7),
-                200,
-            ),
-            timed(
-                "wechat_mp_followers",
-                &[("account", "a")],
-                Value::Int(2),
-                200,
-            ),
-            timed(
-                "wechat_mp_callback_time_cost_seconds",
-                &[("account", "a")],
-                Value::Float(1.5),
-                100,
-            ),
-            timed(
-                "wechat_mp_followers",
-                &[("account", "a")],
-                Value::Int(1),
-                100,
-            ),
-            // Same series and time twice: the first is kept.
-            timed(
-                "wechat_mp_followers",
-                &[("account", "a")],
-                Value::Int(99),
-                100,
-            ),
-            timed(
-                "wechat_mp_massmsg_reads",
-                &[
-                    ("account", "a"),
-                    ("msgid", "1_1"),
-                    ("title", "a \"b\" \\ c\nd"),
-                    ("source", "all"),
-                ],
+    fn counters_units_and_escaping_in_both_text_formats() {
+        let families = own(vec![
+            sample(
+                m::API_REQUESTS_TOTAL.name,
+                &[("account", "a\"q\\\n"), ("api", "x"), ("errcode", "0")],
                 Value::Int(3),
-                100,
             ),
+            sample(
+                m::LAST_POLL_DURATION_SECONDS.name,
+                &[("account", "a")],
+                Value::Float(14994.291),
+            ),
+            sample(m::UP.name, &[("account", "b")], Value::Float(f64::INFINITY)),
         ]);
-        assert_eq!(encoded.series, 4);
-        assert_eq!(encoded.samples, 5);
-        let help = |name: &str| {
-            lookup(name)
-                .unwrap()
-                .help
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-        };
-        let expected = format!(
-            "# HELP wechat_mp_callback_time_cost_seconds {}\n\
-             # TYPE wechat_mp_callback_time_cost_seconds gauge\n\
-             # UNIT wechat_mp_callback_time_cost_seconds seconds\n\
-             wechat_mp_callback_time_cost_seconds{{account=\"a\"}} 1.5 100\n\
-             # HELP wechat_mp_followers {}\n\
-             # TYPE wechat_mp_followers gauge\n\
-             # UNIT wechat_mp_followers followers\n\
-             wechat_mp_followers{{account=\"a\"}} 1 100\n\
-             wechat_mp_followers{{account=\"a\"}} 2 200\n\
-             wechat_mp_followers{{account=\"b\"}} 7 200\n\
-             # HELP wechat_mp_massmsg_reads {}\n\
-             # TYPE wechat_mp_massmsg_reads gauge\n\
-             # UNIT wechat_mp_massmsg_reads reads\n\
-             wechat_mp_massmsg_reads{{account=\"a\",msgid=\"1_1\",title=\"a \\\"b\\\" \\\\ c\\nd\",source=\"all\"}} 3 100\n\
-             # EOF\n",
-            help("wechat_mp_callback_time_cost_seconds"),
-            help("wechat_mp_followers"),
-            help("wechat_mp_massmsg_reads"),
+        let om = text(Format::OpenMetrics, families.clone());
+        assert!(om.contains("# TYPE wechat_mp_api_requests counter\n"), "{om}");
+        assert!(
+            om.contains(
+                "wechat_mp_api_requests_total{account=\"a\\\"q\\\\\\n\",api=\"x\",errcode=\"0\"} 3\n"
+            ),
+            "{om}"
         );
-        assert_eq!(encoded.text, expected);
-        assert!(!encoded.text.contains('\r'));
+        assert!(om.contains("# UNIT wechat_mp_last_poll_duration_seconds seconds\n"));
+        assert!(om.contains("wechat_mp_last_poll_duration_seconds{account=\"a\"} 14994.291\n"));
+        assert!(!om.contains("# EOF"));
+        let t = text(Format::Text, families);
+        assert!(t.contains("wechat_mp_up{account=\"b\"} +Inf\n"), "{t}");
+        assert!(t.contains("# TYPE wechat_mp_api_requests_total counter\n"), "{t}");
+        assert!(t.contains("# HELP wechat_mp_api_requests_total Datacube API calls"));
+        assert!(!t.contains("# UNIT"));
+        // Families come out sorted.
+        let api = t.find("wechat_mp_api_requests_total{").unwrap();
+        let poll = t.find("wechat_mp_last_poll_duration_seconds{").unwrap();
+        let up = t.find("wechat_mp_up{").unwrap();
+        assert!(api < poll && poll < up);
+    }
+
+    #[test]
+    fn every_catalogue_name_survives_the_base_name_round_trip() {
+        // prometheus-client appends the unit and `_total`: what it writes is the catalogue name.
+        for info in m::catalogue() {
+            let mut name = base_name(info).to_string();
+            if let Some(unit) = info.unit() {
+                name = format!("{name}_{unit}");
+            }
+            if info.kind == MetricKind::Counter {
+                name.push_str("_total");
+            }
+            assert_eq!(name, info.name);
+        }
     }
 }

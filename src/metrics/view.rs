@@ -24,7 +24,7 @@ impl Store {
     /// The current families as a [`SnapshotView`].
     pub fn snapshot_view(&self) -> SnapshotView {
         let accounts = self.lock().values().cloned().collect();
-        let own = self.own_samples(false);
+        let own = self.own_samples();
         SnapshotView { accounts, own }
     }
 }
@@ -98,8 +98,29 @@ mod tests {
         store.config_loaded(true);
         let view = store.snapshot_view();
         let families = view.families();
-        let encoded = text::encode(Format::Text, &families);
-        assert_eq!(encoded.as_bytes(), &store.exposition().text[..]);
+        // The same series as `/metrics` (there in two blocks, so compared as sorted lines).
+        let own = families
+            .values()
+            .flatten()
+            .map(|s| (s.name, (*s).clone()))
+            .collect();
+        let encoded = text::encode(
+            Format::Text,
+            text::Families {
+                own,
+                ..Default::default()
+            },
+        );
+        let lines = |b: &[u8]| {
+            let mut l: Vec<String> = String::from_utf8_lossy(b)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(String::from)
+                .collect();
+            l.sort();
+            l
+        };
+        assert_eq!(lines(&encoded), lines(&store.exposition().text));
         let up: Vec<_> = view.family("wechat_mp_up").collect();
         assert_eq!(up.len(), 2);
         assert_eq!(up, families["wechat_mp_up"]);

@@ -51,8 +51,9 @@ pub struct Pusher {
     settings: OtlpSettings,
     store: Arc<Store>,
     exporter: Arc<MetricExporter>,
-    resource: Resource,
-    instruments: Arc<Mutex<Option<Instruments>>>,
+    instruments: Arc<Mutex<Instruments>>,
+    /// The probe latency histogram (its own provider: recording never waits for a collection).
+    probe: Arc<pipeline::ProbeHistogram>,
     /// Consecutive failures, for logging the first one loudly and the recovery once.
     failures: Mutex<u64>,
 }
@@ -78,12 +79,19 @@ impl Pusher {
                 .self_metrics()
                 .add_exporter_count(EXPORTS, ("result", result), 0);
         }
+        let instruments = Instruments::new(resource.clone());
+        let probe = instruments.probe_histogram();
+        let recorder = probe.clone();
+        // Every probe from now on (the binary builds the pusher before it starts the probes).
+        store.observe_probes(Arc::new(move |account, seconds| {
+            recorder.record(account, seconds)
+        }));
         Ok(Pusher {
             settings: settings.clone(),
             store,
             exporter,
-            resource,
-            instruments: Arc::default(),
+            instruments: Arc::new(Mutex::new(instruments)),
+            probe,
             failures: Mutex::new(0),
         })
     }
@@ -158,11 +166,30 @@ impl Pusher {
         result
     }
 
+    /// Sends one request. One at a time; the first failure ends the push (the next one resends
+    /// everything: the values are cumulative, nothing is lost).
+    async fn export(
+        &self,
+        batch: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> Result<(), String> {
+        // A group with nothing in this part (no counter among an account's gauges) sends nothing.
+        if batch.scope_metrics().all(|s| s.metrics().next().is_none()) {
+            return Ok(());
+        }
+        match tokio::time::timeout(self.settings.timeout, self.exporter.export(batch)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within the timeout ({})",
+                humantime::format_duration(self.settings.timeout)
+            )),
+        }
+    }
+
     async fn try_push(&self) -> Result<PushReport, String> {
         let started = Instant::now();
         let view = self.store.snapshot_view();
         let instruments = self.instruments.clone();
-        let resource = self.resource.clone();
         // Cut the snapshot into requests, then size the instruments for the largest part.
         let (parts, series) = tokio::task::spawn_blocking(move || {
             let parts = view.split(MAX_SERIES_PER_REQUEST);
@@ -171,10 +198,10 @@ impl Pusher {
                 .iter()
                 .map(|p| p.families().values().map(Vec::len).sum::<usize>())
                 .sum();
-            let mut current = instruments.lock().unwrap_or_else(|e| e.into_inner());
-            if !current.as_ref().is_some_and(|i| i.fits(&shape)) {
-                *current = Some(Instruments::build(&shape, resource));
-            }
+            instruments
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .fit(&shape);
             (parts, series)
         })
         .await
@@ -184,30 +211,30 @@ impl Pusher {
         for part in parts {
             let t = Instant::now();
             let instruments = self.instruments.clone();
-            let batch = tokio::task::spawn_blocking(move || {
+            let batches = tokio::task::spawn_blocking(move || {
                 let current = instruments.lock().unwrap_or_else(|e| e.into_inner());
-                match current.as_ref() {
-                    Some(i) => i.collect(Arc::new(part)).map_err(|e| e.to_string()),
-                    None => Err("no instruments".to_string()),
-                }
+                current.collect(Arc::new(part)).map_err(|e| e.to_string())
             })
             .await
             .map_err(|e| format!("collecting the snapshot failed: {e}"))?
             .map_err(|e| format!("collecting the snapshot failed: {e}"))?;
             collect += t.elapsed();
             let t = Instant::now();
-            // One request at a time; the first failure ends this push (the next one resends
-            // everything: the values are cumulative, nothing is lost).
-            match tokio::time::timeout(self.settings.timeout, self.exporter.export(&batch)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(_) => {
-                    return Err(format!(
-                        "no answer within the timeout ({})",
-                        humantime::format_duration(self.settings.timeout)
-                    ));
-                }
+            for batch in &batches {
+                self.export(batch).await?;
             }
+            export += t.elapsed();
+        }
+        // The probe latency histogram, once per push, after the parts.
+        let t = Instant::now();
+        let histogram = self
+            .probe
+            .collect()
+            .map_err(|e| format!("collecting the probe histogram failed: {e}"))?;
+        collect += t.elapsed();
+        if let Some(batch) = histogram {
+            let t = Instant::now();
+            self.export(&batch).await?;
             export += t.elapsed();
         }
         Ok(PushReport {

@@ -4,9 +4,12 @@
 //! The SDK folds series past an instrument's cardinality limit (2000 by default) into one
 //! `otel.metric.overflow` series, and preallocates a map of that size per instrument. A push is
 //! collected one request-sized part at a time, so each instrument gets a limit sized from the
-//! largest part (twice its series of that family, at least 2000), and the instruments are rebuilt
+//! largest part (twice its series of that family, at least 2000), and the gauges are rebuilt
 //! when a family outgrows its limit or the set of families changes: a push never drops a series,
-//! and memory follows one part, not the whole snapshot.
+//! and memory follows one part, not the whole snapshot. Counters live in their own provider
+//! holding every counter of the catalogue from the first push, so their start times stay fixed
+//! (a collector's cumulativetodelta reads a new start time as a reset); the probe latency is an
+//! SDK histogram recorded as each probe finishes. Every instrument has a unit.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -24,7 +27,10 @@ use opentelemetry_sdk::metrics::{
 };
 
 use super::names::otel_name;
-use crate::metrics::{MetricKind, Sample, SnapshotView, Value, lookup};
+use crate::metrics::{
+    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup,
+    m,
+};
 
 /// The smallest limit handed to the SDK (its own default).
 const MIN_LIMIT: usize = 2000;
@@ -69,8 +75,12 @@ pub(crate) fn shape_of(parts: &[SnapshotView]) -> Shape {
 /// The view the callbacks read during one collection; empty between collections.
 type Slot = Arc<Mutex<Option<Arc<SnapshotView>>>>;
 
-/// A meter provider with one instrument per family, collected on demand.
-pub(crate) struct Instruments {
+/// Headroom of a counter instrument's limit over its series at build time: a counter set is
+/// rebuilt (and its start times start anew) only when a family outgrows this.
+const COUNTER_HEADROOM: usize = 4;
+
+/// One meter provider with an observable instrument per family of a shape, collected on demand.
+struct Set {
     limits: BTreeMap<&'static str, (Kind, usize)>,
     reader: Arc<ManualReader>,
     slot: Slot,
@@ -79,11 +89,145 @@ pub(crate) struct Instruments {
     _provider: SdkMeterProvider,
 }
 
+/// The instruments of a push: gauges, counters and the probe latency histogram, each group its
+/// own provider, so what rebuilds one never touches the others' start times.
+pub(crate) struct Instruments {
+    resource: Resource,
+    /// Rebuilt when the set of gauge families changes or one outgrows its limit (a gauge has no
+    /// start time to lose).
+    gauges: Option<Set>,
+    /// Every counter family of the catalogue from the first push on, so a family appearing
+    /// never rebuilds them: their start time stays that of the first push for the life of the
+    /// process, unless a family outgrows its limit (`COUNTER_HEADROOM` times its series then).
+    counters: Option<Set>,
+    probe: Arc<ProbeHistogram>,
+}
+
 impl Instruments {
+    pub fn new(resource: Resource) -> Self {
+        Self {
+            probe: Arc::new(ProbeHistogram::new(resource.clone())),
+            resource,
+            gauges: None,
+            counters: None,
+        }
+    }
+
+    /// The histogram each finished probe is recorded into.
+    pub fn probe_histogram(&self) -> Arc<ProbeHistogram> {
+        self.probe.clone()
+    }
+
+    /// Makes room for every family of `shape`, rebuilding only what does not fit.
+    pub fn fit(&mut self, shape: &Shape) {
+        let (counters, gauges): (Shape, Shape) = shape
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .partition(|(_, (kind, _))| kind.kind == MetricKind::Counter);
+        if !self.gauges.as_ref().is_some_and(|g| g.fits(&gauges, true)) {
+            self.gauges = Some(Set::build(&gauges, self.resource.clone(), 2));
+        }
+        if !self.counters.as_ref().is_some_and(|c| c.fits(&counters, false)) {
+            let mut all = counters;
+            for info in catalogue().iter().filter(|m| m.kind == MetricKind::Counter) {
+                all.entry(info.name).or_insert((
+                    Kind {
+                        kind: MetricKind::Counter,
+                        float: false,
+                    },
+                    0,
+                ));
+            }
+            self.counters = Some(Set::build(&all, self.resource.clone(), COUNTER_HEADROOM));
+        }
+    }
+
+    /// Runs every callback over `view` and returns the batches (gauges, counters); CPU work:
+    /// call it off the async worker threads.
+    pub fn collect(&self, view: Arc<SnapshotView>) -> Result<Vec<ResourceMetrics>, OTelSdkError> {
+        [&self.gauges, &self.counters]
+            .into_iter()
+            .flatten()
+            .map(|set| set.collect(view.clone()))
+            .collect()
+    }
+}
+
+/// The probe latency as an SDK histogram with the classic buckets' bounds, recorded as each
+/// probe finishes (the SDK has no observable histogram to feed pre-aggregated buckets into), in
+/// its own provider, built once: its start time is the pusher's creation.
+pub(crate) struct ProbeHistogram {
+    histogram: opentelemetry::metrics::Histogram<f64>,
+    reader: Arc<ManualReader>,
+    _provider: SdkMeterProvider,
+}
+
+/// A cumulative reader we keep a handle to, for a provider to collect through.
+fn cumulative_reader() -> Arc<ManualReader> {
+    Arc::new(
+        ManualReader::builder()
+            .with_temporality(Temporality::Cumulative)
+            .build(),
+    )
+}
+
+impl ProbeHistogram {
+    fn new(resource: Resource) -> Self {
+        let reader = cumulative_reader();
+        let provider = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_reader(SharedReader(reader.clone()))
+            .build();
+        let info = &m::CALLBACK_PROBE_LATENCY_SECONDS;
+        let otel = otel_name(info.name, info.kind);
+        let histogram = provider
+            .meter("wechat-mp-exporter")
+            .f64_histogram(otel.name)
+            .with_unit(ucum(info))
+            .with_description(info.help)
+            .with_boundaries(PROBE_BUCKETS.to_vec())
+            .build();
+        Self {
+            histogram,
+            reader,
+            _provider: provider,
+        }
+    }
+
+    /// Records one finished probe of `account`.
+    pub fn record(&self, account: &str, seconds: f64) {
+        self.histogram.record(
+            seconds,
+            &[KeyValue::new("account", StringValue::from(account.to_string()))],
+        );
+    }
+
+    /// The histogram's batch, `None` before the first probe.
+    pub fn collect(&self) -> Result<Option<ResourceMetrics>, OTelSdkError> {
+        let mut batch = ResourceMetrics::default();
+        self.reader.collect(&mut batch)?;
+        let empty = batch.scope_metrics().all(|s| s.metrics().next().is_none());
+        Ok((!empty).then_some(batch))
+    }
+}
+
+/// The UCUM unit of a family, from the catalogue's unit; a family without one is a count, the
+/// annotation `{count}` (which Prometheus' translation leaves out of the name).
+fn ucum(info: &MetricInfo) -> &'static str {
+    match info.unit() {
+        Some("seconds") => "s",
+        Some("bytes") => "By",
+        Some("ratio") => "1",
+        Some(other) => other,
+        None => "{count}",
+    }
+}
+
+impl Set {
     /// Whether every family of `shape` has an instrument of its kind with room for its series,
-    /// and no instrument is left over.
-    pub fn fits(&self, shape: &Shape) -> bool {
-        shape.len() == self.limits.len()
+    /// and, when `exact`, no instrument is left over.
+    fn fits(&self, shape: &Shape, exact: bool) -> bool {
+        (!exact || shape.len() == self.limits.len())
             && shape.iter().all(|(name, (kind, count))| {
                 self.limits
                     .get(name)
@@ -91,20 +235,16 @@ impl Instruments {
             })
     }
 
-    pub fn build(shape: &Shape, resource: Resource) -> Self {
+    fn build(shape: &Shape, resource: Resource, headroom: usize) -> Self {
         let limits: BTreeMap<&'static str, (Kind, usize)> = shape
             .iter()
-            .map(|(name, (kind, count))| (*name, (*kind, (count * 2).max(MIN_LIMIT))))
+            .map(|(name, (kind, count))| (*name, (*kind, (count * headroom).max(MIN_LIMIT))))
             .collect();
         let by_otel_name: BTreeMap<&'static str, usize> = limits
             .iter()
             .map(|(name, (kind, limit))| (otel_name(name, kind.kind).name, *limit))
             .collect();
-        let reader = Arc::new(
-            ManualReader::builder()
-                .with_temporality(Temporality::Cumulative)
-                .build(),
-        );
+        let reader = cumulative_reader();
         let provider = SdkMeterProvider::builder()
             .with_resource(resource)
             .with_reader(SharedReader(reader.clone()))
@@ -121,13 +261,15 @@ impl Instruments {
         let mut handles: Vec<Box<dyn Any + Send + Sync>> = Vec::new();
         for (&family, (kind, _)) in &limits {
             let otel = otel_name(family, kind.kind);
-            let help = lookup(family).map_or("", |m| m.help);
+            let info = lookup(family);
+            let help = info.map_or("", |m| m.help);
+            let unit = info.map_or("{count}", ucum);
             let slot = slot.clone();
             match (kind.kind, kind.float) {
                 (MetricKind::Gauge, false) => handles.push(Box::new(
                     meter
                         .u64_observable_gauge(otel.name)
-                        .with_unit(otel.unit)
+                        .with_unit(unit)
                         .with_description(help)
                         .with_callback(move |o| observe(&slot, family, o, as_u64))
                         .build(),
@@ -135,7 +277,7 @@ impl Instruments {
                 (MetricKind::Gauge, true) => handles.push(Box::new(
                     meter
                         .f64_observable_gauge(otel.name)
-                        .with_unit(otel.unit)
+                        .with_unit(unit)
                         .with_description(help)
                         .with_callback(move |o| observe(&slot, family, o, as_f64))
                         .build(),
@@ -143,7 +285,7 @@ impl Instruments {
                 (MetricKind::Counter, false) => handles.push(Box::new(
                     meter
                         .u64_observable_counter(otel.name)
-                        .with_unit(otel.unit)
+                        .with_unit(unit)
                         .with_description(help)
                         .with_callback(move |o| observe(&slot, family, o, as_u64))
                         .build(),
@@ -151,17 +293,16 @@ impl Instruments {
                 (MetricKind::Counter, true) => handles.push(Box::new(
                     meter
                         .f64_observable_counter(otel.name)
-                        .with_unit(otel.unit)
+                        .with_unit(unit)
                         .with_description(help)
                         .with_callback(move |o| observe(&slot, family, o, as_f64))
                         .build(),
                 )),
-                // The SDK has no observable histogram to feed pre-aggregated buckets into, so
-                // histograms are not pushed yet; `shape_of` leaves them out.
+                // The probe latency is `ProbeHistogram`; `shape_of` leaves histograms out.
                 (MetricKind::Histogram, _) => {}
             }
         }
-        Instruments {
+        Set {
             limits,
             reader,
             slot,
@@ -170,9 +311,8 @@ impl Instruments {
         }
     }
 
-    /// Runs every callback over `view` and returns the batch (CPU work: call it off the async
-    /// worker threads).
-    pub fn collect(&self, view: Arc<SnapshotView>) -> Result<ResourceMetrics, OTelSdkError> {
+    /// Runs every callback over `view` and returns the batch.
+    fn collect(&self, view: Arc<SnapshotView>) -> Result<ResourceMetrics, OTelSdkError> {
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(view);
         let mut batch = ResourceMetrics::default();
         let result = self.reader.collect(&mut batch);
@@ -336,13 +476,15 @@ mod tests {
     #[test]
     fn collected_batch_has_the_right_types_names_and_values() {
         let view = store().snapshot_view();
-        let instruments = Instruments::build(
-            &shape_of(std::slice::from_ref(&view)),
-            Resource::builder_empty().build(),
-        );
+        let mut instruments = Instruments::new(Resource::builder_empty().build());
+        instruments.fit(&shape_of(std::slice::from_ref(&view)));
         let view = Arc::new(view);
         let batch = instruments.collect(view.clone()).unwrap();
-        let metrics: Vec<_> = batch.scope_metrics().flat_map(|s| s.metrics()).collect();
+        let metrics: Vec<_> = batch
+            .iter()
+            .flat_map(|b| b.scope_metrics())
+            .flat_map(|s| s.metrics())
+            .collect();
         let find = |name: &str| {
             metrics
                 .iter()
@@ -381,7 +523,79 @@ mod tests {
         // A second collection of the same view gives the same batch: observations of an
         // observable instrument replace, they do not accumulate.
         let again = instruments.collect(view).unwrap();
-        let points = |b: &ResourceMetrics| b.scope_metrics().flat_map(|s| s.metrics()).count();
+        let points = |b: &[ResourceMetrics]| {
+            b.iter()
+                .flat_map(|b| b.scope_metrics())
+                .flat_map(|s| s.metrics())
+                .count()
+        };
         assert_eq!(points(&again), points(&batch));
+        // Every instrument has a unit.
+        assert!(metrics.iter().all(|m| !m.unit().is_empty()));
+        assert_eq!(find("wechat_mp_up").unit(), "{count}");
+    }
+
+    fn counter_start(batches: &[ResourceMetrics]) -> std::time::SystemTime {
+        let requests = batches
+            .iter()
+            .flat_map(|b| b.scope_metrics())
+            .flat_map(|s| s.metrics())
+            .find(|m| m.name() == otel_name(m::API_REQUESTS_TOTAL.name, MetricKind::Counter).name)
+            .expect("the request counter is pushed");
+        match requests.data() {
+            AggregatedMetrics::U64(MetricData::Sum(s)) => s.start_time(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A family appearing (or growing a little) rebuilds the gauges, never the counters: the
+    /// counters' start time stays put.
+    #[test]
+    fn counter_start_times_survive_new_families() {
+        let store = store();
+        let mut instruments = Instruments::new(Resource::builder_empty().build());
+        let mut starts = Vec::new();
+        for push in 0..10 {
+            if push == 5 {
+                // A family the store did not have before: quota gauges of a new account.
+                let status = AccountStatus {
+                    up: false,
+                    ..AccountStatus::default()
+                };
+                store.update_account("c", &AccountReports::default(), &status, 10);
+                store.self_metrics().observer("c").token_fetch("stable", "0");
+            }
+            let view = store.snapshot_view();
+            instruments.fit(&shape_of(std::slice::from_ref(&view)));
+            starts.push(counter_start(&instruments.collect(Arc::new(view)).unwrap()));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(starts.iter().all(|s| *s == starts[0]), "{starts:?}");
+    }
+
+    #[test]
+    fn the_probe_histogram_has_the_classic_bounds_and_a_unit() {
+        let h = ProbeHistogram::new(Resource::builder_empty().build());
+        assert!(h.collect().unwrap().is_none(), "nothing before the first probe");
+        for seconds in [0.03, 0.7, 6.0] {
+            h.record("a", seconds);
+        }
+        let batch = h.collect().unwrap().unwrap();
+        let metric = batch
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .next()
+            .unwrap();
+        assert_eq!(metric.unit(), "s");
+        match metric.data() {
+            AggregatedMetrics::F64(MetricData::Histogram(hist)) => {
+                let p = hist.data_points().next().unwrap();
+                assert_eq!(p.bounds().collect::<Vec<_>>(), PROBE_BUCKETS.to_vec());
+                assert_eq!(p.count(), 3);
+                let counts: Vec<u64> = p.bucket_counts().collect();
+                assert_eq!(counts, [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

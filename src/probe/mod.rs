@@ -104,6 +104,30 @@ pub struct Prober {
     http: reqwest::Client,
 }
 
+/// The HTTP client of every probe: one connection pool and one TLS configuration for all
+/// accounts (a client each cost 1000 accounts about 160 MB and seconds of CPU building them;
+/// docs/benchmarks.md, "Callback probes"). Each request carries its probe's timeout.
+fn shared_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                // WeChat does not follow redirects: a redirect is a wrong status.
+                .redirect(reqwest::redirect::Policy::none())
+                // A probe a minute gains nothing from keep-alive, and no idle connection can
+                // outlive the runtime that opened it (tests run one runtime each).
+                .pool_max_idle_per_host(0)
+                .user_agent(concat!(
+                    "wechat-mp-exporter/",
+                    env!("CARGO_PKG_VERSION"),
+                    " probe"
+                ))
+                .build()
+                .expect("the probe's HTTP client builds")
+        })
+        .clone()
+}
+
 /// A body longer than this is not an echo or a message reply; reading stops there.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -114,24 +138,13 @@ impl Prober {
             .encoding_aes_key
             .as_ref()
             .and_then(|k| AesKey::parse(k.expose_secret()));
-        let http = reqwest::Client::builder()
-            // WeChat does not follow redirects: a redirect is a wrong status.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .user_agent(concat!(
-                "wechat-mp-exporter/",
-                env!("CARGO_PKG_VERSION"),
-                " probe"
-            ))
-            .build()
-            .expect("the probe's HTTP client builds");
         Prober {
             url: config.url.clone(),
             token: config.token.clone(),
             timeout: config.timeout,
             message: config.message_probe.then_some((config.message_mode, key)),
             app_id: app_id.to_string(),
-            http,
+            http: shared_client(),
         }
     }
 
@@ -179,7 +192,11 @@ impl Prober {
     ) -> (Duration, Result<Vec<u8>, FailureReason>) {
         let start = Instant::now();
         let answer = tokio::time::timeout(self.timeout, async {
-            let mut response = request.send().await.map_err(|e| classify(&e))?;
+            let mut response = request
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
             match response.status().as_u16() {
                 200 => {}
                 401 | 403 => return Err(FailureReason::SignatureRejected),

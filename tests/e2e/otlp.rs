@@ -38,8 +38,8 @@ fn settings(table: &str) -> OtlpSettings {
     s.expect("push is on")
 }
 
-/// The callback probe's latency histogram, which the push does not carry (the SDK has no
-/// observable histogram for pre-aggregated buckets).
+/// The callback probe's latency histogram, pushed as a histogram (compared apart, by
+/// `the_probe_histogram_and_counter_start_times_hold_across_pushes`).
 const NOT_PUSHED: &str = "wechat_mp_callback_probe_latency_seconds_";
 
 /// (name, labels) -> value of the classic text exposition, without `process_*` and the probe's
@@ -98,12 +98,15 @@ resource_attributes = {{ "deployment.environment" = "test" }}
     ));
     let pusher = Pusher::new(&s, stack.exporter.store.clone()).expect("the exporter builds");
 
+    // A first scrape encodes the business block (and counts it); the second shows that count,
+    // and nothing changes it again before the push.
+    get(&format!("{base}/metrics"), None).await;
     let (_, _, before) = get(&format!("{base}/metrics"), None).await;
     let report = pusher.push_once().await.expect("the push succeeds");
-    let got = receiver.wait_for(1).await;
-    assert_eq!(got.len(), 1, "one push, one request");
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2, "one push: a request of gauges, one of counters");
     let want = series_of_metrics(&before);
-    let points = got[0].points();
+    let points: Vec<Point> = got.iter().flat_map(Received::points).collect();
     let pushed = series_of_push(&points);
     assert_eq!(report.series, pushed.len());
     let missing: Vec<_> = want.keys().filter(|k| !pushed.contains_key(*k)).collect();
@@ -137,7 +140,7 @@ resource_attributes = {{ "deployment.environment" = "test" }}
     for p in &points {
         assert_eq!(p.kind == "sum", p.name.ends_with("_total"), "{}", p.name);
     }
-    // The probe's families travel too (its histogram excepted, see NOT_PUSHED).
+    // The probe's families travel too (its histogram apart, see NOT_PUSHED).
     assert_eq!(
         kind("wechat_mp_callback_probe_failures_total"),
         Some(("sum", true))
@@ -210,17 +213,21 @@ async fn families_far_past_the_sdk_cardinality_limit_arrive_whole() {
     let pusher = Pusher::new(&s, store.clone()).unwrap();
     pusher.push_once().await.expect("first push");
     assert_eq!(
-        receiver.wait_for(1).await.len(),
-        1,
-        "2500 series: one request"
+        receiver.wait_for(2).await.len(),
+        2,
+        "2500 series: one request of gauges, one of counters"
     );
     // Grown past the limits the first push sized: the instruments are rebuilt, nothing is cut;
     // and past the series one request carries: two requests.
     add(2500, 12_000);
     pusher.push_once().await.expect("second push");
-    let got = receiver.wait_for(3).await;
-    assert_eq!(got.len(), 3, "12000 series: two requests");
-    for (requests, accounts) in [(&got[..1], 2500), (&got[1..], 12_000)] {
+    let got = receiver.wait_for(5).await;
+    assert_eq!(
+        got.len(),
+        5,
+        "12000 series: two parts of gauges, the counters with the last"
+    );
+    for (requests, accounts) in [(&got[..2], 2500), (&got[2..], 12_000)] {
         let points: Vec<Point> = requests.iter().flat_map(Received::points).collect();
         let up: Vec<&Point> = points.iter().filter(|p| p.name == "wechat_mp_up").collect();
         assert_eq!(up.len(), accounts);
@@ -357,8 +364,15 @@ async fn env_configured_binary_rides_out_a_receiver_outage_and_keeps_headers_out
 
     // Back on the same port: pushing resumes, data arrives, successes rise.
     let receiver = receiver::http(receiver_addr).await;
-    let resumed = wait_for_push(&receiver, |r| {
+    wait_for_push(&receiver, |r| {
         r.points().iter().any(|p| p.name == "wechat_mp_followers")
+    })
+    .await;
+    // The counters travel in their own request of the same push.
+    let resumed = wait_for_push(&receiver, |r| {
+        r.points()
+            .iter()
+            .any(|p| p.name == "wechat_mp_exporter_otlp_exports_total")
     })
     .await;
     let pushed_failures = resumed
@@ -605,4 +619,101 @@ async fn a_hanging_collector_delays_neither_polls_nor_scrapes_nor_shutdown() {
             .expect("shutdown ends within about one timeout")
             .unwrap();
     }
+}
+
+/// Ten pushes, a family appearing for the first time before the sixth: the request counter's
+/// start time never moves; and the probe latency arrives as a histogram with the bounds and
+/// counts `/metrics` shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
+    use wechat_mp_exporter::probe::{FailureReason, Outcome, ProbeSink};
+    let receiver = receiver::http(SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let store = Store::new("0.0.0", "test");
+    let status = AccountStatus {
+        up: true,
+        ..AccountStatus::default()
+    };
+    store.update_account("a", &AccountReports::default(), &status, 10);
+    store.self_metrics().observer("a").api_call("getusercumulate", "0");
+    let s = settings(&format!(
+        "[otlp]\nendpoint = \"http://{}\"\nprotocol = \"http/protobuf\"\ninterval = \"1h\"\n",
+        receiver.addr
+    ));
+    // Built before the first probe, as the binary does.
+    let pusher = Pusher::new(&s, store.clone()).unwrap();
+    store.probe_added("a");
+    let mut starts = Vec::new();
+    for push in 0..10u64 {
+        store.probe_result(
+            "a",
+            &Outcome {
+                duration: Duration::from_millis(40 + 700 * push),
+                failure: (push % 3 == 0).then_some(FailureReason::Timeout),
+            },
+        );
+        if push == 5 {
+            // First token fetch: a counter family the pushes have not seen.
+            store.self_metrics().observer("a").token_fetch("stable", "0");
+        }
+        let before = receiver.received().len();
+        pusher.push_once().await.expect("the push succeeds");
+        let got = receiver.wait_for(before + 1).await;
+        let this_push = &got[before..];
+        let mut times: Vec<u64> = this_push
+            .iter()
+            .flat_map(|r| r.sum_start_times("wechat_mp_api_requests"))
+            .collect();
+        assert_eq!(times.len(), 1, "push {push}: one request series");
+        starts.push(times.pop().unwrap());
+        if push == 5 {
+            assert!(
+                this_push
+                    .iter()
+                    .any(|r| !r.sum_start_times("wechat_mp_token_fetches").is_empty()),
+                "the new family is pushed"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(starts.iter().all(|t| *t == starts[0] && *t > 0), "{starts:?}");
+
+    // The last push's histogram against /metrics.
+    let last: Vec<_> = receiver
+        .received()
+        .iter()
+        .flat_map(Received::histograms)
+        .collect();
+    let h = last.last().expect("the probe histogram is pushed");
+    assert_eq!(h.name, "wechat_mp_callback_probe_latency");
+    assert_eq!(h.unit, "s");
+    assert_eq!(h.labels.get("account").map(String::as_str), Some("a"));
+    let text = String::from_utf8(store.exposition().text.to_vec()).unwrap();
+    let buckets: Vec<(f64, u64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("wechat_mp_callback_probe_latency_seconds_bucket{account=\"a\",le=\""))
+        .map(|rest| {
+            let (le, value) = rest.split_once("\"} ").unwrap();
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            (le, value.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(buckets.len(), 11, "{text}");
+    let bounds: Vec<f64> = buckets[..10].iter().map(|(le, _)| *le).collect();
+    assert_eq!(h.bounds, bounds);
+    let cumulative: Vec<u64> = h
+        .counts
+        .iter()
+        .scan(0, |sum, n| {
+            *sum += n;
+            Some(*sum)
+        })
+        .collect();
+    let metrics_counts: Vec<u64> = buckets.iter().map(|(_, n)| *n).collect();
+    assert_eq!(cumulative, metrics_counts);
+    assert_eq!(h.count, 10);
+    let sum_line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("wechat_mp_callback_probe_latency_seconds_sum{account=\"a\"} "))
+        .unwrap();
+    assert!((h.sum - sum_line.parse::<f64>().unwrap()).abs() < 1e-9);
 }

@@ -3,7 +3,8 @@
 //! upstream calls hit quota, 5xx and IP-whitelist errors. Every dashboard query and variable returns
 //! data; the callback-failure alert fires for the failing accounts, and so does the probe alert,
 //! whose callback servers answer 500 (probes every second, the shipped `for: 2m`); nothing alerts
-//! for the healthy ones.
+//! for the healthy ones. A second Prometheus with native histograms enabled scrapes the protobuf
+//! format and reads the probe latency back as a native histogram.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -220,5 +221,38 @@ async fn dashboards_have_data_and_callback_failures_fire_in_a_real_prometheus() 
         !healthy_failures.is_empty(),
         "the healthy probes never failed"
     );
+    shutdown.cancel();
+}
+
+/// Prometheus with `--enable-feature=native-histograms` asks for protobuf first; the probe
+/// latency arrives as a native histogram (2.42 then keeps only the native form of a histogram
+/// that has both, which is why the dashboards test runs without the feature).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_histogram_prometheus_reads_the_probe_latency_at_full_resolution() {
+    let shutdown = CancellationToken::new();
+    let healthy = exporter(false, &shutdown).await;
+    let prometheus = Prometheus::start_with_features(&[healthy], &[], &["native-histograms"]).await;
+    let latency = "wechat_mp_callback_probe_latency_seconds";
+    let count = format!("histogram_count({latency}{{job=\"{JOB}\"}}) > 0");
+    let result = prometheus.wait_for(&count, Duration::from_secs(60)).await;
+    assert_eq!(
+        result.len(),
+        3,
+        "histogram_count over the native probe latency of the 3 accounts: {result:?}"
+    );
+    // A native histogram answers histogram_quantile without any `_bucket` series.
+    let quantile = format!("histogram_quantile(0.5, {latency}{{job=\"{JOB}\"}})");
+    let result = prometheus.wait_for(&quantile, Duration::from_secs(10)).await;
+    assert_eq!(result.len(), 3, "{result:?}");
+    let buckets = prometheus
+        .query(&format!("{latency}_bucket{{job=\"{JOB}\"}}"))
+        .await
+        .unwrap();
+    assert!(buckets.is_empty(), "stored as native, not classic: {buckets:?}");
+    // The rest of the body came through protobuf too.
+    let up = prometheus
+        .wait_for(&format!("wechat_mp_up{{job=\"{JOB}\"}} == 1"), Duration::from_secs(30))
+        .await;
+    assert_eq!(up.len(), 3, "{up:?}");
     shutdown.cancel();
 }

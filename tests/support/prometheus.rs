@@ -36,14 +36,34 @@ pub fn free_port() -> u16 {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (job `wechat-mp`) and evaluating `rule_files`.
     pub async fn start(targets: &[SocketAddr], rule_files: &[PathBuf]) -> Prometheus {
-        Self::start_alerting(targets, rule_files, None).await
+        Self::start_with(targets, rule_files, None, &[]).await
     }
 
-    /// As [`Prometheus::start`], sending alerts to the Alertmanager at `alertmanager` when given.
+    /// As [`Prometheus::start`], sending alerts to the Alertmanager at `alertmanager`.
     pub async fn start_alerting(
         targets: &[SocketAddr],
         rule_files: &[PathBuf],
         alertmanager: Option<SocketAddr>,
+    ) -> Prometheus {
+        Self::start_with(targets, rule_files, alertmanager, &[]).await
+    }
+
+    /// [`Prometheus::start`] with `--enable-feature=` each of `features` (e.g.
+    /// `native-histograms`, which makes Prometheus ask for the protobuf format first).
+    pub async fn start_with_features(
+        targets: &[SocketAddr],
+        rule_files: &[PathBuf],
+        features: &[&str],
+    ) -> Prometheus {
+        Self::start_with(targets, rule_files, None, features).await
+    }
+
+    /// Starts Prometheus with an optional Alertmanager and feature flags.
+    pub async fn start_with(
+        targets: &[SocketAddr],
+        rule_files: &[PathBuf],
+        alertmanager: Option<SocketAddr>,
+        features: &[&str],
     ) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let rules: Vec<String> = rule_files
@@ -78,6 +98,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

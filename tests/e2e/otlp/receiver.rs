@@ -74,6 +74,8 @@ impl Received {
                             );
                             ("sum", &s.data_points)
                         }
+                        // The probe latency: read by `histograms`.
+                        Some(metric::Data::Histogram(_)) => continue,
                         other => panic!("{}: unexpected data {other:?}", m.name),
                     };
                     let name = prometheus_name(&m.name, &m.unit, kind == "sum", kind == "gauge");
@@ -105,6 +107,80 @@ impl Received {
             }
         }
         out
+    }
+}
+
+/// One histogram series as pushed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramPoint {
+    pub name: String,
+    pub unit: String,
+    pub labels: BTreeMap<String, String>,
+    pub bounds: Vec<f64>,
+    /// Per bucket, not cumulative; one more than `bounds` (the last is above every bound).
+    pub counts: Vec<u64>,
+    pub count: u64,
+    pub sum: f64,
+    pub start_time_unix_nano: u64,
+}
+
+impl Received {
+    /// Every histogram data point (cumulative, else the test fails).
+    pub fn histograms(&self) -> Vec<HistogramPoint> {
+        let mut out = Vec::new();
+        for m in self
+            .request
+            .resource_metrics
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+        {
+            let Some(metric::Data::Histogram(h)) = &m.data else {
+                continue;
+            };
+            assert_eq!(
+                h.aggregation_temporality,
+                AggregationTemporality::Cumulative as i32
+            );
+            for p in &h.data_points {
+                out.push(HistogramPoint {
+                    name: m.name.clone(),
+                    unit: m.unit.clone(),
+                    labels: p
+                        .attributes
+                        .iter()
+                        .map(|kv| {
+                            (
+                                kv.key.clone(),
+                                string(kv.value.as_ref().and_then(|v| v.value.as_ref())),
+                            )
+                        })
+                        .collect(),
+                    bounds: p.explicit_bounds.clone(),
+                    counts: p.bucket_counts.clone(),
+                    count: p.count,
+                    sum: p.sum.unwrap_or(f64::NAN),
+                    start_time_unix_nano: p.start_time_unix_nano,
+                });
+            }
+        }
+        out
+    }
+
+    /// The start time of every point of the monotonic sum `name` (as pushed, before translation).
+    pub fn sum_start_times(&self, name: &str) -> Vec<u64> {
+        self.request
+            .resource_metrics
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .filter(|m| m.name == name)
+            .filter_map(|m| match &m.data {
+                Some(metric::Data::Sum(s)) => Some(s.data_points.iter().map(|p| p.start_time_unix_nano)),
+                _ => None,
+            })
+            .flatten()
+            .collect()
     }
 }
 
