@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::catalogue::{MetricInfo, MetricKind};
+use super::catalogue::{MetricInfo, MetricKind, Stability, Unit};
 use super::exposition::Block;
 use super::text::{self, Families, Format};
 use super::{Sample, Value};
@@ -84,58 +84,68 @@ impl ProcessStats {
     /// The process families (`process_*`, named as every Prometheus client library names
     /// them), each absent where /proc could not be read.
     pub(super) fn families(&self) -> Vec<(MetricInfo, Vec<Sample>)> {
-        let family = |kind, name: &'static str, help: &'static str, value: Option<Value>| {
-            let info = MetricInfo {
-                name,
-                kind,
-                labels: &[],
-                group: "",
-                endpoint: "",
-                field: "/proc",
-                help,
-            };
-            value.map(|value| {
-                let sample = Sample {
+        let family =
+            |kind, measure, name: &'static str, help: &'static str, value: Option<Value>| {
+                let info = MetricInfo {
                     name,
-                    labels: Arc::new([]),
-                    value,
+                    kind,
+                    measure,
+                    labels: &[],
+                    // The names every Prometheus client library uses.
+                    stability: Stability::Stable,
+                    group: "",
+                    endpoint: "",
+                    field: "/proc",
+                    help,
                 };
-                (info, vec![sample])
-            })
-        };
+                value.map(|value| {
+                    let sample = Sample {
+                        name,
+                        labels: Arc::new([]),
+                        value,
+                    };
+                    (info, vec![sample])
+                })
+            };
         [
             family(
                 MetricKind::Counter,
+                Unit::Seconds,
                 "process_cpu_seconds_total",
                 "Total user and system CPU time spent in seconds.",
                 self.cpu_seconds.map(Value::Float),
             ),
             family(
                 MetricKind::Gauge,
+                Unit::Number,
                 "process_max_fds",
                 "Maximum number of open file descriptors.",
                 self.max_fds.map(Value::Int),
             ),
             family(
                 MetricKind::Gauge,
+                Unit::Number,
                 "process_open_fds",
                 "Number of open file descriptors.",
                 self.open_fds.map(Value::Int),
             ),
             family(
                 MetricKind::Gauge,
+                Unit::Bytes,
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes.",
                 self.resident_memory_bytes.map(Value::Int),
             ),
             family(
                 MetricKind::Gauge,
+                Unit::Seconds,
                 "process_start_time_seconds",
                 "Start time of the process since unix epoch in seconds.",
                 self.start_time_seconds.map(Value::Float),
             ),
             family(
                 MetricKind::Gauge,
+                Unit::Bytes,
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes.",
                 self.virtual_memory_bytes.map(Value::Int),
@@ -209,11 +219,19 @@ mod tests {
         };
         let text = String::from_utf8(stats.encode(Format::Text).to_vec()).unwrap();
         assert!(
-            text.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"),
+            text.contains(
+                "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("process_resident_memory_bytes 2048\n"), "{text}");
-        assert!(!text.contains("process_open_fds"), "unread values are left out");
+        assert!(
+            text.contains("process_resident_memory_bytes 2048\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("process_open_fds"),
+            "unread values are left out"
+        );
         let om = String::from_utf8(stats.encode(Format::OpenMetrics).to_vec()).unwrap();
         assert!(
             om.contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\n"),

@@ -221,11 +221,13 @@ mod tests {
              wechat_mp_callback_time_cost_seconds{{account=\"a\"}} 1.5 100\n\
              # HELP wechat_mp_followers {}\n\
              # TYPE wechat_mp_followers gauge\n\
+             # UNIT wechat_mp_followers followers\n\
              wechat_mp_followers{{account=\"a\"}} 1 100\n\
              wechat_mp_followers{{account=\"a\"}} 2 200\n\
              wechat_mp_followers{{account=\"b\"}} 7 200\n\
              # HELP wechat_mp_massmsg_reads {}\n\
              # TYPE wechat_mp_massmsg_reads gauge\n\
+             # UNIT wechat_mp_massmsg_reads reads\n\
              wechat_mp_massmsg_reads{{account=\"a\",msgid=\"1_1\",title=\"a \\\"b\\\" \\\\ c\\nd\",source=\"all\"}} 3 100\n\
              # EOF\n",
             help("wechat_mp_callback_time_cost_seconds"),

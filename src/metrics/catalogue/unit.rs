@@ -21,6 +21,9 @@ pub enum Unit {
     State,
     /// Always 1, the labels are the data (`*_info`): no unit.
     Info,
+    /// A plain number without a unit (`process_open_fds`): the families named by convention
+    /// rather than by this catalogue.
+    Number,
 }
 
 impl Unit {
@@ -32,7 +35,7 @@ impl Unit {
             Unit::Ratio => Some("ratio"),
             Unit::Yuan => Some("yuan"),
             Unit::Count(what) => Some(what),
-            Unit::State | Unit::Info => None,
+            Unit::State | Unit::Info | Unit::Number => None,
         }
     }
 
@@ -52,6 +55,7 @@ impl Unit {
             Unit::Count(what) => format!("{what} (count)"),
             Unit::State => "none (1 or 0)".into(),
             Unit::Info => "none (info, always 1)".into(),
+            Unit::Number => "none".into(),
             u => u.name().unwrap_or_default().into(),
         }
     }
