@@ -65,9 +65,7 @@ async fn main() -> anyhow::Result<()> {
         Some("sim") => sim(number(1)?).await,
         Some("exporter") => exporter(number(1)?, arg(2).context(USAGE)?).await,
         Some("calls") => calls(number(1)?, number(2)?).await,
-        Some("probes") => {
-            probes(number(1)?, arg(2).context(USAGE)?, arg(3) == Some("on")).await
-        }
+        Some("probes") => probes(number(1)?, arg(2).context(USAGE)?, arg(3) == Some("on")).await,
         _ => bail!(USAGE),
     }
 }
@@ -270,7 +268,11 @@ async fn probes(n: usize, sim_url: &str, with_probes: bool) -> anyhow::Result<()
     let mut exporter = Exporter::new(&config, clock::system())?;
     let round = exporter.scheduler.tick().await;
     if round.failures > 0 {
-        bail!("{} of {} upstream requests failed", round.failures, round.requests);
+        bail!(
+            "{} of {} upstream requests failed",
+            round.failures,
+            round.requests
+        );
     }
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -93,7 +93,10 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_LENGTH, HeaderValue::from(length)),
-            (header::VARY, HeaderValue::from_static("accept, accept-encoding")),
+            (
+                header::VARY,
+                HeaderValue::from_static("accept, accept-encoding"),
+            ),
         ],
         Body::from_stream(stream),
     )

@@ -179,8 +179,7 @@ mod tests {
     const OM001: &str = "application/openmetrics-text; version=0.0.1; charset=utf-8";
     const TEXT1: &str = "text/plain; version=1.0.0; charset=utf-8; escaping=";
     const TEXT004: &str = "text/plain; version=0.0.4; charset=utf-8";
-    const PROTO: &str =
-        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+    const PROTO: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
     /// (Accept, the format answered, its Content-Type).
     fn cases() -> Vec<(Option<&'static str>, Format, String)> {
@@ -189,47 +188,175 @@ mod tests {
         use Format::*;
         vec![
             // Prometheus 2 default.
-            (Some("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), OpenMetrics, om1("underscores")),
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                ),
+                OpenMetrics,
+                om1("underscores"),
+            ),
             // Prometheus 3 default (the spec's example).
-            (Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"), OpenMetrics, om1("allow-utf-8")),
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+                ),
+                OpenMetrics,
+                om1("allow-utf-8"),
+            ),
             // Protobuf first (native histograms enabled).
-            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.2,text/plain;version=0.0.4;q=0.1,*/*;q=0.0"), Protobuf, PROTO.into()),
+            (
+                Some(
+                    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.2,text/plain;version=0.0.4;q=0.1,*/*;q=0.0",
+                ),
+                Protobuf,
+                PROTO.into(),
+            ),
             // Prometheus 2.42 with native histograms.
-            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), Protobuf, PROTO.into()),
+            (
+                Some(
+                    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                ),
+                Protobuf,
+                PROTO.into(),
+            ),
             // Both spellings of the UTF-8 escaping.
-            (Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf8"), OpenMetrics, om1("allow-utf-8")),
-            (Some("text/plain;version=1.0.0;escaping=allow-utf-8"), Text, text1("allow-utf-8")),
-            (Some("text/plain;version=1.0.0;escaping=allow-utf8"), Text, text1("allow-utf-8")),
-            (Some("text/plain;version=1.0.0;escaping=dots"), Text, text1("dots")),
-            (Some("text/plain;version=1.0.0;escaping=values"), Text, text1("values")),
+            (
+                Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf8"),
+                OpenMetrics,
+                om1("allow-utf-8"),
+            ),
+            (
+                Some("text/plain;version=1.0.0;escaping=allow-utf-8"),
+                Text,
+                text1("allow-utf-8"),
+            ),
+            (
+                Some("text/plain;version=1.0.0;escaping=allow-utf8"),
+                Text,
+                text1("allow-utf-8"),
+            ),
+            (
+                Some("text/plain;version=1.0.0;escaping=dots"),
+                Text,
+                text1("dots"),
+            ),
+            (
+                Some("text/plain;version=1.0.0;escaping=values"),
+                Text,
+                text1("values"),
+            ),
             (Some("text/plain;version=1.0.0"), Text, text1("underscores")),
-            (Some("application/openmetrics-text;version=0.0.1"), OpenMetrics, OM001.into()),
+            (
+                Some("application/openmetrics-text;version=0.0.1"),
+                OpenMetrics,
+                OM001.into(),
+            ),
             // q=0 excludes, whatever else the entry says.
-            (Some("application/openmetrics-text;version=1.0.0;q=0"), Text, TEXT004.into()),
-            (Some("application/openmetrics-text;version=1.0.0;q=0.000,text/plain;version=1.0.0;q=0.1"), Text, text1("underscores")),
-            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0,application/openmetrics-text;version=0.0.1;q=0.2"), OpenMetrics, OM001.into()),
+            (
+                Some("application/openmetrics-text;version=1.0.0;q=0"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0;q=0.000,text/plain;version=1.0.0;q=0.1",
+                ),
+                Text,
+                text1("underscores"),
+            ),
+            (
+                Some(
+                    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0,application/openmetrics-text;version=0.0.1;q=0.2",
+                ),
+                OpenMetrics,
+                OM001.into(),
+            ),
             // q ordering, not list order; equal weights: the first listed.
-            (Some("text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=1.0.0;q=0.9"), OpenMetrics, om1("underscores")),
-            (Some("application/openmetrics-text;version=1.0.0;q=0.2,text/plain;version=1.0.0;escaping=underscores;q=0.7"), Text, text1("underscores")),
-            (Some("text/plain;version=0.0.4,application/openmetrics-text;version=1.0.0"), Text, TEXT004.into()),
-            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;version=1.0.0;q=0.6"), OpenMetrics, om1("underscores")),
+            (
+                Some(
+                    "text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=1.0.0;q=0.9",
+                ),
+                OpenMetrics,
+                om1("underscores"),
+            ),
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0;q=0.2,text/plain;version=1.0.0;escaping=underscores;q=0.7",
+                ),
+                Text,
+                text1("underscores"),
+            ),
+            (
+                Some("text/plain;version=0.0.4,application/openmetrics-text;version=1.0.0"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some(
+                    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;version=1.0.0;q=0.6",
+                ),
+                OpenMetrics,
+                om1("underscores"),
+            ),
             // Several header lines are one list.
-            (Some("text/plain;version=0.0.4;q=0.1\napplication/openmetrics-text;version=1.0.0;q=0.5"), OpenMetrics, om1("underscores")),
+            (
+                Some(
+                    "text/plain;version=0.0.4;q=0.1\napplication/openmetrics-text;version=1.0.0;q=0.5",
+                ),
+                OpenMetrics,
+                om1("underscores"),
+            ),
             // Anything, a browser, curl: text 0.0.4.
             (Some("*/*"), Text, TEXT004.into()),
-            (Some("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"), Text, TEXT004.into()),
+            (
+                Some(
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+                ),
+                Text,
+                TEXT004.into(),
+            ),
             (Some("text/plain"), Text, TEXT004.into()),
             (None, Text, TEXT004.into()),
             (Some(""), Text, TEXT004.into()),
             // Malformed: garbage, unreadable q, unknown version, escaping or protobuf encoding.
             (Some(";;;,,=q=1"), Text, TEXT004.into()),
-            (Some("application/openmetrics-text;version=1.0.0;q=high"), Text, TEXT004.into()),
-            (Some("application/openmetrics-text;version=1.0.0;q=2"), Text, TEXT004.into()),
-            (Some("application/openmetrics-text;version=2.0.0"), Text, TEXT004.into()),
-            (Some("application/openmetrics-text;version=1.0.0;escaping=bogus\r\nX-Injected: 1"), Text, TEXT004.into()),
-            (Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"), Text, TEXT004.into()),
-            (Some("application/vnd.google.protobuf"), Text, TEXT004.into()),
-            (Some("APPLICATION/OpenMetrics-Text; Version=1.0.0; Escaping=\"values\""), OpenMetrics, om1("values")),
+            (
+                Some("application/openmetrics-text;version=1.0.0;q=high"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some("application/openmetrics-text;version=1.0.0;q=2"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some("application/openmetrics-text;version=2.0.0"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some("application/openmetrics-text;version=1.0.0;escaping=bogus\r\nX-Injected: 1"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some(
+                    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+                ),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some("application/vnd.google.protobuf"),
+                Text,
+                TEXT004.into(),
+            ),
+            (
+                Some("APPLICATION/OpenMetrics-Text; Version=1.0.0; Escaping=\"values\""),
+                OpenMetrics,
+                om1("values"),
+            ),
         ]
     }
 

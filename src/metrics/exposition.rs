@@ -316,7 +316,10 @@ mod tests {
     #[test]
     fn protobuf_decodes_as_metric_families_with_a_native_histogram() {
         let store = store();
-        let body = store.exposition().response(Format::Protobuf, false).concat();
+        let body = store
+            .exposition()
+            .response(Format::Protobuf, false)
+            .concat();
         let mut rest = &body[..];
         let mut families = Vec::new();
         while !rest.is_empty() {
@@ -365,7 +368,10 @@ mod tests {
                     failure: None,
                 },
             );
-            store.self_metrics().observer("a").api_call("getusercumulate", "0");
+            store
+                .self_metrics()
+                .observer("a")
+                .api_call("getusercumulate", "0");
             store.mark_down("a");
             let e = store.exposition();
             assert!(Arc::ptr_eq(e.business(), &business));

@@ -37,10 +37,10 @@ pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, looku
 pub use exclude::Exclusions;
 pub use exposition::{Exposition, GZIP_LEVEL};
 pub(crate) use probe::BUCKETS as PROBE_BUCKETS;
-pub use text::HistogramSeries;
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
 pub use text::Format;
+pub use text::HistogramSeries;
 pub use view::SnapshotView;
 
 /// `Content-Type` of the classic Prometheus text exposition (the fallback of negotiation).
@@ -503,7 +503,11 @@ impl Store {
             // Clear first: a change racing with this rebuild sets it again for the next scrape.
             if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
                 let mut histograms = BTreeMap::new();
-                if !self.exclude.load().drops(m::CALLBACK_PROBE_LATENCY_SECONDS.name) {
+                if !self
+                    .exclude
+                    .load()
+                    .drops(m::CALLBACK_PROBE_LATENCY_SECONDS.name)
+                {
                     let series = self.probe_histograms();
                     if !series.is_empty() {
                         histograms.insert(m::CALLBACK_PROBE_LATENCY_SECONDS.name, series);
@@ -520,7 +524,10 @@ impl Store {
                     .store(Arc::new(exposition::Block::new(families, None)));
             }
         }
-        Arc::new(Exposition::new(self.business.load_full(), self.live.load_full()))
+        Arc::new(Exposition::new(
+            self.business.load_full(),
+            self.live.load_full(),
+        ))
     }
 
     fn probes_lock(&self) -> MutexGuard<'_, BTreeMap<String, probe::ProbeSeries>> {
@@ -570,7 +577,6 @@ impl Store {
         }
         own
     }
-
 }
 
 #[cfg(test)]

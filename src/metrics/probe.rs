@@ -266,7 +266,10 @@ mod tests {
         }
         for (i, v) in indexes.iter().zip([0.03, 0.7, 5.0, 6.0]) {
             let (low, high) = (factor.powi(i - 1), factor.powi(*i));
-            assert!(low < v && v <= high * (1.0 + 1e-12), "{v} not in ({low}, {high}]");
+            assert!(
+                low < v && v <= high * (1.0 + 1e-12),
+                "{v} not in ({low}, {high}]"
+            );
         }
         assert_eq!(
             got(m::CALLBACK_PROBE_FAILURES_TOTAL.name, Some("timeout")),

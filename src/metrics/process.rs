@@ -209,11 +209,19 @@ mod tests {
         };
         let text = String::from_utf8(stats.encode(Format::Text).to_vec()).unwrap();
         assert!(
-            text.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"),
+            text.contains(
+                "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("process_resident_memory_bytes 2048\n"), "{text}");
-        assert!(!text.contains("process_open_fds"), "unread values are left out");
+        assert!(
+            text.contains("process_resident_memory_bytes 2048\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("process_open_fds"),
+            "unread values are left out"
+        );
         let om = String::from_utf8(stats.encode(Format::OpenMetrics).to_vec()).unwrap();
         assert!(
             om.contains("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\n"),

@@ -1026,7 +1026,11 @@ fn any_unicode_label_value_round_trips_through_promtool() {
     let mut exposition = String::new();
     for line in String::from_utf8(encoded.to_vec()).unwrap().lines() {
         exposition.push_str(line);
-        exposition.push_str(if line.starts_with('#') { "\n" } else { " 1700000000\n" });
+        exposition.push_str(if line.starts_with('#') {
+            "\n"
+        } else {
+            " 1700000000\n"
+        });
     }
     exposition.push_str("# EOF\n");
     for body in [backfill, exposition] {

@@ -318,7 +318,8 @@ fn encode_histograms(
             created: None,
         };
         // The text encoders write the classic buckets, the protobuf one both.
-        metric.encode_histogram_with_native::<NoLabelSet>(h.sum, h.count, &h.buckets, None, native)?;
+        metric
+            .encode_histogram_with_native::<NoLabelSet>(h.sum, h.count, &h.buckets, None, native)?;
     }
     Ok(())
 }
@@ -443,7 +444,10 @@ mod tests {
             sample(m::UP.name, &[("account", "b")], Value::Float(f64::INFINITY)),
         ]);
         let om = text(Format::OpenMetrics, families.clone());
-        assert!(om.contains("# TYPE wechat_mp_api_requests counter\n"), "{om}");
+        assert!(
+            om.contains("# TYPE wechat_mp_api_requests counter\n"),
+            "{om}"
+        );
         assert!(
             om.contains(
                 "wechat_mp_api_requests_total{account=\"a\\\"q\\\\\\n\",api=\"x\",errcode=\"0\"} 3\n"
@@ -455,7 +459,10 @@ mod tests {
         assert!(!om.contains("# EOF"));
         let t = text(Format::Text, families);
         assert!(t.contains("wechat_mp_up{account=\"b\"} +Inf\n"), "{t}");
-        assert!(t.contains("# TYPE wechat_mp_api_requests_total counter\n"), "{t}");
+        assert!(
+            t.contains("# TYPE wechat_mp_api_requests_total counter\n"),
+            "{t}"
+        );
         assert!(t.contains("# HELP wechat_mp_api_requests_total Datacube API calls"));
         assert!(!t.contains("# UNIT"));
         // Families come out sorted.

@@ -28,8 +28,7 @@ use opentelemetry_sdk::metrics::{
 
 use super::names::otel_name;
 use crate::metrics::{
-    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup,
-    m,
+    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup, m,
 };
 
 /// The smallest limit handed to the SDK (its own default).
@@ -127,7 +126,11 @@ impl Instruments {
         if !self.gauges.as_ref().is_some_and(|g| g.fits(&gauges, true)) {
             self.gauges = Some(Set::build(&gauges, self.resource.clone(), 2));
         }
-        if !self.counters.as_ref().is_some_and(|c| c.fits(&counters, false)) {
+        if !self
+            .counters
+            .as_ref()
+            .is_some_and(|c| c.fits(&counters, false))
+        {
             let mut all = counters;
             for info in catalogue().iter().filter(|m| m.kind == MetricKind::Counter) {
                 all.entry(info.name).or_insert((
@@ -198,7 +201,10 @@ impl ProbeHistogram {
     pub fn record(&self, account: &str, seconds: f64) {
         self.histogram.record(
             seconds,
-            &[KeyValue::new("account", StringValue::from(account.to_string()))],
+            &[KeyValue::new(
+                "account",
+                StringValue::from(account.to_string()),
+            )],
         );
     }
 
@@ -563,7 +569,10 @@ mod tests {
                     ..AccountStatus::default()
                 };
                 store.update_account("c", &AccountReports::default(), &status, 10);
-                store.self_metrics().observer("c").token_fetch("stable", "0");
+                store
+                    .self_metrics()
+                    .observer("c")
+                    .token_fetch("stable", "0");
             }
             let view = store.snapshot_view();
             instruments.fit(&shape_of(std::slice::from_ref(&view)));
@@ -576,7 +585,10 @@ mod tests {
     #[test]
     fn the_probe_histogram_has_the_classic_bounds_and_a_unit() {
         let h = ProbeHistogram::new(Resource::builder_empty().build());
-        assert!(h.collect().unwrap().is_none(), "nothing before the first probe");
+        assert!(
+            h.collect().unwrap().is_none(),
+            "nothing before the first probe"
+        );
         for seconds in [0.03, 0.7, 6.0] {
             h.record("a", seconds);
         }

@@ -104,7 +104,11 @@ resource_attributes = {{ "deployment.environment" = "test" }}
     let (_, _, before) = get(&format!("{base}/metrics"), None).await;
     let report = pusher.push_once().await.expect("the push succeeds");
     let got = receiver.wait_for(2).await;
-    assert_eq!(got.len(), 2, "one push: a request of gauges, one of counters");
+    assert_eq!(
+        got.len(),
+        2,
+        "one push: a request of gauges, one of counters"
+    );
     let want = series_of_metrics(&before);
     let points: Vec<Point> = got.iter().flat_map(Received::points).collect();
     let pushed = series_of_push(&points);
@@ -634,7 +638,10 @@ async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
         ..AccountStatus::default()
     };
     store.update_account("a", &AccountReports::default(), &status, 10);
-    store.self_metrics().observer("a").api_call("getusercumulate", "0");
+    store
+        .self_metrics()
+        .observer("a")
+        .api_call("getusercumulate", "0");
     let s = settings(&format!(
         "[otlp]\nendpoint = \"http://{}\"\nprotocol = \"http/protobuf\"\ninterval = \"1h\"\n",
         receiver.addr
@@ -653,7 +660,10 @@ async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
         );
         if push == 5 {
             // First token fetch: a counter family the pushes have not seen.
-            store.self_metrics().observer("a").token_fetch("stable", "0");
+            store
+                .self_metrics()
+                .observer("a")
+                .token_fetch("stable", "0");
         }
         let before = receiver.received().len();
         pusher.push_once().await.expect("the push succeeds");
@@ -675,7 +685,10 @@ async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(starts.iter().all(|t| *t == starts[0] && *t > 0), "{starts:?}");
+    assert!(
+        starts.iter().all(|t| *t == starts[0] && *t > 0),
+        "{starts:?}"
+    );
 
     // The last push's histogram against /metrics.
     let last: Vec<_> = receiver
@@ -690,10 +703,16 @@ async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
     let text = String::from_utf8(store.exposition().text.to_vec()).unwrap();
     let buckets: Vec<(f64, u64)> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("wechat_mp_callback_probe_latency_seconds_bucket{account=\"a\",le=\""))
+        .filter_map(|l| {
+            l.strip_prefix("wechat_mp_callback_probe_latency_seconds_bucket{account=\"a\",le=\"")
+        })
         .map(|rest| {
             let (le, value) = rest.split_once("\"} ").unwrap();
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
             (le, value.parse().unwrap())
         })
         .collect();
@@ -713,7 +732,9 @@ async fn the_probe_histogram_and_counter_start_times_hold_across_pushes() {
     assert_eq!(h.count, 10);
     let sum_line = text
         .lines()
-        .find_map(|l| l.strip_prefix("wechat_mp_callback_probe_latency_seconds_sum{account=\"a\"} "))
+        .find_map(|l| {
+            l.strip_prefix("wechat_mp_callback_probe_latency_seconds_sum{account=\"a\"} ")
+        })
         .unwrap();
     assert!((h.sum - sum_line.parse::<f64>().unwrap()).abs() < 1e-9);
 }

@@ -242,16 +242,24 @@ async fn a_native_histogram_prometheus_reads_the_probe_latency_at_full_resolutio
     );
     // A native histogram answers histogram_quantile without any `_bucket` series.
     let quantile = format!("histogram_quantile(0.5, {latency}{{job=\"{JOB}\"}})");
-    let result = prometheus.wait_for(&quantile, Duration::from_secs(10)).await;
+    let result = prometheus
+        .wait_for(&quantile, Duration::from_secs(10))
+        .await;
     assert_eq!(result.len(), 3, "{result:?}");
     let buckets = prometheus
         .query(&format!("{latency}_bucket{{job=\"{JOB}\"}}"))
         .await
         .unwrap();
-    assert!(buckets.is_empty(), "stored as native, not classic: {buckets:?}");
+    assert!(
+        buckets.is_empty(),
+        "stored as native, not classic: {buckets:?}"
+    );
     // The rest of the body came through protobuf too.
     let up = prometheus
-        .wait_for(&format!("wechat_mp_up{{job=\"{JOB}\"}} == 1"), Duration::from_secs(30))
+        .wait_for(
+            &format!("wechat_mp_up{{job=\"{JOB}\"}} == 1"),
+            Duration::from_secs(30),
+        )
         .await;
     assert_eq!(up.len(), 3, "{up:?}");
     shutdown.cancel();

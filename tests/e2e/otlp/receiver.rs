@@ -176,7 +176,9 @@ impl Received {
             .flat_map(|sm| &sm.metrics)
             .filter(|m| m.name == name)
             .filter_map(|m| match &m.data {
-                Some(metric::Data::Sum(s)) => Some(s.data_points.iter().map(|p| p.start_time_unix_nano)),
+                Some(metric::Data::Sum(s)) => {
+                    Some(s.data_points.iter().map(|p| p.start_time_unix_nano))
+                }
                 _ => None,
             })
             .flatten()
