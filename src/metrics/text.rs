@@ -126,14 +126,14 @@ impl Families {
             match only {
                 Some(name) => {
                     if let Some((name, samples)) = snapshot.families.get_key_value(name)
-                        && kept(*name)
+                        && kept(name)
                     {
                         families.entry(name).or_default().extend(samples.iter());
                     }
                 }
                 None => {
                     for (name, samples) in &snapshot.families {
-                        if kept(*name) {
+                        if kept(name) {
                             families.entry(name).or_default().extend(samples.iter());
                         }
                     }
@@ -155,7 +155,7 @@ impl Families {
             .accounts
             .iter()
             .flat_map(|a| a.families.keys().copied())
-            .filter(|name| kept(*name))
+            .filter(|name| kept(name))
             .collect();
         names.extend(self.own.iter().map(|(f, _)| *f));
         names.extend(self.histograms.keys().copied());
@@ -205,7 +205,7 @@ impl Families {
             .accounts
             .iter()
             .flat_map(|a| a.families.iter())
-            .filter(|(name, _)| kept(**name))
+            .filter(|(name, _)| kept(name))
             .map(|(_, s)| s.len())
             .sum();
         accounts + self.own.len() + self.histograms.values().map(Vec::len).sum::<usize>()

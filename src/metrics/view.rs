@@ -11,8 +11,8 @@ use super::{Sample, Snapshot, Store};
 
 /// Every series of one moment: the same samples the next `/metrics` encoding would write
 /// (without the `process_*` block, which the HTTP handler adds per scrape, and without the
-/// callback probe's latency histogram: the OTLP pipeline has no histogram mapping yet, and its
-/// samples would otherwise go out as gauges named `_bucket`, `_sum` and `_count`).
+/// callback probe's latency histogram, which the OTLP push records into an SDK histogram as each
+/// probe finishes: `Store::observe_probes`).
 #[derive(Default)]
 pub struct SnapshotView {
     accounts: Vec<Arc<Snapshot>>,

@@ -84,9 +84,15 @@ fn gunzip(body: &[u8]) -> String {
 }
 
 /// The series lines of an exposition other than the per-scrape `process_*` block.
+/// The lines both answers share: not `process_*`, nor the business-encode counter (the plain
+/// answer is a second encoding, after the compressed one).
 fn business_lines(body: &str) -> Vec<&str> {
     body.lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("process_"))
+        .filter(|l| {
+            !l.starts_with('#')
+                && !l.starts_with("process_")
+                && !l.starts_with("wechat_mp_exporter_business_encodes_total")
+        })
         .collect()
 }
 

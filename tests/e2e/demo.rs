@@ -486,7 +486,7 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
     assert_eq!(status, 200);
     assert_eq!(
         content_type,
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     assert!(body.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
 
