@@ -26,5 +26,6 @@ pub mod shard;
 pub mod simulator;
 pub mod state;
 pub(crate) mod status;
+pub mod version;
 pub(crate) mod web_config;
 pub mod wechat;

@@ -64,7 +64,7 @@ impl Pusher {
         let exporter = Arc::new(transport::exporter(settings)?);
         let mut attributes: BTreeMap<String, String> = BTreeMap::new();
         attributes.insert("service.name".into(), "wechat-mp-exporter".into());
-        attributes.insert("service.version".into(), crate::app::VERSION.into());
+        attributes.insert("service.version".into(), crate::version::VERSION.into());
         attributes.insert("service.instance.id".into(), random_uuid());
         for (k, v) in &settings.resource {
             attributes.insert(k.clone(), v.clone());
