@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod backfill;
+pub(crate) mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -85,8 +85,7 @@ impl Validator<'_> {
             Some(s) => self.metrics(s),
             None => MetricsSettings::default(),
         };
-        let otlp =
-            crate::otlp::config::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
+        let otlp = super::otlp::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
         self.components(&mut root);
         let accounts = self.accounts(&mut root);
         let components = std::mem::take(&mut self.components);
@@ -285,7 +284,7 @@ impl Validator<'_> {
     }
 
     /// `[metrics] exclude`: a list of selectors, family names or `prefix*` patterns.
-    fn exclude(&mut self, s: &mut Section) -> Option<crate::metrics::Exclusions> {
+    fn exclude(&mut self, s: &mut Section) -> Option<crate::catalogue::exclude::Exclusions> {
         let key = s.key("exclude");
         let items = match s.table.remove("exclude")? {
             Value::Array(items) => items,
@@ -312,7 +311,7 @@ impl Validator<'_> {
                 }
             }
         }
-        match crate::metrics::Exclusions::parse(entries) {
+        match crate::catalogue::exclude::Exclusions::parse(entries) {
             Ok(exclusions) => Some(exclusions),
             Err((i, problem)) => {
                 self.error(

@@ -7,8 +7,7 @@
 
 mod articles;
 mod callbacks;
-mod catalogue;
-mod exclude;
+mod docs;
 mod exposition;
 mod labels;
 mod messages;
@@ -20,6 +19,7 @@ pub(crate) mod text;
 mod users;
 mod view;
 
+use crate::catalogue;
 use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -31,8 +31,9 @@ use jiff::civil::Date;
 use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::report::Article;
 
-pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
-pub use exclude::Exclusions;
+pub use crate::catalogue::exclude::Exclusions;
+pub use crate::catalogue::{MetricInfo, MetricKind, catalogue, lookup};
+pub use docs::catalogue_markdown;
 pub use exposition::{Exposition, GZIP_LEVEL};
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;

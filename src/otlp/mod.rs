@@ -8,7 +8,6 @@
 //! thread, and the export is bounded by the timeout, so a slow or dead collector holds up
 //! neither polling nor scrapes.
 
-pub mod config;
 pub mod names;
 mod pipeline;
 mod transport;
@@ -23,7 +22,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{OtlpSettings, Protocol};
+/// `[otlp]` and the `OTEL_*` variables, read with the rest of the config.
+pub use crate::config::otlp as config;
+pub use crate::config::otlp::{OtlpSettings, Protocol};
 
 use crate::metrics::Store;
 use pipeline::{Instruments, shape_of};

@@ -60,7 +60,7 @@ mod prometheus_name;
 mod tests {
     use super::prometheus_name::prometheus_name;
     use super::*;
-    use crate::metrics::catalogue;
+    use crate::catalogue::catalogue;
 
     #[test]
     fn the_translator_rule_itself() {

@@ -481,7 +481,11 @@ async fn the_listing_of_a_platforms_accounts_keeps_the_rate_limit() {
     assert_eq!(config.wechat.rate_limit, LIMIT);
     let exporter = Exporter::new(&config, clock).unwrap();
     let discoverer = exporter.discoverer();
-    assert_eq!(discoverer.round().await, 200, "every listed account is added");
+    assert_eq!(
+        discoverer.round().await,
+        200,
+        "every listed account is added"
+    );
     for _ in 1..ROUNDS {
         assert_eq!(discoverer.round().await, 0, "nothing changed");
     }

@@ -40,7 +40,11 @@ async fn a_backfill_keeps_the_rate_limit_token_calls_included() {
     assert_eq!(summary.fetched, 2 * 2);
     let total = stack.simulator.requests_received();
     assert!(total >= 2 * 5, "{total} requests");
-    assert_eq!(stack.simulator.stable_token_requests(), 2, "one token per account");
+    assert_eq!(
+        stack.simulator.stable_token_requests(),
+        2,
+        "one token per account"
+    );
     let busiest = stack.simulator.max_requests_within(Duration::from_secs(1));
     assert!(
         busiest <= LIMIT as usize,

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use toml::Value;
 use url::Url;
 
-use super::super::{CallbackProbeConfig, MessageMode};
+use super::super::{AesKey, CallbackProbeConfig, MessageMode};
 use super::{Section, Validator};
 
 /// Shortest probe interval: a probe a second is plenty even for tests.
@@ -76,9 +76,9 @@ impl Validator<'_> {
             );
         }
         let aes_key = self.secret_key(&mut s, "encoding_aes_key", "the EncodingAESKey");
-        if let Some(key) = &aes_key
-            && !valid_aes_key(key.expose_secret())
-        {
+        // Parsed here once: the probe encrypts with this key.
+        let aes_key = aes_key.map(|key| AesKey::parse(key.expose_secret()).ok_or(()));
+        if let Some(Err(())) = aes_key {
             self.error(
                 s.key("encoding_aes_key"),
                 "not an EncodingAESKey (43 base64 characters)",
@@ -137,7 +137,7 @@ impl Validator<'_> {
             token: token?,
             interval,
             timeout,
-            encoding_aes_key: aes_key,
+            encoding_aes_key: aes_key.and_then(Result::ok),
             message_probe,
             message_mode,
         }))
@@ -166,9 +166,4 @@ impl Validator<'_> {
 /// WeChat's rule for the callback Token: 3 to 32 letters and digits.
 fn valid_token(token: &str) -> bool {
     (3..=32).contains(&token.len()) && token.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// 43 base64 characters that decode to a 32-byte AES key (the probe's own decoder decides).
-fn valid_aes_key(key: &str) -> bool {
-    crate::probe::crypto::AesKey::parse(key).is_some()
 }

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use toml::{Table, Value};
 use url::Url;
 
-use crate::config::{ConfigError, expand};
+use super::{ConfigError, expand};
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
