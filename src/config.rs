@@ -18,6 +18,7 @@ pub use aes_key::AesKey;
 
 mod aes_key;
 pub mod otlp;
+mod read;
 mod validate;
 
 pub(crate) use validate::expand;

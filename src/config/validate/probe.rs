@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use toml::Value;
 use url::Url;
 
 use super::super::{AesKey, CallbackProbeConfig, MessageMode};
@@ -85,36 +84,23 @@ impl Validator<'_> {
                 "copy the EncodingAESKey from the MP console (Settings > Basic configuration > Server configuration)",
             );
         }
-        let message_probe = match s.table.remove("message_probe") {
-            None => false,
-            Some(Value::Boolean(b)) => b,
-            Some(other) => {
-                self.error(
-                    s.key("message_probe"),
-                    format!("expected true or false, found {}", other.type_str()),
-                    "write message_probe = true or false",
-                );
-                false
-            }
-        };
+        let message_probe = s
+            .boolean(&mut self.errors, "message_probe")
+            .unwrap_or(false);
         let default_mode = if aes_key.is_some() {
             MessageMode::Safe
         } else {
             MessageMode::Plain
         };
-        let message_mode = match self.string(&mut s, "message_mode").as_deref() {
-            None => default_mode,
-            Some("plain") => MessageMode::Plain,
-            Some("safe") => MessageMode::Safe,
-            Some(other) => {
-                self.error(
-                    s.key("message_mode"),
-                    format!("unknown message mode {other:?}"),
-                    "use \"plain\" or \"safe\" (as set in the MP console)",
-                );
-                default_mode
-            }
-        };
+        let message_mode = s
+            .choice(
+                &mut self.errors,
+                "message_mode",
+                "message mode",
+                &[("plain", MessageMode::Plain), ("safe", MessageMode::Safe)],
+                "use \"plain\" or \"safe\" (as set in the MP console)",
+            )
+            .unwrap_or(default_mode);
         if message_probe && message_mode == MessageMode::Safe && aes_key.is_none() {
             let key = s.key("encoding_aes_key");
             if !self.errors.iter().any(|e| e.key.starts_with(&key)) {
@@ -125,10 +111,7 @@ impl Validator<'_> {
                 );
             }
         }
-        self.unknown(
-            s,
-            "url, token, token_file, interval, timeout, encoding_aes_key, encoding_aes_key_file, message_probe, message_mode",
-        );
+        self.unknown(s, "callback_probe");
         if self.errors.len() > before {
             return None;
         }
