@@ -17,4 +17,5 @@ pub use crate::version::{REVISION, VERSION};
 pub use discovery::Discoverer;
 pub use reload::Reloader;
 pub use runtime::Runtime;
-pub use serve::{Exporter, of_shard};
+pub use runtime::of_shard;
+pub use serve::Exporter;

@@ -6,69 +6,16 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use futures::future::BoxFuture;
 
-use crate::config::{AccountConfig, ComponentConfig, Config, TokenSourceConfig};
+use crate::config::{AccountConfig, Config, TokenSourceConfig};
 use crate::schedule::{AccountPlan, AccountPoller, Fetch, PlanSettings};
 use crate::status::InFlight;
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
-use crate::wechat::token::component::{Authorizer, Platform, RefreshToken};
+use crate::wechat::token::component::{Authorizer, RefreshToken};
 use crate::wechat::token::{TokenCache, TokenSource};
-use crate::wechat::transport::{CallObserver, Http, NoopObserver};
+use crate::wechat::transport::{CallObserver, Http};
 
 use super::runtime::Runtime;
-
-/// The component token cache of every third-party platform, shared by its accounts and kept over
-/// reloads while the platform's settings stay the same.
-#[derive(Clone, Default)]
-pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<PlatformCache>>>);
-
-/// A platform's settings with the API base and failure hold its cache was built with, and the
-/// cache of its component token.
-type PlatformCache = (
-    (ComponentConfig, url::Url, std::time::Duration),
-    Arc<TokenCache>,
-);
-
-impl Platforms {
-    /// The cache of `component`'s token: the existing one, or a new one (one fetch for all its
-    /// accounts; a failure is held for `error_retry_interval` so they do not each ask again).
-    pub(crate) fn cache(
-        &self,
-        component: &ComponentConfig,
-        config: &Config,
-        runtime: &Runtime,
-    ) -> Arc<TokenCache> {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (
-            component.clone(),
-            config.wechat.api_base_url.clone(),
-            config.schedule.error_retry_interval,
-        );
-        if let Some((_, cache)) = all.iter().find(|(k, _)| *k == key) {
-            return cache.clone();
-        }
-        let platform = Platform::new(
-            component.appid.clone(),
-            component.secret.clone(),
-            component.ticket.clone(),
-            runtime.clock.clone(),
-        );
-        // Fetches are counted under the account that needed them (TokenCache::get_for).
-        let cache = Arc::new(
-            TokenCache::new(
-                TokenSource::ComponentToken(Arc::new(platform)),
-                runtime.http(config),
-                config.wechat.api_base_url.clone(),
-                runtime.clock.clone(),
-                Arc::new(NoopObserver),
-            )
-            .with_failure_hold(config.schedule.error_retry_interval),
-        );
-        all.retain(|((c, _, _), _)| c.name != component.name);
-        all.push((key, cache.clone()));
-        cache
-    }
-}
 
 /// A client whose calls in flight the status board sees (the landing page's "stuck" line).
 struct Tracked {

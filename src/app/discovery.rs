@@ -72,6 +72,7 @@ fn shadowed(configured: &[AccountConfig], listed: &AccountConfig) -> bool {
 #[derive(Clone)]
 pub struct Discoverer {
     pub(super) runtime: Arc<Runtime>,
+    pub(super) roster: SharedRoster,
     pub(super) updates: tokio::sync::mpsc::UnboundedSender<Update>,
 }
 
@@ -80,7 +81,7 @@ impl Discoverer {
     /// applies it in `run`); returns how many accounts were added or removed.
     pub async fn round(&self) -> usize {
         let components: Vec<Arc<ComponentConfig>> = {
-            let roster = self.runtime.roster.lock().await;
+            let roster = self.roster.lock().await;
             roster
                 .config
                 .components
@@ -98,7 +99,7 @@ impl Discoverer {
 
     async fn list(&self, component: &Arc<ComponentConfig>) -> usize {
         let runtime = &self.runtime;
-        let mut roster = runtime.roster.lock().await;
+        let mut roster = self.roster.lock().await;
         let config = roster.config.clone();
         let Some(discover) = &component.discover else {
             return 0;
@@ -181,7 +182,7 @@ impl Discoverer {
     /// Lists every discovering platform at once, then every `discover_interval`, until `shutdown`.
     pub(crate) fn start(self, shutdown: CancellationToken) {
         let intervals: Vec<std::time::Duration> = {
-            let Ok(roster) = self.runtime.roster.try_lock() else {
+            let Ok(roster) = self.roster.try_lock() else {
                 return;
             };
             roster

@@ -12,8 +12,8 @@ use crate::http::Reload;
 use crate::probe::ProbeSet;
 use crate::schedule::Update;
 
-use super::runtime::Runtime;
-use super::serve::of_shard;
+use super::discovery::SharedRoster;
+use super::runtime::{Runtime, of_shard};
 
 /// Re-reads the config file and hands the changed accounts to the scheduler. A bad file changes
 /// nothing: the exporter keeps polling with the last good config.
@@ -23,6 +23,7 @@ pub struct Reloader {
     pub(super) probes: Arc<ProbeSet>,
     pub(super) updates: mpsc::UnboundedSender<Update>,
     pub(super) runtime: Arc<Runtime>,
+    pub(super) roster: SharedRoster,
 }
 
 impl Reloader {
@@ -53,7 +54,7 @@ impl Reloader {
             state.writer.sync();
         }
         // Listed accounts of platforms that still list them are kept (a listing changes them).
-        let mut roster = runtime.roster.lock().await;
+        let mut roster = self.roster.lock().await;
         let mut keep = roster.kept_by(&new);
         let mut add = Vec::new();
         for account in &new.accounts {

@@ -7,16 +7,68 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{ComponentConfig, Config};
 use crate::metrics::Store;
 use crate::shard::Shard;
 use crate::state::{StateDir, StateWriter};
 use crate::status::StatusBoard;
 use crate::version::{REVISION, VERSION};
-use crate::wechat::transport::{Http, Pace, try_http_client};
+use crate::wechat::token::component::Platform;
+use crate::wechat::token::{TokenCache, TokenSource};
+use crate::wechat::transport::{Http, NoopObserver, Pace, try_http_client};
 
-use super::accounts::Platforms;
-use super::discovery::{Roster, SharedRoster};
+/// The component token cache of every third-party platform, shared by its accounts and kept over
+/// reloads while the platform's settings stay the same.
+#[derive(Clone, Default)]
+pub(crate) struct Platforms(Arc<std::sync::Mutex<Vec<PlatformCache>>>);
+
+/// A platform's settings with the API base and failure hold its cache was built with, and the
+/// cache of its component token.
+type PlatformCache = (
+    (ComponentConfig, url::Url, std::time::Duration),
+    Arc<TokenCache>,
+);
+
+impl Platforms {
+    /// The cache of `component`'s token: the existing one, or a new one (one fetch for all its
+    /// accounts; a failure is held for `error_retry_interval` so they do not each ask again).
+    pub(crate) fn cache(
+        &self,
+        component: &ComponentConfig,
+        config: &Config,
+        runtime: &Runtime,
+    ) -> Arc<TokenCache> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (
+            component.clone(),
+            config.wechat.api_base_url.clone(),
+            config.schedule.error_retry_interval,
+        );
+        if let Some((_, cache)) = all.iter().find(|(k, _)| *k == key) {
+            return cache.clone();
+        }
+        let platform = Platform::new(
+            component.appid.clone(),
+            component.secret.clone(),
+            component.ticket.clone(),
+            runtime.clock.clone(),
+        );
+        // Fetches are counted under the account that needed them (TokenCache::get_for).
+        let cache = Arc::new(
+            TokenCache::new(
+                TokenSource::ComponentToken(Arc::new(platform)),
+                runtime.http(config),
+                config.wechat.api_base_url.clone(),
+                runtime.clock.clone(),
+                Arc::new(NoopObserver),
+            )
+            .with_failure_hold(config.schedule.error_retry_interval),
+        );
+        all.retain(|((c, _, _), _)| c.name != component.name);
+        all.push((key, cache.clone()));
+        cache
+    }
+}
 
 /// The state directory and its writer.
 #[derive(Clone)]
@@ -40,7 +92,6 @@ pub struct Runtime {
     pub(crate) platforms: Platforms,
     pub(crate) storage: Option<Storage>,
     pub(crate) shard: Option<Shard>,
-    pub(crate) roster: SharedRoster,
 }
 
 impl Runtime {
@@ -77,7 +128,6 @@ impl Runtime {
             platforms: Platforms::default(),
             storage,
             shard,
-            roster: Roster::new(config),
         }))
     }
 
@@ -93,4 +143,12 @@ impl Runtime {
         }
         http.1.clone()
     }
+}
+
+/// `config` with only the accounts of `shard`.
+pub fn of_shard(mut config: Config, shard: Option<Shard>) -> Config {
+    if let Some(shard) = shard {
+        config.accounts.retain(|a| shard.keeps(&a.app_id));
+    }
+    config
 }

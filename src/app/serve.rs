@@ -17,9 +17,9 @@ use crate::shard::Shard;
 use crate::state::StateWriter;
 use crate::status::StatusBoard;
 
-use super::discovery::Discoverer;
+use super::discovery::{Discoverer, Roster, SharedRoster};
 use super::reload::Reloader;
-use super::runtime::Runtime;
+use super::runtime::{Runtime, of_shard};
 
 /// Everything a running exporter is made of.
 pub struct Exporter {
@@ -33,6 +33,8 @@ pub struct Exporter {
     pub probes: Arc<ProbeSet>,
     config: Config,
     runtime: Arc<Runtime>,
+    /// The accounts polled, shared by reloads and the platforms' listings.
+    roster: SharedRoster,
 }
 
 impl Exporter {
@@ -85,6 +87,7 @@ impl Exporter {
             probes: ProbeSet::new(runtime.store.clone()),
             config: config.clone(),
             runtime,
+            roster: Roster::new(config),
         })
     }
 
@@ -140,6 +143,7 @@ impl Exporter {
     pub fn discoverer(&self) -> Discoverer {
         Discoverer {
             runtime: self.runtime.clone(),
+            roster: self.roster.clone(),
             updates: self.scheduler.updates(),
         }
     }
@@ -152,14 +156,7 @@ impl Exporter {
             probes: self.probes.clone(),
             updates: self.scheduler.updates(),
             runtime: self.runtime.clone(),
+            roster: self.roster.clone(),
         })
     }
-}
-
-/// `config` with only the accounts of `shard`.
-pub fn of_shard(mut config: Config, shard: Option<Shard>) -> Config {
-    if let Some(shard) = shard {
-        config.accounts.retain(|a| shard.keeps(&a.app_id));
-    }
-    config
 }

@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
-use crate::wechat::report::Article;
+use crate::wechat::endpoint::Article;
 
 pub use crate::catalogue::exclude::Exclusions;
 pub use crate::catalogue::{MetricInfo, MetricKind, catalogue, lookup};
