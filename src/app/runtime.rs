@@ -136,10 +136,10 @@ impl Runtime {
     pub(crate) fn http(&self, config: &Config) -> Http {
         self.pace.set(config.wechat.rate_limit);
         let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
-        if http.0 != config.wechat.timeout {
-            if let Ok(client) = try_http_client(config.wechat.timeout) {
-                *http = (config.wechat.timeout, client.paced_by(self.pace.clone()));
-            }
+        if http.0 != config.wechat.timeout
+            && let Ok(client) = try_http_client(config.wechat.timeout)
+        {
+            *http = (config.wechat.timeout, client.paced_by(self.pace.clone()));
         }
         http.1.clone()
     }

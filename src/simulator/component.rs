@@ -454,7 +454,7 @@ struct ComponentSpec {
 async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Response {
     let spec: ComponentSpec = match super::control::control_spec(&body) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return super::control::bad_request(e),
     };
     let unknown: Vec<&String> = spec
         .push_ticket

@@ -105,9 +105,9 @@ struct FaultSpec {
     callback_failure_ratio: Option<Option<f64>>,
 }
 
-/// A control request's JSON body, or the 400 answer saying why it is not one.
-pub(super) fn control_spec<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(e.to_string()))
+/// A control request's JSON body, or why it is not one (for [`bad_request`]).
+pub(super) fn control_spec<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 /// A 400 answer to a control request: `{"error": ..}`.
@@ -122,7 +122,7 @@ pub(super) fn bad_request(error: String) -> Response {
 pub(super) async fn control_faults(State(sim): State<Simulator>, body: Bytes) -> Response {
     let spec: FaultSpec = match control_spec(&body) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return bad_request(e),
     };
     if let Some(bad) = spec
         .http_status
