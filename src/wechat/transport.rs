@@ -259,6 +259,29 @@ pub(crate) fn invalid_json(api: &str, message: String) -> Error {
 mod tests {
     use super::*;
 
+    /// Every clone shares the rate, and a reload's `set` changes it for all of them: `rate`
+    /// calls then take at least `rate - 1` spacings of `(1 s + JITTER) / rate`.
+    #[tokio::test]
+    async fn a_pace_is_shared_and_changed_in_place() {
+        let pace = Pace::new(0);
+        let clone = pace.clone();
+        pace.set(5);
+        assert_eq!(clone.per_second(), 5);
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            clone.turn().await;
+        }
+        let spacing = (Duration::from_secs(1) + JITTER) / 5;
+        // (10 ms less for the limiter's own clock, which is not `Instant`.)
+        assert!(
+            start.elapsed() >= spacing * 4 - Duration::from_millis(10),
+            "{:?}",
+            start.elapsed()
+        );
+        pace.set(0);
+        assert_eq!(clone.per_second(), 0);
+    }
+
     #[test]
     fn api_urls_keep_the_base_path() {
         let base = Url::parse("http://127.0.0.1:1/").unwrap();
