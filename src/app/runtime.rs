@@ -131,10 +131,10 @@ impl Runtime {
         }))
     }
 
-    /// The shared HTTP client for `config`'s `[wechat]` settings: the same client while the
-    /// timeout stays the same, and the rate limit applied to every client built from this runtime.
+    /// The shared HTTP client for `config`'s `[wechat] timeout`: the same client while the timeout
+    /// stays the same. Every client keeps the runtime's one pace (a reload sets its rate once the
+    /// new file is accepted).
     pub(crate) fn http(&self, config: &Config) -> Http {
-        self.pace.set(config.wechat.rate_limit);
         let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
         if http.0 != config.wechat.timeout
             && let Ok(client) = try_http_client(config.wechat.timeout)
