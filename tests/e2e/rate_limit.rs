@@ -1,16 +1,18 @@
 //! `[wechat] rate_limit`: with it on, the simulator never sees more upstream requests in a second
 //! than the limit (token, datacube and quota calls together), whichever command sends them: the
-//! poll loop (and every account still gets ready) and `backfill`. (The listing of a platform's
+//! poll loop (and every account still gets ready), after a reload that sets it, and `backfill`. (The listing of a platform's
 //! accounts: `component.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::civil::{Time, date};
+use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::backfill::{self, Request};
 use wechat_mp_exporter::clock::{self, ManualClock};
+use wechat_mp_exporter::config::Config;
 
-use crate::support::{get, many_accounts, serve, stack, users_only};
+use crate::support::{get, many_accounts, serve, stack, start_simulator, users_only, write_config};
 
 /// Ten days of two accounts at `rate_limit = 4`: the tokens and the datacube calls of a backfill
 /// keep the limit as the poll loop does (unpaced, they all arrive within one second).
@@ -85,5 +87,45 @@ async fn the_upstream_request_rate_stays_under_the_limit_and_every_account_gets_
     assert!(
         busiest >= LIMIT as usize / 2,
         "{busiest} requests in the busiest second"
+    );
+}
+
+/// A reload that sets `rate_limit` paces every account at once: the limiter is the one the shared
+/// HTTP client carries, changed in place (the pollers built before the reload keep it too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_sets_the_rate_limit_of_every_account() {
+    const LIMIT: u32 = 3;
+    let (sim, addr, sim_config) = start_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    write_config(&path, addr, &sim_config, &[("a", 0), ("b", 1), ("c", 2)]);
+    // The follower reports only, and concurrency enough to send everything at once unpaced.
+    let users_only = |text: String| -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            out.push_str(line);
+            out.push('\n');
+            if line.starts_with("app_secret") {
+                out.push_str("reports = [\"users\"]\n");
+            }
+        }
+        out.replace("[wechat]\n", "[wechat]\nconcurrency = 16\n")
+    };
+    let text = users_only(std::fs::read_to_string(&path).unwrap());
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut exporter = Exporter::new(&config, clock::system()).unwrap();
+    let reloader = exporter.reloader(path.clone());
+    let limited = text.replace("[wechat]\n", &format!("[wechat]\nrate_limit = {LIMIT}\n"));
+    std::fs::write(&path, limited).unwrap();
+    reloader.reload().await.expect("the reload is accepted");
+
+    exporter.scheduler.tick().await;
+    let total = sim.requests_received();
+    assert!(total >= 3 * 3, "{total} requests");
+    let busiest = sim.max_requests_within(Duration::from_secs(1));
+    assert!(
+        busiest <= LIMIT as usize,
+        "{busiest} requests within a second (limit {LIMIT}/s, {total} in all)"
     );
 }
