@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use jiff::civil::Date;
 
-use crate::app;
+use crate::app::Runtime;
 use crate::clock::SharedClock;
 use crate::config::{Config, TokenSourceConfig};
 use crate::metrics;
@@ -23,7 +23,7 @@ use crate::metrics::timestamped::{self, TimedSample};
 use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::date::{add_days, china_midnight, china_today};
 use crate::wechat::error::{Error, ErrorClass};
-use crate::wechat::transport::{NoopObserver, try_http_client};
+use crate::wechat::transport::NoopObserver;
 use crate::wechat::{DateRange, Endpoint, Period, Report};
 
 /// What to backfill: every day in `[from, to]` (China days), written to `output`.
@@ -195,8 +195,8 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     let today = china_today(clock.now());
     let range = check_range(request.from, request.to, today).map_err(anyhow::Error::msg)?;
-    let http = try_http_client(config.wechat.timeout)
-        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    // The runtime `serve` uses, without a state directory: its HTTP client keeps the rate limit.
+    let runtime = Runtime::new(config, clock.clone(), None, None)?;
     let mut clients = Vec::with_capacity(config.accounts.len());
     let mut caches = Vec::with_capacity(config.accounts.len());
     for account in &config.accounts {
@@ -206,8 +206,7 @@ pub async fn run(
                 "classic token source: fetching a token here invalidates the one a running exporter holds"
             );
         }
-        let (tokens, client) =
-            app::account_client(config, account, &http, &clock, Arc::new(NoopObserver))?;
+        let (tokens, client) = runtime.account_client(config, account, Arc::new(NoopObserver))?;
         caches.push(tokens);
         clients.push(client);
     }

@@ -30,7 +30,7 @@ use crate::web_config::{self, ServerLimits, WebConfig};
 #[derive(Debug, Parser)]
 #[command(
     name = "wechat-mp-exporter",
-    version = crate::app::VERSION_LONG,
+    version = crate::version::VERSION_LONG,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {

@@ -14,6 +14,11 @@ use url::Url;
 
 use crate::wechat::ReportGroup;
 
+pub use aes_key::AesKey;
+
+mod aes_key;
+pub mod otlp;
+mod read;
 mod validate;
 
 pub(crate) use validate::expand;
@@ -28,7 +33,7 @@ pub struct Config {
     /// `[metrics]`
     pub metrics: MetricsSettings,
     /// `[otlp]` and the `OTEL_*` variables: the OTLP push, `None` when off.
-    pub otlp: Option<crate::otlp::OtlpSettings>,
+    pub otlp: Option<otlp::OtlpSettings>,
     /// `[[account]]`, in file order.
     pub accounts: Vec<AccountConfig>,
     /// `[[component]]`: third-party platforms, whether accounts name them or they list their own.
@@ -75,7 +80,7 @@ pub struct MetricsSettings {
     pub max_articles_per_account: usize,
     /// `exclude`: families dropped by name, `prefix*` or selector (`hourly`, `per_article`, a
     /// report group); none by default.
-    pub exclude: crate::metrics::Exclusions,
+    pub exclude: crate::catalogue::exclude::Exclusions,
 }
 
 /// Where an account's access token comes from.
@@ -188,7 +193,7 @@ pub struct CallbackProbeConfig {
     /// `timeout`: how long an answer may take, default 5s (WeChat's own limit).
     pub timeout: Duration,
     /// `encoding_aes_key` or `encoding_aes_key_file`: the 43-character EncodingAESKey.
-    pub encoding_aes_key: Option<SecretString>,
+    pub encoding_aes_key: Option<AesKey>,
     /// `message_probe`: also POST a signed text message, default false.
     pub message_probe: bool,
     /// `message_mode`: default `safe` when an EncodingAESKey is set, else `plain`.
@@ -203,8 +208,7 @@ impl CallbackProbeConfig {
             && self.token.expose_secret() == other.token.expose_secret()
             && self.interval == other.interval
             && self.timeout == other.timeout
-            && self.encoding_aes_key.as_ref().map(|s| s.expose_secret())
-                == other.encoding_aes_key.as_ref().map(|s| s.expose_secret())
+            && self.encoding_aes_key == other.encoding_aes_key
             && self.message_probe == other.message_probe
             && self.message_mode == other.message_mode
     }
@@ -277,7 +281,7 @@ impl Default for MetricsSettings {
     fn default() -> Self {
         Self {
             max_articles_per_account: 200,
-            exclude: crate::metrics::Exclusions::default(),
+            exclude: crate::catalogue::exclude::Exclusions::default(),
         }
     }
 }

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Exporter;
 use crate::clock::SharedClock;
 use crate::config::{
-    AccountConfig, CallbackProbeConfig, Config, MessageMode, MetricsSettings, ScheduleSettings,
-    TokenSourceConfig, WeChatSettings,
+    AccountConfig, AesKey, CallbackProbeConfig, Config, MessageMode, MetricsSettings,
+    ScheduleSettings, TokenSourceConfig, WeChatSettings,
 };
 use crate::simulator::callback::{SIM_CALLBACK_TOKEN, SIM_ENCODING_AES_KEY};
 use crate::simulator::{SimConfig, Simulator};
@@ -55,7 +55,9 @@ fn demo_probe(base_url: &url::Url, name: &str, i: usize) -> Option<CallbackProbe
         token: SecretString::from(SIM_CALLBACK_TOKEN),
         interval: DEMO_PROBE_INTERVAL,
         timeout: Duration::from_secs(5),
-        encoding_aes_key: (i == 1).then(|| SecretString::from(SIM_ENCODING_AES_KEY)),
+        encoding_aes_key: (i == 1)
+            .then(|| AesKey::parse(SIM_ENCODING_AES_KEY))
+            .flatten(),
         message_probe: i == 1,
         message_mode: if i == 1 {
             MessageMode::Safe

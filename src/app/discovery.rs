@@ -7,15 +7,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Platforms, Storage, Wiring, build_poller};
-use crate::clock::SharedClock;
+use super::runtime::Runtime;
 use crate::config::{AccountConfig, ComponentAccount, ComponentConfig, Config, TokenSourceConfig};
-use crate::metrics::Store;
-use crate::schedule::AccountsUpdate;
-use crate::shard::Shard;
-use crate::status::StatusBoard;
+use crate::schedule::Update;
 use crate::wechat::token::component::list_authorizers;
-use crate::wechat::transport::{NoopObserver, http_client};
+use crate::wechat::transport::NoopObserver;
 
 /// Which accounts are polled: the config file's and every platform's listed ones. Reloads and
 /// listings both change it, one at a time (the lock is held while an update is sent).
@@ -75,14 +71,9 @@ fn shadowed(configured: &[AccountConfig], listed: &AccountConfig) -> bool {
 /// Lists the platforms' authorised accounts and hands the changes to the scheduler.
 #[derive(Clone)]
 pub struct Discoverer {
+    pub(super) runtime: Arc<Runtime>,
     pub(super) roster: SharedRoster,
-    pub(super) platforms: Platforms,
-    pub(super) store: Arc<Store>,
-    pub(super) board: Arc<StatusBoard>,
-    pub(super) clock: SharedClock,
-    pub(super) state: Option<Storage>,
-    pub(super) updates: tokio::sync::mpsc::UnboundedSender<AccountsUpdate>,
-    pub(super) shard: Option<Shard>,
+    pub(super) updates: tokio::sync::mpsc::UnboundedSender<Update>,
 }
 
 impl Discoverer {
@@ -107,13 +98,15 @@ impl Discoverer {
     }
 
     async fn list(&self, component: &Arc<ComponentConfig>) -> usize {
+        let runtime = &self.runtime;
         let mut roster = self.roster.lock().await;
         let config = roster.config.clone();
         let Some(discover) = &component.discover else {
             return 0;
         };
-        let http = http_client(config.wechat.timeout);
-        let cache = self.platforms.cache(component, &config, &http, &self.clock);
+        // The runtime's client: the listing and the token calls it needs keep the rate limit.
+        let http = runtime.http(&config);
+        let cache = runtime.platforms.cache(component, &config, runtime);
         let listed = match list_authorizers(
             &cache,
             &http,
@@ -144,7 +137,7 @@ impl Discoverer {
             })
             .filter(|a| !shadowed(&config.accounts, a))
             // With --shard, the other replicas poll the other accounts of the list.
-            .filter(|a| self.shard.is_none_or(|s| s.keeps(&a.app_id)))
+            .filter(|a| runtime.shard.is_none_or(|s| s.keeps(&a.app_id)))
             .collect();
         let before: HashSet<String> = roster
             .discovered
@@ -160,14 +153,7 @@ impl Discoverer {
                 polled.push(account);
                 continue;
             }
-            let w = Wiring {
-                http: &http,
-                store: &self.store,
-                board: &self.board,
-                clock: &self.clock,
-                platforms: &self.platforms,
-            };
-            match build_poller(&config, &account, w, self.state.as_ref()) {
+            match runtime.poller(&config, &account) {
                 Ok(poller) => {
                     add.push(poller);
                     polled.push(account);
@@ -185,14 +171,8 @@ impl Discoverer {
         let mut keep: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
         keep.extend(roster.kept_by(&config));
         keep.retain(|name| !add.iter().any(|p| &p.name == name));
-        let update = AccountsUpdate {
-            keep,
-            add,
-            concurrency: config.wechat.concurrency,
-            max_articles: config.metrics.max_articles_per_account,
-            rate_limit: config.wechat.rate_limit,
-        };
-        if self.updates.send(update).is_err() {
+        // Only the accounts: the settings are the config's, which a reload sends.
+        if self.updates.send(Update::Accounts { keep, add }).is_err() {
             return 0;
         }
         tracing::info!(component = %component.name, added, removed, "the platform's list of authorised accounts changed");

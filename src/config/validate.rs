@@ -43,21 +43,7 @@ struct Validator<'a> {
     components: Vec<std::sync::Arc<ComponentConfig>>,
 }
 
-/// One TOML table being read: the keys left at the end are unknown.
-struct Section {
-    path: String,
-    table: Table,
-}
-
-impl Section {
-    fn key(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-}
+use super::read::Section;
 
 impl Validator<'_> {
     fn error(&mut self, key: String, problem: impl Into<String>, fix: impl Into<String>) {
@@ -85,12 +71,11 @@ impl Validator<'_> {
             Some(s) => self.metrics(s),
             None => MetricsSettings::default(),
         };
-        let otlp =
-            crate::otlp::config::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
+        let otlp = super::otlp::resolve(root.table.remove("otlp"), self.env, &mut self.errors);
         self.components(&mut root);
         let accounts = self.accounts(&mut root);
         let components = std::mem::take(&mut self.components);
-        self.unknown(root, "wechat, schedule, metrics, otlp, component, account");
+        self.unknown(root, "");
         Config {
             wechat,
             schedule,
@@ -118,50 +103,18 @@ impl Validator<'_> {
         }
     }
 
+    /// Every key left in `section` is unknown; the message names the keys `known` (a section of
+    /// `read::KNOWN`) knows.
     fn unknown(&mut self, section: Section, known: &str) {
-        for key in section.table.keys() {
-            self.error(
-                section.key(key),
-                "unknown key",
-                format!("remove it or use one of: {known}"),
-            );
-        }
+        section.finish(&mut self.errors, known);
     }
 
     fn string(&mut self, s: &mut Section, key: &str) -> Option<String> {
-        match s.table.remove(key)? {
-            Value::String(v) => Some(v),
-            other => {
-                self.error(
-                    s.key(key),
-                    format!("expected a string, found {}", other.type_str()),
-                    "quote the value",
-                );
-                None
-            }
-        }
+        s.string(&mut self.errors, key)
     }
 
     fn integer(&mut self, s: &mut Section, key: &str, min: i64, max: i64) -> Option<i64> {
-        match s.table.remove(key)? {
-            Value::Integer(v) if (min..=max).contains(&v) => Some(v),
-            Value::Integer(v) => {
-                self.error(
-                    s.key(key),
-                    format!("{v} is out of range"),
-                    format!("use a whole number from {min} to {max}"),
-                );
-                None
-            }
-            other => {
-                self.error(
-                    s.key(key),
-                    format!("expected an integer, found {}", other.type_str()),
-                    format!("use a whole number from {min} to {max}"),
-                );
-                None
-            }
-        }
+        s.integer(&mut self.errors, key, min, max)
     }
 
     fn duration(&mut self, s: &mut Section, key: &str, min: Duration) -> Option<Duration> {
@@ -241,10 +194,7 @@ impl Validator<'_> {
                 .map(|v| v as u32)
                 .unwrap_or(d.rate_limit),
         };
-        self.unknown(
-            s,
-            "api_base_url, timeout, max_retries, retry_backoff, concurrency, rate_limit",
-        );
+        self.unknown(s, "wechat");
         settings
     }
 
@@ -264,10 +214,7 @@ impl Validator<'_> {
                 .duration(&mut s, "error_retry_interval", Duration::from_secs(60))
                 .unwrap_or(d.error_retry_interval),
         };
-        self.unknown(
-            s,
-            "publish_after, retry_interval, empty_is_zero_after, error_retry_interval",
-        );
+        self.unknown(s, "schedule");
         settings
     }
 
@@ -280,12 +227,12 @@ impl Validator<'_> {
                 .unwrap_or(d.max_articles_per_account),
             exclude: self.exclude(&mut s).unwrap_or_default(),
         };
-        self.unknown(s, "max_articles_per_account, exclude");
+        self.unknown(s, "metrics");
         settings
     }
 
     /// `[metrics] exclude`: a list of selectors, family names or `prefix*` patterns.
-    fn exclude(&mut self, s: &mut Section) -> Option<crate::metrics::Exclusions> {
+    fn exclude(&mut self, s: &mut Section) -> Option<crate::catalogue::exclude::Exclusions> {
         let key = s.key("exclude");
         let items = match s.table.remove("exclude")? {
             Value::Array(items) => items,
@@ -312,7 +259,7 @@ impl Validator<'_> {
                 }
             }
         }
-        match crate::metrics::Exclusions::parse(entries) {
+        match crate::catalogue::exclude::Exclusions::parse(entries) {
             Ok(exclusions) => Some(exclusions),
             Err((i, problem)) => {
                 self.error(

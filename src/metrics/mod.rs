@@ -8,8 +8,7 @@
 
 mod articles;
 mod callbacks;
-pub(crate) mod catalogue;
-mod exclude;
+mod docs;
 mod exposition;
 mod labels;
 mod messages;
@@ -22,7 +21,8 @@ pub(crate) mod timestamped;
 mod users;
 mod view;
 
-pub(crate) use catalogue as m;
+use crate::catalogue;
+use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,10 +31,11 @@ use arc_swap::ArcSwap;
 use jiff::civil::Date;
 
 use crate::reports::{AccountReports, AccountStatus};
-use crate::wechat::report::Article;
+use crate::wechat::endpoint::Article;
 
-pub use catalogue::{MetricInfo, MetricKind, catalogue, catalogue_markdown, lookup};
-pub use exclude::Exclusions;
+pub use crate::catalogue::exclude::Exclusions;
+pub use crate::catalogue::{MetricInfo, MetricKind, catalogue, lookup};
+pub use docs::catalogue_markdown;
 pub use exposition::{Exposition, GZIP_LEVEL};
 pub(crate) use probe::BUCKETS as PROBE_BUCKETS;
 pub use process::ProcessStats;

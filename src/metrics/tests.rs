@@ -949,7 +949,7 @@ fn docs_match_the_catalogue() {
     // The series counts come from the demo's golden exposition (tests/e2e/golden.rs writes it).
     let demo = std::fs::read_to_string(root.join("tests/golden/demo.txt")).unwrap();
     let want = catalogue_markdown()
-        + &super::exclude::series_markdown(
+        + &crate::catalogue::exclude::series_markdown(
             &demo,
             "the demo's exposition (`tests/golden/demo.txt`: the simulator's three accounts, \
              one poll round, `max_articles_per_account = 200`)",

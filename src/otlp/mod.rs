@@ -8,7 +8,6 @@
 //! thread, and the export is bounded by the timeout, so a slow or dead collector holds up
 //! neither polling nor scrapes.
 
-pub mod config;
 pub mod names;
 mod pipeline;
 mod transport;
@@ -23,7 +22,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{OtlpSettings, Protocol};
+/// `[otlp]` and the `OTEL_*` variables, read with the rest of the config.
+pub use crate::config::otlp as config;
+pub use crate::config::otlp::{OtlpSettings, Protocol};
 
 use crate::metrics::Store;
 use pipeline::{Instruments, shape_of};
@@ -65,7 +66,7 @@ impl Pusher {
         let exporter = Arc::new(transport::exporter(settings)?);
         let mut attributes: BTreeMap<String, String> = BTreeMap::new();
         attributes.insert("service.name".into(), "wechat-mp-exporter".into());
-        attributes.insert("service.version".into(), crate::app::VERSION.into());
+        attributes.insert("service.version".into(), crate::version::VERSION.into());
         attributes.insert("service.instance.id".into(), random_uuid());
         for (k, v) in &settings.resource {
             attributes.insert(k.clone(), v.clone());

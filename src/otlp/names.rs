@@ -60,7 +60,7 @@ mod prometheus_name;
 mod tests {
     use super::prometheus_name::prometheus_name;
     use super::*;
-    use crate::metrics::catalogue;
+    use crate::catalogue::catalogue;
 
     #[test]
     fn the_translator_rule_itself() {
@@ -97,33 +97,38 @@ mod tests {
 
     #[test]
     fn examples() {
-        assert_eq!(
-            otel_name("wechat_mp_api_requests_total", MetricKind::Counter),
-            OtelName {
-                name: "wechat_mp_api_requests",
-                unit: ""
-            }
-        );
-        assert_eq!(
-            otel_name("wechat_mp_callback_time_cost_seconds", MetricKind::Gauge),
-            OtelName {
-                name: "wechat_mp_callback_time_cost",
-                unit: "s"
-            }
-        );
-        assert_eq!(
-            otel_name("wechat_mp_article_read_finish_ratio", MetricKind::Gauge),
-            OtelName {
-                name: "wechat_mp_article_read_finish",
-                unit: "1"
-            }
-        );
-        assert_eq!(
-            otel_name("wechat_mp_followers", MetricKind::Gauge),
-            OtelName {
-                name: "wechat_mp_followers",
-                unit: ""
-            }
-        );
+        let cases = [
+            (
+                "wechat_mp_api_requests_total",
+                MetricKind::Counter,
+                "wechat_mp_api_requests",
+                "",
+            ),
+            (
+                "wechat_mp_callback_time_cost_seconds",
+                MetricKind::Gauge,
+                "wechat_mp_callback_time_cost",
+                "s",
+            ),
+            (
+                "wechat_mp_article_read_finish_ratio",
+                MetricKind::Gauge,
+                "wechat_mp_article_read_finish",
+                "1",
+            ),
+            (
+                "wechat_mp_followers",
+                MetricKind::Gauge,
+                "wechat_mp_followers",
+                "",
+            ),
+        ];
+        for (prometheus, kind, name, unit) in cases {
+            assert_eq!(
+                otel_name(prometheus, kind),
+                OtelName { name, unit },
+                "{prometheus}"
+            );
+        }
     }
 }

@@ -27,8 +27,9 @@ use opentelemetry_sdk::metrics::{
 };
 
 use super::names::otel_name;
+use crate::catalogue as m;
 use crate::metrics::{
-    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup, m,
+    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup,
 };
 
 /// The smallest limit handed to the SDK (its own default).

@@ -14,7 +14,7 @@ use opentelemetry_otlp::{MetricExporter, WithExportConfig, WithHttpConfig, WithT
 use secrecy::ExposeSecret;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 
-use super::config::{OtlpSettings, Protocol};
+use crate::config::otlp::{OtlpSettings, Protocol};
 
 /// Builds the exporter; gRPC needs a running tokio runtime (the channel connects lazily on it).
 pub(crate) fn exporter(settings: &OtlpSettings) -> anyhow::Result<MetricExporter> {

@@ -9,47 +9,18 @@ use aws_lc_rs::cipher::{
 };
 use aws_lc_rs::iv::FixedLength;
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use secrecy::{ExposeSecret, SecretSlice};
+use base64::engine::general_purpose::STANDARD;
+
+pub use crate::config::AesKey;
 
 /// WeChat pads to 32-byte blocks.
 const BLOCK: usize = 32;
-
-/// The 43 characters leave 2 bits over after 32 bytes; keys from the console need not have them
-/// zero, so they are ignored as WeChat's own code does.
-const KEY_DECODER: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-);
-
-/// A decoded EncodingAESKey (kept secret: never printed).
-#[derive(Clone)]
-pub struct AesKey(SecretSlice<u8>);
-
-impl std::fmt::Debug for AesKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AesKey([REDACTED])")
-    }
-}
 
 /// Why a reply could not be decrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecryptError;
 
 impl AesKey {
-    /// The key of a 43-character EncodingAESKey, `None` if it is not one.
-    pub fn parse(encoding_aes_key: &str) -> Option<AesKey> {
-        if encoding_aes_key.len() != 43 {
-            return None;
-        }
-        let bytes = KEY_DECODER.decode(format!("{encoding_aes_key}=")).ok()?;
-        (bytes.len() == 32).then(|| AesKey(SecretSlice::from(bytes)))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        self.0.expose_secret()
-    }
-
     fn iv(&self) -> [u8; 16] {
         let mut iv = [0; 16];
         iv.copy_from_slice(&self.bytes()[..16]);

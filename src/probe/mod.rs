@@ -134,10 +134,7 @@ const MAX_BODY: usize = 64 * 1024;
 impl Prober {
     /// The probe of `app_id`'s callback server as configured.
     pub fn new(config: &CallbackProbeConfig, app_id: &str) -> Prober {
-        let key = config
-            .encoding_aes_key
-            .as_ref()
-            .and_then(|k| AesKey::parse(k.expose_secret()));
+        let key = config.encoding_aes_key.clone();
         Prober {
             url: config.url.clone(),
             token: config.token.clone(),

@@ -145,14 +145,15 @@ async fn the_message_probe_in_plain_and_safe_mode() {
     assert_eq!(probe(&c).await.failure, None);
     assert_eq!(server.requests(), (2, 0), "URL check and message");
     c.message_mode = MessageMode::Safe;
-    c.encoding_aes_key = Some(SecretString::from(SIM_ENCODING_AES_KEY.to_string()));
+    c.encoding_aes_key = Some(crate::config::AesKey::parse(SIM_ENCODING_AES_KEY).unwrap());
     // The server decrypts the message, checks msg_signature and answers encrypted.
     assert_eq!(probe(&c).await.failure, None);
     assert_eq!(server.requests(), (4, 0));
     // A different key: the server cannot decrypt the message.
-    c.encoding_aes_key = Some(SecretString::from(
-        "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg".to_string(),
-    ));
+    c.encoding_aes_key =
+        crate::config::AesKey::parse("ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg")
+            .unwrap()
+            .into();
     assert!(probe(&c).await.failure.is_some());
 }
 

@@ -10,4 +10,4 @@ mod poller;
 
 pub use minimum::t1_minimum;
 pub use plan::{AccountPlan, Job, Outcome, PlanSettings, Purpose, endpoints_to_call, probe_offset};
-pub use poller::{AccountPoller, AccountsUpdate, Fetch, PollRound, Scheduler};
+pub use poller::{AccountPoller, Fetch, PollRound, Scheduler, Update};

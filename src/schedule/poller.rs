@@ -20,7 +20,6 @@ use crate::status::{AccountView, StatusBoard};
 use crate::wechat::client::{ApiQuota, Client};
 use crate::wechat::date::china_today;
 use crate::wechat::error::Error;
-use crate::wechat::transport::{self, RateLimiter};
 use crate::wechat::{DateRange, Endpoint, Parsed};
 
 /// Something that answers datacube requests: the real client, or a fake in unit tests.
@@ -229,18 +228,23 @@ impl AccountPoller {
     }
 }
 
-/// A change of the configured accounts (a config reload), applied between poll rounds.
-pub struct AccountsUpdate {
-    /// Accounts kept as they are, with their plan and token cache.
-    pub keep: Vec<String>,
-    /// New or changed accounts.
-    pub add: Vec<AccountPoller>,
-    /// How many requests may be in flight at once.
-    pub concurrency: usize,
-    /// `max_articles_per_account`.
-    pub max_articles: usize,
-    /// `[wechat] rate_limit`: upstream requests per second, 0 = none.
-    pub rate_limit: u32,
+/// A change a config reload or a platform's listing sends, applied between poll rounds.
+pub enum Update {
+    /// The accounts changed.
+    Accounts {
+        /// Accounts kept as they are, with their plan and token cache.
+        keep: Vec<String>,
+        /// New or changed accounts.
+        add: Vec<AccountPoller>,
+    },
+    /// The settings every account shares changed (a reload; the rate limit is not here: it
+    /// is in the HTTP client every account shares).
+    Settings {
+        /// How many requests may be in flight at once.
+        concurrency: usize,
+        /// `max_articles_per_account`.
+        max_articles: usize,
+    },
 }
 
 /// At most this many of an account's requests are in flight: below the global limit (when it is
@@ -266,8 +270,8 @@ pub struct Scheduler {
     /// The poller id of every configured account: a round that ends after its account was
     /// removed or replaced by a reload is dropped.
     ids: BTreeMap<String, u64>,
-    updates: mpsc::UnboundedReceiver<AccountsUpdate>,
-    updates_tx: mpsc::UnboundedSender<AccountsUpdate>,
+    updates: mpsc::UnboundedReceiver<Update>,
+    updates_tx: mpsc::UnboundedSender<Update>,
     store: Arc<Store>,
     board: Arc<StatusBoard>,
     clock: SharedClock,
@@ -275,9 +279,6 @@ pub struct Scheduler {
     concurrency: usize,
     max_articles: usize,
     state: Option<Arc<StateWriter>>,
-    /// Paces every upstream call of every account (`[wechat] rate_limit`); `None`: unpaced.
-    pace: Option<Arc<RateLimiter>>,
-    rate_limit: u32,
 }
 
 impl Scheduler {
@@ -305,8 +306,6 @@ impl Scheduler {
             concurrency: concurrency.max(1),
             max_articles,
             state: None,
-            pace: None,
-            rate_limit: 0,
         };
         // Publish every account at once, so /metrics shows wechat_mp_up 0 (or the saved values)
         // before the first answer.
@@ -323,21 +322,13 @@ impl Scheduler {
         self
     }
 
-    /// Paces the upstream calls of all accounts together to `per_second` (0: no limit), on top of
-    /// the concurrency limit.
-    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = per_second;
-        self.pace = transport::rate_limiter(per_second);
-        self
-    }
-
     /// The accounts being polled.
     pub fn accounts(&self) -> &[AccountPoller] {
         &self.accounts
     }
 
     /// Where config reloads send their changes; `run` applies them between rounds.
-    pub fn updates(&self) -> mpsc::UnboundedSender<AccountsUpdate> {
+    pub fn updates(&self) -> mpsc::UnboundedSender<Update> {
         self.updates_tx.clone()
     }
 
@@ -357,24 +348,29 @@ impl Scheduler {
         self.board.publish(views.collect());
     }
 
-    /// Replaces the accounts: the kept ones keep their state, the others start afresh, and the
-    /// series of accounts that left disappear.
-    pub fn apply(&mut self, update: AccountsUpdate) {
-        let keep = |name: &String| update.keep.contains(name);
+    /// Applies `update`: new settings, or new accounts (the kept ones keep their state, the
+    /// others start afresh, and the series of accounts that left disappear).
+    pub fn apply(&mut self, update: Update) {
+        let (keep, add) = match update {
+            Update::Settings {
+                concurrency,
+                max_articles,
+            } => {
+                self.max_articles = max_articles;
+                if concurrency.max(1) != self.concurrency {
+                    self.concurrency = concurrency.max(1);
+                    self.limit = Arc::new(Semaphore::new(self.concurrency));
+                }
+                return;
+            }
+            Update::Accounts { keep, add } => (keep, add),
+        };
+        let keep = |name: &String| keep.contains(name);
         self.accounts.retain(|a| keep(&a.name));
         self.order.retain(keep);
         self.views.retain(|n, _| keep(n));
         self.ids.retain(|n, _| keep(n));
-        self.max_articles = update.max_articles;
-        self.add(update.add);
-        if update.concurrency.max(1) != self.concurrency {
-            self.concurrency = update.concurrency.max(1);
-            self.limit = Arc::new(Semaphore::new(self.concurrency));
-        }
-        if update.rate_limit != self.rate_limit {
-            self.rate_limit = update.rate_limit;
-            self.pace = transport::rate_limiter(update.rate_limit);
-        }
+        self.add(add);
         self.store.retain_accounts(&self.order);
         if let Some(state) = &self.state {
             state.retain(self.order.clone());
@@ -396,14 +392,13 @@ impl Scheduler {
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
     pub async fn tick(&mut self) -> PollRound {
-        let (clock, limit, pace) = (&self.clock, &*self.limit, &self.pace);
+        let (clock, limit) = (&self.clock, &*self.limit);
         let width = per_account_limit(self.concurrency);
-        let rounds = futures::future::join_all(self.accounts.iter_mut().map(|a| {
-            transport::paced(
-                pace.clone(),
-                async move { a.poll(clock, limit, width).await },
-            )
-        }))
+        let rounds = futures::future::join_all(
+            self.accounts
+                .iter_mut()
+                .map(|a| async move { a.poll(clock, limit, width).await }),
+        )
         .await;
         let accounts = std::mem::take(&mut self.accounts);
         for (a, &round) in accounts.iter().zip(&rounds) {
@@ -489,11 +484,10 @@ impl Scheduler {
                 running.insert(a.name.clone(), false);
                 let (clock, limit) = (self.clock.clone(), self.limit.clone());
                 let width = per_account_limit(self.concurrency);
-                let pace = self.pace.clone();
-                polling.push(Box::pin(transport::paced(pace, async move {
+                polling.push(Box::pin(async move {
                     let round = a.poll(&clock, &limit, width).await;
                     (a, round)
-                })));
+                }));
             }
             let next = self
                 .accounts

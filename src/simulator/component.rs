@@ -238,8 +238,7 @@ impl Simulator {
         component_token: Option<&str>,
         body: &[u8],
     ) -> Result<serde_json::Value, i64> {
-        let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
-        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let (component_token, json) = platform_request(component_token, body)?;
         let field = |k: &str| {
             json.get(k)
                 .and_then(|v| v.as_str())
@@ -280,14 +279,24 @@ impl Simulator {
     }
 }
 
+/// The component token and JSON body of a call a platform makes with its token: 41001 without a
+/// token, 47001 for a body that is not JSON.
+fn platform_request<'t>(
+    component_token: Option<&'t str>,
+    body: &[u8],
+) -> Result<(&'t str, serde_json::Value), i64> {
+    let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
+    let json = serde_json::from_slice(body).map_err(|_| 47001)?;
+    Ok((component_token, json))
+}
+
 impl Simulator {
     fn authorizer_list_answer(
         &self,
         component_token: Option<&str>,
         body: &[u8],
     ) -> Result<serde_json::Value, i64> {
-        let component_token = component_token.filter(|t| !t.is_empty()).ok_or(41001)?;
-        let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| 47001)?;
+        let (component_token, json) = platform_request(component_token, body)?;
         let appid = json
             .get("component_appid")
             .and_then(|v| v.as_str())
@@ -443,15 +452,9 @@ struct ComponentSpec {
 }
 
 async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Response {
-    let spec: ComponentSpec = match serde_json::from_slice(&body) {
+    let spec: ComponentSpec = match super::control::control_spec(&body) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": e.to_string()})),
-            )
-                .into_response();
-        }
+        Err(e) => return super::control::bad_request(e),
     };
     let unknown: Vec<&String> = spec
         .push_ticket
@@ -464,11 +467,7 @@ async fn control_component(State(sim): State<Simulator>, body: Bytes) -> Respons
         )
         .collect();
     if !unknown.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"error": format!("unknown app ids: {unknown:?}")})),
-        )
-            .into_response();
+        return super::control::bad_request(format!("unknown app ids: {unknown:?}"));
     }
     axum::Json(serde_json::json!({"ok": true})).into_response()
 }

@@ -105,27 +105,31 @@ struct FaultSpec {
     callback_failure_ratio: Option<Option<f64>>,
 }
 
+/// A control request's JSON body, or why it is not one (for [`bad_request`]).
+pub(super) fn control_spec<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// A 400 answer to a control request: `{"error": ..}`.
+pub(super) fn bad_request(error: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": error })),
+    )
+        .into_response()
+}
+
 pub(super) async fn control_faults(State(sim): State<Simulator>, body: Bytes) -> Response {
-    let spec: FaultSpec = match serde_json::from_slice(&body) {
+    let spec: FaultSpec = match control_spec(&body) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": e.to_string()})),
-            )
-                .into_response();
-        }
+        Err(e) => return bad_request(e),
     };
     if let Some(bad) = spec
         .http_status
         .iter()
         .find(|s| StatusCode::from_u16(s.status).is_err())
     {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"error": format!("invalid HTTP status {}", bad.status)})),
-        )
-            .into_response();
+        return bad_request(format!("invalid HTTP status {}", bad.status));
     }
     let f = sim.faults();
     if spec.clear {

@@ -75,8 +75,8 @@ impl StatusJson {
             *summary.entry(row.state).or_default() += 1;
         }
         Self {
-            version: crate::app::VERSION,
-            revision: crate::app::REVISION,
+            version: crate::version::VERSION,
+            revision: crate::version::REVISION,
             started: process.started,
             uptime_seconds: process.started.map(|s| now.duration_since(s).as_secs()),
             last_reload: process

@@ -91,8 +91,8 @@ fn header(out: &mut String, telemetry_path: &str, process: &Process, now: Timest
         "</p><p><small>Version {} · revision {} · up {uptime} · last config load {reload} · \
          times in UTC+8 · data is the latest complete day (WeChat publishes a day the next \
          morning, T+1)</small></p>",
-        escape(crate::app::VERSION),
-        escape(crate::app::REVISION),
+        escape(crate::version::VERSION),
+        escape(crate::version::REVISION),
     );
 }
 

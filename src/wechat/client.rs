@@ -10,7 +10,7 @@ use url::Url;
 use super::date::{self, format_date};
 use super::error::{Error, ErrorClass};
 use super::token::{AccessToken, TokenCache};
-use super::transport::{self, CallObserver, api_url};
+use super::transport::{self, CallObserver, Http, api_url};
 use super::{DateRange, Endpoint, Parsed, Report};
 use crate::clock::SharedClock;
 
@@ -29,7 +29,7 @@ pub struct ClientSettings {
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The datacube client of one account.
 pub struct Client {
-    http: reqwest::Client,
+    http: Http,
     settings: ClientSettings,
     tokens: Arc<TokenCache>,
     clock: SharedClock,
@@ -39,7 +39,7 @@ pub struct Client {
 impl Client {
     /// A client of one account over `http`, with its token cache.
     pub fn new(
-        http: reqwest::Client,
+        http: Http,
         settings: ClientSettings,
         tokens: Arc<TokenCache>,
         clock: SharedClock,
@@ -223,7 +223,10 @@ impl Client {
             "begin_date": format_date(range.begin),
             "end_date": format_date(range.end),
         });
-        let bytes = transport::wechat_body(api, self.http.post(url).json(&body)).await?;
+        let bytes = self
+            .http
+            .wechat_body(api, self.http.post(url).json(&body))
+            .await?;
         Report::parse(endpoint, &bytes).map_err(|e| transport::invalid_json(api, e.to_string()))
     }
 }

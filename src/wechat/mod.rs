@@ -14,4 +14,4 @@ pub mod transport;
 
 pub use date::DateRange;
 pub use endpoint::{Endpoint, Period, ReportGroup, RowSource};
-pub use report::{Parsed, Report};
+pub use endpoint::{Parsed, Report};

@@ -11,9 +11,6 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::Endpoint;
-pub use super::endpoint::Report;
-
 /// A successful datacube body: `{"list":[...]}`, plus `is_delay` on the published-content endpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "T: DeserializeOwned", serialize = "T: Serialize"))]
@@ -92,33 +89,6 @@ dated_by_ref_date!(
     ArticleReadRow,
     ArticleShareRow,
     BizSummaryRow,
-);
-
-/// Rows about one article, which `msgid` identifies (`<msg_data_id>_<index>`).
-pub trait Article: Row {
-    /// The one endpoint whose rows these are.
-    const ENDPOINT: Endpoint;
-    /// The article's msgid; empty when WeChat sent none.
-    fn msgid(&self) -> &str;
-}
-
-macro_rules! articles {
-    ($($row:ty => $endpoint:ident),+ $(,)?) => {$(
-        impl Article for $row {
-            const ENDPOINT: Endpoint = Endpoint::$endpoint;
-            fn msgid(&self) -> &str {
-                self.msgid.as_deref().unwrap_or("")
-            }
-        }
-    )+};
-}
-
-articles!(
-    ArticleSummaryRow => ArticleSummary,
-    ArticleTotalRow => ArticleTotal,
-    ArticleReadRow => ArticleRead,
-    ArticleShareRow => ArticleShare,
-    ArticleTotalDetailRow => ArticleTotalDetail,
 );
 
 impl Row for ArticleTotalRow {
@@ -462,45 +432,6 @@ row! {
         pub content_url: Option<String>,
         #[serde(default)]
         pub detail_list: Vec<TotalDetailStat>,
-    }
-}
-
-/// A parsed body with its `is_delay` flag.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Parsed {
-    pub report: Report,
-    /// `Some(true)` when WeChat says the data is still delayed (published-content endpoints).
-    pub is_delay: Option<bool>,
-}
-
-impl Report {
-    /// An empty report of `endpoint`.
-    pub fn empty(endpoint: Endpoint) -> Report {
-        Report::parse(endpoint, br#"{"list":[]}"#)
-            .expect("empty list parses")
-            .report
-    }
-
-    /// Whether the report has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Parsed {
-    /// Appends a later part of the same range: rows in order, and `is_delay` is `Some(true)` if
-    /// any part said so (one delayed day makes the whole answer not final).
-    pub fn merge(&mut self, other: Parsed) -> Result<(), Parsed> {
-        let Parsed { report, is_delay } = other;
-        if let Err(report) = self.report.extend(report) {
-            return Err(Parsed { report, is_delay });
-        }
-        self.is_delay = match (self.is_delay, is_delay) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (None, None) => None,
-        };
-        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::Error;
-use super::transport::{self, CallObserver, Failure, api_url};
+use super::transport::{self, CallObserver, Failure, Http, api_url};
 use crate::clock::SharedClock;
 
 /// WeChat rotates a token 5 minutes before it expires; stop using it then.
@@ -92,7 +92,7 @@ impl TokenSource {
 /// Caches one account's token; concurrent callers share one fetch.
 pub struct TokenCache {
     source: TokenSource,
-    http: reqwest::Client,
+    http: Http,
     base_url: Url,
     clock: SharedClock,
     observer: Arc<dyn CallObserver>,
@@ -121,7 +121,7 @@ impl TokenCache {
     /// A cache of `source`'s tokens for one account.
     pub fn new(
         source: TokenSource,
-        http: reqwest::Client,
+        http: Http,
         base_url: Url,
         clock: SharedClock,
         observer: Arc<dyn CallObserver>,
@@ -379,7 +379,7 @@ impl TokenCache {
                     "force_refresh": false,
                 });
                 let request = self.http.post(url).json(&body);
-                wechat_token(API, request).await
+                wechat_token(&self.http, API, request).await
             }
             TokenSource::Classic { app_id, secret } => {
                 const API: &str = "token";
@@ -388,7 +388,7 @@ impl TokenCache {
                     .append_pair("grant_type", "client_credential")
                     .append_pair("appid", app_id)
                     .append_pair("secret", secret.expose_secret());
-                wechat_token(API, self.http.get(url)).await
+                wechat_token(&self.http, API, self.http.get(url)).await
             }
             TokenSource::File(path) => read_token_file(path).await,
             TokenSource::Url(url) => self.fetch_url(url).await,
@@ -408,7 +408,9 @@ impl TokenCache {
             source_kind: "url".into(),
             message: format!("{shown}: {message}"),
         };
-        let body = transport::read_body(self.http.get(url.clone()))
+        let body = self
+            .http
+            .read_body(self.http.get(url.clone()))
             .await
             .map_err(|f| match f {
                 Failure::Transport(e) => fail(transport_message(e)),
@@ -426,8 +428,12 @@ impl TokenCache {
 
 /// Sends a request to a WeChat token endpoint and reads `{"access_token","expires_in"}` or
 /// `{"errcode","errmsg"}` (HTTP 200 either way).
-async fn wechat_token(api: &str, request: reqwest::RequestBuilder) -> Result<Fetched, Error> {
-    let body = transport::wechat_body(api, request).await?;
+async fn wechat_token(
+    http: &Http,
+    api: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<Fetched, Error> {
+    let body = http.wechat_body(api, request).await?;
     let json: Value =
         serde_json::from_slice(&body).map_err(|e| transport::invalid_json(api, e.to_string()))?;
     token_from_json(&json).map_err(|message| transport::invalid_json(api, message))

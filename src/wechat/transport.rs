@@ -3,9 +3,8 @@
 //! datacube client and the token sources both build on this module; neither imports the other's
 //! transport.
 
-use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,32 +31,79 @@ impl CallObserver for NoopObserver {
 }
 
 /// The upstream request rate of a whole exporter (`[wechat] rate_limit`): GCRA with no burst, so
-/// calls are spaced evenly at 1/rate apart and any one-second window holds at most rate + 1.
+/// calls are spaced evenly, `(1 s + JITTER) / rate` apart.
 pub type RateLimiter = governor::DefaultDirectRateLimiter;
 
-/// A limiter of `per_second` requests a second; `None` for 0 (no limit).
+/// What the spacing leaves to spare: `rate + 1` calls span `1 s + JITTER`, so any one second
+/// holds at most `rate` of them as they arrive, even when the network delays one call up to
+/// this much more than a later one.
+const JITTER: Duration = Duration::from_millis(100);
+
+/// A limiter of at most `per_second` requests in any second; `None` for 0 (no limit).
 pub fn rate_limiter(per_second: u32) -> Option<Arc<RateLimiter>> {
     let rate = NonZeroU32::new(per_second)?;
-    let quota = governor::Quota::per_second(rate).allow_burst(NonZeroU32::MIN);
+    let quota = governor::Quota::with_period((Duration::from_secs(1) + JITTER) / rate.get())?
+        .allow_burst(NonZeroU32::MIN);
     Some(Arc::new(governor::RateLimiter::direct(quota)))
 }
 
-tokio::task_local! {
-    /// The limiter of the poll round running on this task. A task-local rather than a parameter
-    /// so every upstream call (datacube, quota, every token source) waits its turn in the one
-    /// function they all send through, whichever module builds the request.
-    static PACE: Option<Arc<RateLimiter>>;
+/// The one pace of every upstream call an exporter (or a backfill) makes: handed to the HTTP
+/// client every datacube client and token source is built with, so each call waits its turn
+/// whichever command or task sends it. Clones share it; a reload changes the rate in place.
+#[derive(Clone, Default)]
+pub struct Pace(Arc<RwLock<(u32, Option<Arc<RateLimiter>>)>>);
+
+impl Pace {
+    /// `per_second` requests a second (0: no limit).
+    pub fn new(per_second: u32) -> Self {
+        Self(Arc::new(RwLock::new((
+            per_second,
+            rate_limiter(per_second),
+        ))))
+    }
+
+    /// Changes the rate of every client that shares this pace (a reload); the same rate keeps
+    /// the limiter and its schedule.
+    pub fn set(&self, per_second: u32) {
+        let mut pace = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if pace.0 != per_second {
+            *pace = (per_second, rate_limiter(per_second));
+        }
+    }
+
+    /// The rate in force (0: no limit).
+    pub fn per_second(&self) -> u32 {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// Waits until one more request may go out.
+    async fn turn(&self) {
+        let limiter = self.0.read().unwrap_or_else(|p| p.into_inner()).1.clone();
+        if let Some(limiter) = limiter {
+            limiter.until_ready().await;
+        }
+    }
 }
 
-/// Runs `work` with every upstream request it sends paced by `limiter` (`None`: unpaced).
-pub async fn paced<F: Future>(limiter: Option<Arc<RateLimiter>>, work: F) -> F::Output {
-    PACE.scope(limiter, work).await
+/// The shared `reqwest` client with the pace its requests keep. It dereferences to the client to
+/// build requests; [`Http::read_body`] and [`Http::wechat_body`] send them in turn.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    pace: Pace,
 }
 
-/// Waits until the limiter of the current poll round (if any) lets one more request out.
-async fn wait_turn() {
-    if let Ok(Some(limiter)) = PACE.try_with(Clone::clone) {
-        limiter.until_ready().await;
+impl std::ops::Deref for Http {
+    type Target = reqwest::Client;
+    fn deref(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+impl Http {
+    /// This client with its requests paced by `pace`.
+    pub fn paced_by(self, pace: Pace) -> Self {
+        Self { pace, ..self }
     }
 }
 
@@ -70,19 +116,24 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// No redirects (a redirect could carry the token elsewhere) and no proxy taken from the
 /// environment (an `HTTP_PROXY` would see every token in the query string).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+pub fn http_client(timeout: Duration) -> Http {
     try_http_client(timeout).expect("the TLS backend of the HTTP client failed to initialise")
 }
 
 /// `http_client`, with the (environmental, not input-driven) build failure as a value.
-pub fn try_http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// Unpaced until [`Http::paced_by`].
+pub fn try_http_client(timeout: Duration) -> Result<Http, reqwest::Error> {
+    let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout((timeout / 2).min(MAX_CONNECT_TIMEOUT))
         .user_agent(concat!("wechat-mp-exporter/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .build()
+        .build()?;
+    Ok(Http {
+        client,
+        pace: Pace::default(),
+    })
 }
 
 /// `{base}{path}`, keeping any path prefix of the base (a reverse proxy, the simulator).
@@ -92,6 +143,15 @@ pub(crate) fn api_url(base: &Url, path: &str, api: &str) -> Result<Url, Error> {
         api: api.into(),
         message: format!("cannot build the request URL from the API base URL: {e}"),
     })
+}
+
+/// Only the error fields; success bodies have no `errcode` (or 0).
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    errcode: Option<i64>,
+    #[serde(default)]
+    errmsg: Option<String>,
 }
 
 /// Why a request produced no body.
@@ -110,76 +170,73 @@ pub(crate) enum Failure {
 /// not grow the process's memory with it.
 pub const MAX_BODY_BYTES: usize = 16 << 20;
 
-/// Sends `request` and reads the whole body of a 2xx answer.
-pub(crate) async fn read_body(request: reqwest::RequestBuilder) -> Result<Bytes, Failure> {
-    wait_turn().await;
-    let response = request.send().await.map_err(Failure::Transport)?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(Failure::Status(status.as_u16()));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(Failure::TooLarge);
-    }
-    // Chunk by chunk, so the cap holds whatever Content-Length says (or without one). The chunks
-    // are kept as they come and joined once at the end: a growing buffer would hold its old and
-    // new copy at each doubling (about twice the cap at the peak for an answer over it).
-    let mut response = response;
-    let mut chunks = Vec::new();
-    let mut len = 0;
-    while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-        len += chunk.len();
-        if len > MAX_BODY_BYTES {
+impl Http {
+    /// Sends `request` in its turn and reads the whole body of a 2xx answer.
+    pub(crate) async fn read_body(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Bytes, Failure> {
+        self.pace.turn().await;
+        let response = request.send().await.map_err(Failure::Transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Failure::Status(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
             return Err(Failure::TooLarge);
         }
-        chunks.push(chunk);
+        // Chunk by chunk, so the cap holds whatever Content-Length says (or without one). The chunks
+        // are kept as they come and joined once at the end: a growing buffer would hold its old and
+        // new copy at each doubling (about twice the cap at the peak for an answer over it).
+        let mut response = response;
+        let mut chunks = Vec::new();
+        let mut len = 0;
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+            len += chunk.len();
+            if len > MAX_BODY_BYTES {
+                return Err(Failure::TooLarge);
+            }
+            chunks.push(chunk);
+        }
+        if chunks.len() == 1 {
+            return Ok(chunks.swap_remove(0));
+        }
+        let mut body = bytes::BytesMut::with_capacity(len);
+        for chunk in chunks {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
-    if chunks.len() == 1 {
-        return Ok(chunks.swap_remove(0));
-    }
-    let mut body = bytes::BytesMut::with_capacity(len);
-    for chunk in chunks {
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
 
-/// Only the error fields; success bodies have no `errcode` (or 0).
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errcode: Option<i64>,
-    #[serde(default)]
-    errmsg: Option<String>,
-}
-
-/// A WeChat answer to `api`: the body of a 2xx answer that is JSON and carries no non-zero
-/// `errcode` (WeChat reports errors as HTTP 200 with `{"errcode","errmsg"}`).
-pub(crate) async fn wechat_body(
-    api: &str,
-    request: reqwest::RequestBuilder,
-) -> Result<Bytes, Error> {
-    let bytes = read_body(request).await.map_err(|f| match f {
-        Failure::Transport(e) => Error::transport(api, e),
-        Failure::Status(status) => Error::Http {
-            api: api.into(),
-            status,
-        },
-        Failure::TooLarge => invalid_json(api, too_large()),
-    })?;
-    let head: ErrorBody =
-        serde_json::from_slice(&bytes).map_err(|e| invalid_json(api, e.to_string()))?;
-    if let Some(errcode) = head.errcode.filter(|&c| c != 0) {
-        return Err(Error::Api {
-            api: api.into(),
-            errcode,
-            errmsg: head.errmsg.unwrap_or_default(),
-        });
+    /// A WeChat answer to `api`: the body of a 2xx answer that is JSON and carries no non-zero
+    /// `errcode` (WeChat reports errors as HTTP 200 with `{"errcode","errmsg"}`).
+    pub(crate) async fn wechat_body(
+        &self,
+        api: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Bytes, Error> {
+        let bytes = self.read_body(request).await.map_err(|f| match f {
+            Failure::Transport(e) => Error::transport(api, e),
+            Failure::Status(status) => Error::Http {
+                api: api.into(),
+                status,
+            },
+            Failure::TooLarge => invalid_json(api, too_large()),
+        })?;
+        let head: ErrorBody =
+            serde_json::from_slice(&bytes).map_err(|e| invalid_json(api, e.to_string()))?;
+        if let Some(errcode) = head.errcode.filter(|&c| c != 0) {
+            return Err(Error::Api {
+                api: api.into(),
+                errcode,
+                errmsg: head.errmsg.unwrap_or_default(),
+            });
+        }
+        Ok(bytes)
     }
-    Ok(bytes)
 }
 
 /// The error for a body that is not what `api` answers.
@@ -201,6 +258,29 @@ pub(crate) fn invalid_json(api: &str, message: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every clone shares the rate, and a reload's `set` changes it for all of them: `rate`
+    /// calls then take at least `rate - 1` spacings of `(1 s + JITTER) / rate`.
+    #[tokio::test]
+    async fn a_pace_is_shared_and_changed_in_place() {
+        let pace = Pace::new(0);
+        let clone = pace.clone();
+        pace.set(5);
+        assert_eq!(clone.per_second(), 5);
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            clone.turn().await;
+        }
+        let spacing = (Duration::from_secs(1) + JITTER) / 5;
+        // (10 ms less for the limiter's own clock, which is not `Instant`.)
+        assert!(
+            start.elapsed() >= spacing * 4 - Duration::from_millis(10),
+            "{:?}",
+            start.elapsed()
+        );
+        pace.set(0);
+        assert_eq!(clone.per_second(), 0);
+    }
 
     #[test]
     fn api_urls_keep_the_base_path() {
@@ -247,7 +327,8 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = http_client(Duration::from_secs(30));
-        let err = wechat_body("getusersummary", http.get(format!("http://{addr}/")))
+        let err = http
+            .wechat_body("getusersummary", http.get(format!("http://{addr}/")))
             .await
             .unwrap_err();
         assert_eq!(

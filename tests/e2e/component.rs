@@ -457,3 +457,44 @@ async fn a_reload_keeps_the_platform_token_for_old_and_new_accounts() {
     stop.cancel();
     run.await.unwrap();
 }
+
+/// A platform of 200 accounts listed by hand five times at `rate_limit = 2`: the component token
+/// and the listing calls keep the limit (unpaced, all six arrive within a second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listing_of_a_platforms_accounts_keeps_the_rate_limit() {
+    const LIMIT: u32 = 2;
+    const ROUNDS: u64 = 5;
+    let clock = clock::system();
+    let (sim, addr) = platform(200, Time::midnight(), clock.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());
+    let text = config_text(&sim, addr, 0, &secret(), "")
+        .replace(
+            "concurrency = 16\n",
+            &format!("concurrency = 16\nrate_limit = {LIMIT}\n"),
+        )
+        .replace(
+            "component_verify_ticket = \"file:ticket\"\n",
+            "component_verify_ticket = \"file:ticket\"\ndiscover_accounts = true\ndiscover_interval = \"1h\"\nreports = [\"users\"]\n",
+        );
+    let config = load(dir.path(), &text);
+    assert_eq!(config.wechat.rate_limit, LIMIT);
+    let exporter = Exporter::new(&config, clock).unwrap();
+    let discoverer = exporter.discoverer();
+    assert_eq!(
+        discoverer.round().await,
+        200,
+        "every listed account is added"
+    );
+    for _ in 1..ROUNDS {
+        assert_eq!(discoverer.round().await, 0, "nothing changed");
+    }
+    assert_eq!(sim.component_token_requests(), 1);
+    assert_eq!(sim.authorizer_list_requests(), ROUNDS);
+    let busiest = sim.max_requests_within(std::time::Duration::from_secs(1));
+    assert!(
+        busiest <= LIMIT as usize,
+        "{busiest} requests within a second (limit {LIMIT}/s, {} in all)",
+        sim.requests_received()
+    );
+}

@@ -21,6 +21,7 @@ mod faults;
 mod golden;
 mod hardening;
 mod isolation;
+mod layers;
 mod otlp;
 mod probe;
 mod prometheus_server;

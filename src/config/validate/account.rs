@@ -141,10 +141,7 @@ impl Validator<'_> {
                 self.error(key, "missing: the stable and classic token sources need the AppSecret", "set app_secret = \"${ENV_VAR}\" or app_secret_file, or use token = \"file:PATH\" / \"url:URL\"");
             }
         }
-        self.unknown(
-            s,
-            "name, app_id, app_secret, app_secret_file, token, component, authorizer_refresh_token, authorizer_refresh_token_file, reports, callback_probe",
-        );
+        self.unknown(s, "account");
         Some(AccountConfig {
             name: name?,
             app_id: app_id?,

@@ -11,7 +11,6 @@ use super::super::{ComponentAccount, ComponentConfig, Discovery, TokenSourceConf
 use super::{Section, Validator};
 use crate::wechat::token::component::TicketSource;
 
-const COMPONENT_KEYS: &str = "name, component_appid, component_appsecret, component_appsecret_file, component_verify_ticket, discover_accounts, discover_interval, reports";
 /// Listing the accounts more often than a minute buys nothing (authorisations are rare).
 const MIN_DISCOVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 const ADD_COMPONENT: &str = "add a [[component]] with name, component_appid, component_appsecret and component_verify_ticket";
@@ -109,7 +108,7 @@ impl Validator<'_> {
             Some(spec) => self.ticket(s.key("component_verify_ticket"), &spec),
         };
         let discover = self.discovery(&mut s);
-        self.unknown(s, COMPONENT_KEYS);
+        self.unknown(s, "component");
         Some(ComponentConfig {
             name: name.filter(|n| !n.trim().is_empty())?,
             appid: appid.filter(|id| looks_like_appid(id))?,
@@ -121,18 +120,12 @@ impl Validator<'_> {
 
     /// `discover_accounts`, `discover_interval`, `reports`; `Some(None)` when off.
     fn discovery(&mut self, s: &mut Section) -> Option<Option<Discovery>> {
-        let on = match s.table.remove("discover_accounts") {
-            None => false,
-            Some(Value::Boolean(b)) => b,
-            Some(other) => {
-                self.error(
-                    s.key("discover_accounts"),
-                    format!("expected true or false, found {}", other.type_str()),
-                    "write discover_accounts = true or false",
-                );
-                return None;
-            }
-        };
+        let errors = self.errors.len();
+        let on = s.boolean(&mut self.errors, "discover_accounts");
+        if self.errors.len() > errors {
+            return None;
+        }
+        let on = on.unwrap_or(false);
         let interval = self.duration(s, "discover_interval", MIN_DISCOVER_INTERVAL);
         let reports = self.reports(s);
         if !on {

@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use toml::Value;
 use url::Url;
 
-use super::super::{CallbackProbeConfig, MessageMode};
+use super::super::{AesKey, CallbackProbeConfig, MessageMode};
 use super::{Section, Validator};
 
 /// Shortest probe interval: a probe a second is plenty even for tests.
@@ -76,45 +75,32 @@ impl Validator<'_> {
             );
         }
         let aes_key = self.secret_key(&mut s, "encoding_aes_key", "the EncodingAESKey");
-        if let Some(key) = &aes_key
-            && !valid_aes_key(key.expose_secret())
-        {
+        // Parsed here once: the probe encrypts with this key.
+        let aes_key = aes_key.map(|key| AesKey::parse(key.expose_secret()).ok_or(()));
+        if let Some(Err(())) = aes_key {
             self.error(
                 s.key("encoding_aes_key"),
                 "not an EncodingAESKey (43 base64 characters)",
                 "copy the EncodingAESKey from the MP console (Settings > Basic configuration > Server configuration)",
             );
         }
-        let message_probe = match s.table.remove("message_probe") {
-            None => false,
-            Some(Value::Boolean(b)) => b,
-            Some(other) => {
-                self.error(
-                    s.key("message_probe"),
-                    format!("expected true or false, found {}", other.type_str()),
-                    "write message_probe = true or false",
-                );
-                false
-            }
-        };
+        let message_probe = s
+            .boolean(&mut self.errors, "message_probe")
+            .unwrap_or(false);
         let default_mode = if aes_key.is_some() {
             MessageMode::Safe
         } else {
             MessageMode::Plain
         };
-        let message_mode = match self.string(&mut s, "message_mode").as_deref() {
-            None => default_mode,
-            Some("plain") => MessageMode::Plain,
-            Some("safe") => MessageMode::Safe,
-            Some(other) => {
-                self.error(
-                    s.key("message_mode"),
-                    format!("unknown message mode {other:?}"),
-                    "use \"plain\" or \"safe\" (as set in the MP console)",
-                );
-                default_mode
-            }
-        };
+        let message_mode = s
+            .choice(
+                &mut self.errors,
+                "message_mode",
+                "message mode",
+                &[("plain", MessageMode::Plain), ("safe", MessageMode::Safe)],
+                "use \"plain\" or \"safe\" (as set in the MP console)",
+            )
+            .unwrap_or(default_mode);
         if message_probe && message_mode == MessageMode::Safe && aes_key.is_none() {
             let key = s.key("encoding_aes_key");
             if !self.errors.iter().any(|e| e.key.starts_with(&key)) {
@@ -125,10 +111,7 @@ impl Validator<'_> {
                 );
             }
         }
-        self.unknown(
-            s,
-            "url, token, token_file, interval, timeout, encoding_aes_key, encoding_aes_key_file, message_probe, message_mode",
-        );
+        self.unknown(s, "callback_probe");
         if self.errors.len() > before {
             return None;
         }
@@ -137,7 +120,7 @@ impl Validator<'_> {
             token: token?,
             interval,
             timeout,
-            encoding_aes_key: aes_key,
+            encoding_aes_key: aes_key.and_then(Result::ok),
             message_probe,
             message_mode,
         }))
@@ -166,9 +149,4 @@ impl Validator<'_> {
 /// WeChat's rule for the callback Token: 3 to 32 letters and digits.
 fn valid_token(token: &str) -> bool {
     (3..=32).contains(&token.len()) && token.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// 43 base64 characters that decode to a 32-byte AES key (the probe's own decoder decides).
-fn valid_aes_key(key: &str) -> bool {
-    crate::probe::crypto::AesKey::parse(key).is_some()
 }

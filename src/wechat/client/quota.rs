@@ -64,7 +64,10 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("access_token", token.value.expose_secret());
         let body = serde_json::json!({ "cgi_path": endpoint.path() });
-        let bytes = transport::wechat_body(QUOTA_API, self.http.post(url).json(&body)).await?;
+        let bytes = self
+            .http
+            .wechat_body(QUOTA_API, self.http.post(url).json(&body))
+            .await?;
         serde_json::from_slice::<QuotaBody>(&bytes)
             .map(|b| b.quota)
             .map_err(|e| transport::invalid_json(QUOTA_API, e.to_string()))

@@ -1,6 +1,7 @@
 //! Unit tests of `report`.
 
 use super::*;
+use crate::wechat::endpoint::{Endpoint, Parsed, Report};
 use jiff::civil::date;
 use std::path::PathBuf;
 

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::clock::SharedClock;
 use crate::wechat::error::{Error, ErrorClass};
-use crate::wechat::transport::{self, CallObserver, Failure, api_url};
+use crate::wechat::transport::{self, CallObserver, Failure, Http, api_url};
 
 /// WeChat's ticket lives 12 h; the last good one is used that long when its source fails.
 const TICKET_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
@@ -98,7 +98,7 @@ impl Platform {
     }
 
     /// The current ticket; the last good one (if under 12 h old) when the source fails.
-    async fn ticket(&self, http: &reqwest::Client) -> Result<SecretString, Error> {
+    async fn ticket(&self, http: &Http) -> Result<SecretString, Error> {
         let read = match &self.ticket {
             TicketSource::File(path) => read_ticket_file(path).await,
             TicketSource::Url(url) => read_ticket_url(http, url).await,
@@ -127,11 +127,7 @@ impl Platform {
     }
 
     /// `POST /cgi-bin/component/api_component_token`.
-    pub(super) async fn fetch(
-        &self,
-        http: &reqwest::Client,
-        base_url: &Url,
-    ) -> Result<Fetched, Error> {
+    pub(super) async fn fetch(&self, http: &Http, base_url: &Url) -> Result<Fetched, Error> {
         let ticket = self.ticket(http).await?;
         let url = api_url(
             base_url,
@@ -139,7 +135,9 @@ impl Platform {
             COMPONENT_TOKEN_API,
         )?;
         let body = component_token_body(&self.appid, &self.secret, &ticket);
-        let bytes = transport::wechat_body(COMPONENT_TOKEN_API, http.post(url).json(&body)).await?;
+        let bytes = http
+            .wechat_body(COMPONENT_TOKEN_API, http.post(url).json(&body))
+            .await?;
         let json: Value = serde_json::from_slice(&bytes)
             .map_err(|e| transport::invalid_json(COMPONENT_TOKEN_API, e.to_string()))?;
         token_field_from_json(&json, "component_access_token")
@@ -198,9 +196,10 @@ async fn read_ticket_file(path: &Path) -> Result<SecretString, String> {
     parse_ticket(&text).map_err(|m| format!("{}: {m}", path.display()))
 }
 
-async fn read_ticket_url(http: &reqwest::Client, url: &Url) -> Result<SecretString, String> {
+async fn read_ticket_url(http: &Http, url: &Url) -> Result<SecretString, String> {
     let shown = redact_url(url);
-    let body = transport::read_body(http.get(url.clone()))
+    let body = http
+        .read_body(http.get(url.clone()))
         .await
         .map_err(|f| match f {
             Failure::Transport(e) => format!("{shown}: {}", transport_message(e)),
@@ -224,7 +223,7 @@ pub struct Listed {
 /// of the shared cache (a rejected one is fetched again once).
 pub async fn list_authorizers(
     component: &TokenCache,
-    http: &reqwest::Client,
+    http: &Http,
     base_url: &Url,
     observer: &dyn CallObserver,
 ) -> Result<Vec<Listed>, Error> {
@@ -251,16 +250,18 @@ pub async fn list_authorizers(
             "offset": offset,
             "count": LIST_PAGE,
         });
-        let bytes =
-            match transport::wechat_body(AUTHORIZER_LIST_API, http.post(url).json(&body)).await {
-                Ok(bytes) => bytes,
-                Err(e) if e.class() == ErrorClass::Token && !retried => {
-                    retried = true;
-                    component.invalidate(&token);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        let bytes = match http
+            .wechat_body(AUTHORIZER_LIST_API, http.post(url).json(&body))
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(e) if e.class() == ErrorClass::Token && !retried => {
+                retried = true;
+                component.invalidate(&token);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let page: Value = serde_json::from_slice(&bytes)
             .map_err(|e| transport::invalid_json(AUTHORIZER_LIST_API, e.to_string()))?;
         let total = page.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -337,7 +338,7 @@ impl Authorizer {
     /// to the configured one once (the account was authorised again and the config updated).
     pub(super) async fn fetch(
         &self,
-        http: &reqwest::Client,
+        http: &Http,
         base_url: &Url,
         observer: &dyn CallObserver,
     ) -> Result<Fetched, Error> {
@@ -354,8 +355,9 @@ impl Authorizer {
             url.query_pairs_mut()
                 .append_pair("component_access_token", component.value.expose_secret());
             let body = authorizer_token_body(&self.platform.appid, &self.appid, &refresh);
-            let answer =
-                transport::wechat_body(AUTHORIZER_TOKEN_API, http.post(url).json(&body)).await;
+            let answer = http
+                .wechat_body(AUTHORIZER_TOKEN_API, http.post(url).json(&body))
+                .await;
             match answer {
                 Ok(bytes) => return self.read_answer(&bytes, &refresh, fell_back),
                 Err(e) if e.class() == ErrorClass::Token && !component_retried => {

@@ -1,5 +1,5 @@
 //! The metric API's versioning: each family's stability level, and the gate that holds the stable
-//! families to the committed list `src/metrics/stable-families.txt`.
+//! families to the committed list `src/catalogue/stable-families.txt`.
 //!
 //! A stable family keeps its name, type, unit and labels within a major version: dashboards,
 //! alerts and users' recording rules bind to them. The gate fails on a rename, a type or unit
@@ -41,7 +41,7 @@ impl Stability {
     pub fn markdown() -> String {
         "\n## Stability\n\n\
          Each family has a level. **stable**: its name, type, unit and label names stay within a \
-         major version (a test holds them to `src/metrics/stable-families.txt`; label *values* such \
+         major version (a test holds them to `src/catalogue/stable-families.txt`; label *values* such \
          as a new read channel may be added). **experimental**: may change in any release, listed in \
          `CHANGELOG.md` when it does. **deprecated since X**: still exposed, gone in the next major \
          version; its replacement is named in `CHANGELOG.md`.\n"
@@ -51,7 +51,7 @@ impl Stability {
 
 /// The committed list of stable families.
 #[cfg(test)]
-pub const STABLE_LIST: &str = include_str!("../stable-families.txt");
+pub const STABLE_LIST: &str = include_str!("stable-families.txt");
 
 /// One line of the list: `name type unit label,label,...` (`-` for no unit or no labels).
 #[cfg(test)]
@@ -115,7 +115,7 @@ pub fn check(list: &str, families: &[MetricInfo]) -> Vec<String> {
     for m in families.iter().filter(|m| m.stability == Stability::Stable) {
         if !listed.contains(&m.name) {
             broken.push(format!(
-                "{} is marked stable but not in src/metrics/stable-families.txt; add: {}",
+                "{} is marked stable but not in src/catalogue/stable-families.txt; add: {}",
                 m.name,
                 list_line(m)
             ));
@@ -148,7 +148,7 @@ mod tests {
     /// CHANGELOG.md's "Metrics" table names only families that exist under their new name.
     #[test]
     fn the_changelog_names_existing_families() {
-        let changelog = include_str!("../../../CHANGELOG.md");
+        let changelog = include_str!("../../CHANGELOG.md");
         let mut rows = 0;
         for line in changelog.lines().filter(|l| l.starts_with("| ")) {
             let cells: Vec<&str> = line.split(" | ").collect();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::catalogue::{self as m, MetricInfo, catalogue};
+use super::{self as m, MetricInfo, catalogue};
 
 /// Named sets of families besides names and `prefix*` patterns: what each selects.
 const SELECTORS: &[(&str, &str)] = &[
@@ -243,11 +243,12 @@ mod tests {
         assert!(hourly.drops("wechat_mp_hourly_shares"));
         assert!(hourly.drops("wechat_mp_hourly_article_reads"));
         assert!(!hourly.drops("wechat_mp_followers"));
-        assert!(
-            hourly
-                .families()
-                .all(|f| crate::metrics::lookup(f).unwrap().labels.contains(&"hour"))
-        );
+        assert!(hourly.families().all(|f| {
+            crate::catalogue::lookup(f)
+                .unwrap()
+                .labels
+                .contains(&"hour")
+        }));
 
         let articles = Exclusions::parse(["wechat_mp_article_*"]).unwrap();
         assert!(articles.families().count() > 3);

@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use super::{CATALOGUE, GROUPS, Stability};
+use crate::catalogue::{GROUPS, Stability, catalogue};
 
 /// docs/metrics.md: the conventions, then a table per report group.
 pub fn catalogue_markdown() -> String {
     let mut out = String::new();
     out.push_str("# Metrics\n\n");
     out.push_str(
-        "Generated from `src/metrics/catalogue.rs` (`UPDATE_DOCS=1 cargo test --lib metrics` rewrites it; \
+        "Generated from `src/catalogue.rs` (`UPDATE_DOCS=1 cargo test --lib metrics` rewrites it; \
          a test fails when it is stale). All business metrics are gauges holding the value of the \
          latest complete day (UTC+8), without timestamps, labelled `account`. Per-article families \
          keep at most `max_articles_per_account` articles per endpoint, newest first.\n\n\
@@ -38,7 +38,7 @@ pub fn catalogue_markdown() -> String {
             "\n## {group}\n\n| metric | type | unit | labels | stability | source | meaning |\n\
              |---|---|---|---|---|---|---|\n"
         );
-        for m in CATALOGUE.iter().filter(|m| m.group == group) {
+        for m in catalogue().iter().filter(|m| m.group == group) {
             let source = if m.endpoint.is_empty() {
                 m.field.to_string()
             } else {
@@ -57,6 +57,6 @@ pub fn catalogue_markdown() -> String {
             );
         }
     }
-    out.push_str(&crate::metrics::labels::labels_markdown());
+    out.push_str(&super::labels::labels_markdown());
     out
 }

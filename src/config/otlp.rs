@@ -10,7 +10,8 @@ use secrecy::SecretString;
 use toml::{Table, Value};
 use url::Url;
 
-use crate::config::{ConfigError, expand};
+use super::read::Section;
+use super::{ConfigError, expand};
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,6 @@ pub struct OtlpSettings {
     pub resource: Vec<(String, String)>,
 }
 
-const KEYS: &str = "endpoint, protocol, interval, timeout, headers, resource_attributes";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -69,7 +69,13 @@ pub fn resolve(
         None if metrics_endpoint.is_some() || generic_endpoint.is_some() => Table::new(),
         None => return None,
     };
-    let mut r = Reader { errors, table };
+    let mut r = Reader {
+        errors,
+        section: Section {
+            path: "otlp".into(),
+            table,
+        },
+    };
 
     let endpoint_key = r.string("endpoint");
     let protocol = match r.string("protocol") {
@@ -151,14 +157,11 @@ pub fn resolve(
     }
     resource.extend(r.table_of_strings("resource_attributes"));
 
-    let unknown: Vec<String> = r.table.keys().cloned().collect();
-    for key in unknown {
-        r.error(
-            &format!("otlp.{key}"),
-            "unknown key",
-            format!("remove it or use one of: {KEYS}"),
-        );
-    }
+    let left = Section {
+        path: "otlp".into(),
+        table: std::mem::take(&mut r.section.table),
+    };
+    left.finish(r.errors, "otlp");
 
     let protocol = protocol?;
     let endpoint = match (endpoint_key, metrics_endpoint, generic_endpoint) {
@@ -244,10 +247,11 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The `[otlp]` table being read; what is left at the end is unknown.
+/// The `[otlp]` table being read (through the config's one reader) with the `OTEL_*` variables;
+/// what is left of the table at the end is unknown.
 struct Reader<'a> {
     errors: &'a mut Vec<ConfigError>,
-    table: Table,
+    section: Section,
 }
 
 impl Reader<'_> {
@@ -256,22 +260,12 @@ impl Reader<'_> {
     }
 
     fn string(&mut self, key: &str) -> Option<String> {
-        match self.table.remove(key)? {
-            Value::String(v) => Some(v),
-            other => {
-                self.error(
-                    &format!("otlp.{key}"),
-                    format!("expected a string, found {}", other.type_str()),
-                    "quote the value",
-                );
-                None
-            }
-        }
+        self.section.string(self.errors, key)
     }
 
     /// A table of string values (`headers`, `resource_attributes`), in key order.
     fn table_of_strings(&mut self, key: &str) -> Vec<(String, String)> {
-        let Some(value) = self.table.remove(key) else {
+        let Some(value) = self.section.table.remove(key) else {
             return Vec::new();
         };
         let Value::Table(table) = value else {
