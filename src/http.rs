@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use crate::metrics::Store;
 
 mod negotiate;
-use crate::status::{self, AccountQuery, StatusBoard, StatusJson};
+use crate::status_page::{self, AccountQuery, StatusBoard, StatusJson};
 
 /// Reloads the configuration (`POST /-/reload`); Ok says what changed, Err every problem.
 pub trait Reload: Send + Sync {
@@ -139,9 +139,9 @@ async fn ready(State(state): State<AppState>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
-/// `/`: the status page (see `status::page`).
+/// `/`: the status page (see `status_page::page`).
 async fn landing(State(state): State<AppState>, Query(query): Query<AccountQuery>) -> Html<String> {
-    Html(status::index_page(
+    Html(status_page::index_page(
         &state.board,
         &state.telemetry_path,
         &query,
@@ -151,7 +151,7 @@ async fn landing(State(state): State<AppState>, Query(query): Query<AccountQuery
 
 /// `/account/NAME`: one account's page; 404 for an account the exporter does not poll.
 async fn account(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match status::account_page(&state.board, &state.telemetry_path, &name, Timestamp::now()) {
+    match status_page::account_page(&state.board, &state.telemetry_path, &name, Timestamp::now()) {
         Some(page) => Html(page).into_response(),
         None => (StatusCode::NOT_FOUND, "No such account.\n").into_response(),
     }

@@ -1,6 +1,6 @@
 //! wechat-mp-exporter: a Prometheus exporter for WeChat Official Account datacube analytics.
 //!
-//! Data flows one way: `schedule` decides what to fetch when, `wechat` asks WeChat, `reports`
+//! Data flows one way: `schedule` decides what to fetch when, `wechat` asks WeChat, `latest`
 //! holds what it said, `metrics` maps that to an immutable pre-encoded exposition, and the HTTP
 //! server only copies bytes; `otlp` optionally pushes the same snapshot to an OpenTelemetry
 //! collector.
@@ -16,9 +16,9 @@
 //! - `wechat`: the datacube API: endpoints, dates, rows, errcodes, tokens, the paced transport.
 //! - `catalogue`: the metric families and `[metrics] exclude`: pure data.
 //! - `config`: every setting, read and validated in one place (TOML, `${VAR}`, `OTEL_*`).
-//! - `reports`: what is known about an account.
-//! - `status`: the landing page board and `/-/ready`.
-//! - `state`: the state directory (`--storage.path`).
+//! - `latest`: the latest complete day of every report per account, and its health.
+//! - `status_page`: the status page's board (`/`, `/account/NAME`, `/api/v1/status`) and `/-/ready`.
+//! - `storage`: the state directory (`--storage.path`).
 //! - `probe`: the signed probe of a callback server.
 //! - `metrics`: rows to samples, the encoders, the store of pre-encoded bodies.
 //! - `schedule`: the T+1 plan per account and the poll loop.
@@ -40,18 +40,18 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub(crate) mod http;
+pub mod latest;
 pub mod logging;
 pub mod metrics;
 pub mod otlp;
 pub mod probe;
 #[cfg(test)]
 mod proptest_support;
-pub mod reports;
 pub mod schedule;
 pub mod shard;
 pub mod simulator;
-pub mod state;
-pub(crate) mod status;
+pub(crate) mod status_page;
+pub mod storage;
 pub mod version;
 pub(crate) mod web_config;
 pub mod wechat;

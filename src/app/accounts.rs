@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 
 use crate::config::{AccountConfig, Config, TokenSourceConfig};
 use crate::schedule::{AccountPlan, AccountPoller, Fetch, PlanSettings};
-use crate::status::InFlight;
+use crate::status_page::InFlight;
 use crate::wechat::Endpoint;
 use crate::wechat::client::{Client, ClientSettings};
 use crate::wechat::token::component::{Authorizer, RefreshToken};

@@ -14,8 +14,8 @@ use crate::metrics::Store;
 use crate::probe::ProbeSet;
 use crate::schedule::Scheduler;
 use crate::shard::Shard;
-use crate::state::StateWriter;
-use crate::status::StatusBoard;
+use crate::status_page::StatusBoard;
+use crate::storage::StateWriter;
 
 use super::discovery::{Discoverer, Roster, SharedRoster};
 use super::reload::Reloader;
@@ -86,7 +86,7 @@ impl Exporter {
             board: runtime.board.clone(),
             scheduler,
             // The metrics store and the status page both show the probe's results.
-            probes: ProbeSet::new(Arc::new(crate::status::Tee(vec![
+            probes: ProbeSet::new(Arc::new(crate::status_page::Tee(vec![
                 runtime.store.clone(),
                 runtime.board.clone(),
             ]))),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::metrics::Value;
-use crate::wechat::report::{
+use crate::wechat::rows::{
     ArticleTotalDetail, ArticleTotalRow, UpstreamMsgRow, UserCumulateRow, UserSummaryRow,
 };
 use jiff::civil::date;
@@ -82,7 +82,7 @@ fn total_row(msgid: &str, sent: Date, stats: &[(Date, u64)]) -> ArticleTotalRow 
             .map(|(d, reads)| ArticleTotalDetail {
                 stat_date: Some(*d),
                 target_user: Some(1000),
-                counters: crate::wechat::report::ArticleCounters {
+                counters: crate::wechat::rows::ArticleCounters {
                     int_page_read_user: Some(*reads),
                     ..Default::default()
                 },

@@ -5,9 +5,9 @@ use super::catalogue as m;
 use super::{
     ArticleInfos, MetricInfo, Out, date_label, labels, latest_day, midnight_seconds, per_article,
 };
-use crate::reports::AccountReports;
+use crate::latest::AccountReports;
 use crate::wechat::Report;
-use crate::wechat::report::{ArticleCounters, ArticleTotalDetail};
+use crate::wechat::rows::{ArticleCounters, ArticleTotalDetail};
 
 /// Family names for the eight shared counters, in `ArticleCounters` field order.
 struct CounterNames {

@@ -2,7 +2,7 @@
 
 use super::catalogue as m;
 use super::{Out, labels, latest_day, ms_to_seconds};
-use crate::reports::AccountReports;
+use crate::latest::AccountReports;
 use crate::wechat::Report;
 
 pub fn map(out: &mut Out, reports: &AccountReports) {

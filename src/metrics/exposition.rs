@@ -244,7 +244,7 @@ mod tests {
     fn business_family() -> &'static m::MetricInfo {
         m::catalogue()
             .iter()
-            .find(|i| crate::metrics::is_business(i.name) && i.kind == m::MetricKind::Gauge)
+            .find(|i| crate::metrics::store::is_business(i.name) && i.kind == m::MetricKind::Gauge)
             .unwrap()
     }
 

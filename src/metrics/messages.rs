@@ -2,9 +2,9 @@
 
 use super::catalogue as m;
 use super::{MetricInfo, Out, labels, latest_day};
-use crate::reports::AccountReports;
+use crate::latest::AccountReports;
 use crate::wechat::Report;
-use crate::wechat::report::{UpstreamMsgDistRow, UpstreamMsgRow};
+use crate::wechat::rows::{UpstreamMsgDistRow, UpstreamMsgRow};
 
 /// Message counts by type, one family pair per period endpoint.
 fn msgs(

@@ -12,10 +12,11 @@ mod docs;
 mod exposition;
 mod labels;
 mod messages;
-mod probe;
+mod probe_series;
 mod process;
 mod published;
 mod self_metrics;
+mod store;
 pub(crate) mod text;
 pub(crate) mod timestamped;
 mod users;
@@ -24,22 +25,22 @@ mod view;
 use crate::catalogue;
 use catalogue as m;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use jiff::civil::Date;
 
-use crate::reports::{AccountReports, AccountStatus};
+use crate::latest::{AccountReports, AccountStatus};
 use crate::wechat::endpoint::Article;
 
 pub use crate::catalogue::exclude::Exclusions;
 pub use crate::catalogue::{MetricInfo, MetricKind, catalogue, lookup};
 pub use docs::catalogue_markdown;
 pub use exposition::{Exposition, GZIP_LEVEL};
-pub(crate) use probe::BUCKETS as PROBE_BUCKETS;
+pub(crate) use probe_series::BUCKETS as PROBE_BUCKETS;
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
+pub(crate) use store::Snapshot;
+pub use store::{ProbeObserver, Store};
 pub use text::Format;
 pub use text::HistogramSeries;
 pub use view::SnapshotView;
@@ -300,328 +301,6 @@ pub fn map_account_excluding(
         .into_iter()
         .filter(|s| seen.insert((s.name, s.labels.clone())))
         .collect()
-}
-
-/// One account's samples by family.
-#[derive(Debug, Default)]
-struct Snapshot {
-    families: BTreeMap<&'static str, Vec<Sample>>,
-}
-
-impl Snapshot {
-    fn new(samples: Vec<Sample>) -> Self {
-        let mut families: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
-        for s in samples {
-            families.entry(s.name).or_default().push(s);
-        }
-        // Kept until the account's next update: no slack from growing the vectors.
-        for samples in families.values_mut() {
-            samples.shrink_to_fit();
-        }
-        Self { families }
-    }
-}
-
-/// Every family by name (sorted, as `/metrics` writes them): the accounts' samples in account
-/// order, then the exporter's own. What both the encoders and the OTLP view read.
-fn merged_families<'a>(
-    accounts: &'a [Arc<Snapshot>],
-    own: &'a [(&'static str, Sample)],
-) -> BTreeMap<&'static str, Vec<&'a Sample>> {
-    let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
-    for snapshot in accounts {
-        for (name, samples) in &snapshot.families {
-            families.entry(name).or_default().extend(samples.iter());
-        }
-    }
-    for (family, s) in own {
-        families.entry(family).or_default().push(s);
-    }
-    families
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Whether a family goes in the live block (it changes between business updates: the
-/// exporter's own families and the probe's) rather than the business block.
-fn is_live(family: &str) -> bool {
-    lookup(family).is_some_and(|m| m.group == m::EXPORTER || m.group == m::PROBE)
-}
-
-fn is_business(family: &str) -> bool {
-    !is_live(family)
-}
-
-/// Told the account and duration in seconds of each finished probe.
-pub type ProbeObserver = Arc<dyn Fn(&str, f64) + Send + Sync>;
-
-/// The latest snapshot of every account and the encoded bodies.
-pub struct Store {
-    build_info: Sample,
-    /// (last load succeeded, Unix time of the last success).
-    reload: Mutex<(bool, f64)>,
-    accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
-    /// The callback probe's series of each probed account (fed through `ProbeSink`).
-    probes: Mutex<BTreeMap<String, probe::ProbeSeries>>,
-    /// Told each finished probe (account, seconds): the OTLP push's histogram.
-    probe_observers: Mutex<Vec<ProbeObserver>>,
-    self_metrics: Arc<SelfMetrics>,
-    /// `[metrics] exclude`.
-    exclude: ArcSwap<Exclusions>,
-    /// Set when business data changed: the business block is rebuilt at the next scrape.
-    business_dirty: AtomicBool,
-    business: ArcSwap<exposition::Block>,
-    /// Rebuilt when `self_metrics.dirty` is set (any change, business ones included).
-    live: ArcSwap<exposition::Block>,
-}
-
-impl Store {
-    /// An empty store reporting `version` and `revision` in `wechat_mp_exporter_build_info`.
-    pub fn new(version: &str, revision: &str) -> Arc<Store> {
-        let store = Store {
-            build_info: Sample {
-                name: m::EXPORTER_BUILD_INFO.name,
-                labels: vec![("version", version.into()), ("revision", revision.into())].into(),
-                value: Value::Int(1),
-            },
-            reload: Mutex::new((true, unix_now())),
-            accounts: Mutex::new(BTreeMap::new()),
-            probes: Mutex::new(BTreeMap::new()),
-            probe_observers: Mutex::new(Vec::new()),
-            self_metrics: Arc::new(SelfMetrics::default()),
-            exclude: ArcSwap::default(),
-            business_dirty: AtomicBool::new(true),
-            business: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
-            live: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
-        };
-        // The encode counter exists from the start, at 0, so rate() sees the first encoding.
-        for format in Format::ALL {
-            store.self_metrics.add_exporter_count(
-                m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
-                ("format", format.label()),
-                0,
-            );
-        }
-        Arc::new(store)
-    }
-
-    /// The call counters the WeChat clients feed.
-    pub fn self_metrics(&self) -> Arc<SelfMetrics> {
-        self.self_metrics.clone()
-    }
-
-    /// Replaces the account's snapshot; the bodies are re-encoded at the next scrape.
-    pub fn update_account(
-        &self,
-        name: &str,
-        reports: &AccountReports,
-        status: &AccountStatus,
-        max_articles: usize,
-    ) {
-        // Map outside the lock: it is the expensive part and touches nothing shared.
-        let snapshot = Arc::new(Snapshot::new(map_account_excluding(
-            name,
-            reports,
-            status,
-            max_articles,
-            self.exclude.load_full(),
-        )));
-        self.lock().insert(name.to_string(), snapshot);
-        self.mark_stale();
-    }
-
-    /// Shows the account as down (`wechat_mp_up` 0) without touching its other series: its round
-    /// is stuck, and the round's end replaces the whole snapshot anyway.
-    pub fn mark_down(&self, name: &str) {
-        let mut accounts = self.lock();
-        let Some(snapshot) = accounts.get_mut(name) else {
-            return;
-        };
-        let Some(up) = snapshot.families.get(m::UP.name) else {
-            return;
-        };
-        let down: Vec<Sample> = up
-            .iter()
-            .map(|s| Sample {
-                value: Value::Int(0),
-                ..s.clone()
-            })
-            .collect();
-        let mut families = snapshot.families.clone();
-        families.insert(m::UP.name, down);
-        *snapshot = Arc::new(Snapshot { families });
-        drop(accounts);
-        self.mark_live_stale();
-    }
-
-    /// Business data changed: both blocks are rebuilt at the next scrape. Encoding waits for the
-    /// scrape: a poll round that updates 1000 accounts one after another then costs one
-    /// encoding, not 1000.
-    fn mark_stale(&self) {
-        self.business_dirty.store(true, Ordering::Release);
-        self.mark_live_stale();
-    }
-
-    /// Only what the live block holds changed (a probe result, a call, `up`): the business
-    /// block stays as encoded.
-    fn mark_live_stale(&self) {
-        self.self_metrics.dirty.store(true, Ordering::Release);
-    }
-
-    /// Applies `[metrics] exclude` (at start and on every reload): excluded families go at once;
-    /// families no longer excluded come back with each account's next update.
-    pub fn set_exclusions(&self, exclude: Exclusions) {
-        if **self.exclude.load() == exclude {
-            return;
-        }
-        let exclude = Arc::new(exclude);
-        self.exclude.store(exclude.clone());
-        let mut accounts = self.lock();
-        for snapshot in accounts.values_mut() {
-            if snapshot.families.keys().any(|f| exclude.drops(f)) {
-                let kept = snapshot
-                    .families
-                    .iter()
-                    .filter(|(f, _)| !exclude.drops(f))
-                    .map(|(f, v)| (*f, v.clone()))
-                    .collect();
-                *snapshot = Arc::new(Snapshot { families: kept });
-            }
-        }
-        drop(accounts);
-        self.mark_stale();
-    }
-
-    /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
-    pub fn config_loaded(&self, success: bool) {
-        {
-            let mut reload = self.reload.lock().unwrap_or_else(|e| e.into_inner());
-            reload.0 = success;
-            if success {
-                reload.1 = unix_now();
-            }
-        }
-        self.mark_live_stale();
-    }
-
-    /// Drops every series of the account, including its call counters.
-    pub fn remove_account(&self, name: &str) {
-        self.retain(|a| a != name);
-    }
-
-    /// Drops every account not in `names` (it left the config).
-    pub fn retain_accounts(&self, names: &[String]) {
-        self.retain(|a| names.iter().any(|n| n == a));
-    }
-
-    fn retain(&self, keep: impl Fn(&str) -> bool) {
-        let mut accounts = self.lock();
-        accounts.retain(|a, _| keep(a));
-        self.probes_lock().retain(|a, _| keep(a));
-        self.self_metrics.retain(&keep);
-        drop(accounts);
-        self.mark_stale();
-    }
-
-    /// The current blocks; each rebuilt first if what it holds changed since it was built (the
-    /// business block only on a business change). Between changes a scrape only copies pointers.
-    pub fn exposition(&self) -> Arc<Exposition> {
-        if self.business_dirty.load(Ordering::Acquire) {
-            let accounts = self.lock();
-            // Re-check under the lock: another caller may have just rebuilt it.
-            if self.business_dirty.swap(false, Ordering::AcqRel) {
-                let families = text::Families {
-                    accounts: accounts.values().cloned().collect(),
-                    keep: Some(is_business),
-                    ..Default::default()
-                };
-                let block = exposition::Block::new(families, Some(self.self_metrics.clone()));
-                self.business.store(Arc::new(block));
-            }
-        }
-        if self.self_metrics.dirty.load(Ordering::Acquire) {
-            let accounts = self.lock();
-            // Clear first: a change racing with this rebuild sets it again for the next scrape.
-            if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
-                let mut histograms = BTreeMap::new();
-                if !self
-                    .exclude
-                    .load()
-                    .drops(m::CALLBACK_PROBE_LATENCY_SECONDS.name)
-                {
-                    let series = self.probe_histograms();
-                    if !series.is_empty() {
-                        histograms.insert(m::CALLBACK_PROBE_LATENCY_SECONDS.name, series);
-                    }
-                }
-                let families = text::Families {
-                    accounts: accounts.values().cloned().collect(),
-                    keep: Some(is_live),
-                    own: self.own_samples(),
-                    histograms,
-                    extra: Vec::new(),
-                };
-                self.live
-                    .store(Arc::new(exposition::Block::new(families, None)));
-            }
-        }
-        Arc::new(Exposition::new(
-            self.business.load_full(),
-            self.live.load_full(),
-        ))
-    }
-
-    fn probes_lock(&self) -> MutexGuard<'_, BTreeMap<String, probe::ProbeSeries>> {
-        self.probes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Arc<Snapshot>>> {
-        // A panic while holding the lock leaves the map consistent (only whole inserts/removes).
-        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The exporter's own samples, each with its family: call counters, the callback probes'
-    /// gauges and counters, build info and the config reload (the probe latency histogram is
-    /// [`Store::probe_histograms`]). One list for both readers, `/metrics` and
-    /// [`Store::snapshot_view`].
-    fn own_samples(&self) -> Vec<(&'static str, Sample)> {
-        let mut own: Vec<(&'static str, Sample)> = self
-            .self_metrics
-            .samples()
-            .into_iter()
-            .map(|s| (s.name, s))
-            .collect();
-        let exclude = self.exclude.load();
-        own.extend(
-            self.probe_samples()
-                .into_iter()
-                .filter(|(family, _)| !exclude.drops(family)),
-        );
-        own.push((self.build_info.name, self.build_info.clone()));
-        let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
-        for (metric, value) in [
-            (
-                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESSFUL,
-                Value::Int(u64::from(success)),
-            ),
-            (
-                &m::EXPORTER_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
-                Value::Float(at),
-            ),
-        ] {
-            let sample = Sample {
-                name: metric.name,
-                labels: Arc::new([]),
-                value,
-            };
-            own.push((metric.name, sample));
-        }
-        own
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use super::catalogue as m;
 use super::{
     ArticleInfos, MetricInfo, Out, date_label, labels, latest_day, midnight_seconds, per_article,
 };
-use crate::reports::AccountReports;
+use crate::latest::AccountReports;
 use crate::wechat::Report;
-use crate::wechat::report::{ReadUserSource, TotalDetailStat};
+use crate::wechat::rows::{ReadUserSource, TotalDetailStat};
 
 /// `read_user` to `total` (the 全部 entry's count when `read_user` is missing), each other
 /// `read_user_source` entry to `by_source`: the all-channel entry never sits beside its parts.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Out, Sample, Value, midnight_seconds};
-use crate::reports::{AccountReports, AccountStatus};
+use crate::latest::{AccountReports, AccountStatus};
 use crate::wechat::transport::CallObserver;
 
 const API_REQUESTS: &str = m::API_REQUESTS_TOTAL.name;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::civil::date;
 
 use super::*;
-use crate::reports::DatedReport;
+use crate::latest::DatedReport;
 use crate::wechat::{Endpoint, Report};
 
 const TRICKY_TITLE: &str = "He said \"hi\" \\ back\nslash 🎉 中文标题";

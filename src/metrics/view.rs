@@ -32,7 +32,7 @@ impl Store {
 impl SnapshotView {
     /// Every family by name (sorted, as `/metrics` writes them), each in exposition order.
     pub fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
-        super::merged_families(&self.accounts, &self.own)
+        super::store::merged_families(&self.accounts, &self.own)
     }
 
     /// Splits the view into views of about `max_series` series at most, an account's series
@@ -81,7 +81,7 @@ impl SnapshotView {
 mod tests {
     use super::super::text::{self, Format};
     use super::*;
-    use crate::reports::{AccountReports, AccountStatus};
+    use crate::latest::{AccountReports, AccountStatus};
 
     #[test]
     fn the_view_encodes_to_the_exposition() {

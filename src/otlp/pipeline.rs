@@ -37,13 +37,13 @@ const MIN_LIMIT: usize = 2000;
 
 /// What an instrument must be for one family: its type and whether any value is a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Kind {
+pub(crate) struct FamilyKind {
     pub kind: MetricKind,
     pub float: bool,
 }
 
 /// Every family of a snapshot: its instrument kind and number of series.
-pub(crate) type Shape = BTreeMap<&'static str, (Kind, usize)>;
+pub(crate) type Shape = BTreeMap<&'static str, (FamilyKind, usize)>;
 
 /// The shape of a push cut into `parts`: each family's kind and its largest count in any one
 /// part (one collection holds one part, so that is what an instrument must have room for).
@@ -56,7 +56,7 @@ pub(crate) fn shape_of(parts: &[SnapshotView]) -> Shape {
             if name.starts_with("process_") {
                 continue;
             }
-            let kind = Kind {
+            let kind = FamilyKind {
                 kind: lookup(name).map_or(MetricKind::Gauge, |m| m.kind),
                 float: samples.iter().any(|s| matches!(s.value, Value::Float(_))),
             };
@@ -81,7 +81,7 @@ const COUNTER_HEADROOM: usize = 4;
 
 /// One meter provider with an observable instrument per family of a shape, collected on demand.
 struct Set {
-    limits: BTreeMap<&'static str, (Kind, usize)>,
+    limits: BTreeMap<&'static str, (FamilyKind, usize)>,
     reader: Arc<ManualReader>,
     slot: Slot,
     // Kept so the instruments and the provider live as long as this.
@@ -135,7 +135,7 @@ impl Instruments {
             let mut all = counters;
             for info in catalogue().iter().filter(|m| m.kind == MetricKind::Counter) {
                 all.entry(info.name).or_insert((
-                    Kind {
+                    FamilyKind {
                         kind: MetricKind::Counter,
                         float: false,
                     },
@@ -243,7 +243,7 @@ impl Set {
     }
 
     fn build(shape: &Shape, resource: Resource, headroom: usize) -> Self {
-        let limits: BTreeMap<&'static str, (Kind, usize)> = shape
+        let limits: BTreeMap<&'static str, (FamilyKind, usize)> = shape
             .iter()
             .map(|(name, (kind, count))| (*name, (*kind, (count * headroom).max(MIN_LIMIT))))
             .collect();
@@ -411,7 +411,7 @@ mod tests {
     use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 
     use super::*;
-    use crate::reports::{AccountReports, AccountStatus};
+    use crate::latest::{AccountReports, AccountStatus};
 
     fn store() -> Arc<crate::metrics::Store> {
         let store = crate::metrics::Store::new("1.0.0", "abc");
@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(
             up,
             (
-                Kind {
+                FamilyKind {
                     kind: MetricKind::Gauge,
                     float: false
                 },

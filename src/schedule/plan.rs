@@ -13,8 +13,8 @@ use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::ScheduleSettings;
+use crate::latest::{AccountReports, AccountStatus, DatedReport};
 use crate::metrics::Exclusions;
-use crate::reports::{AccountReports, AccountStatus, DatedReport};
 use crate::wechat::date::{add_days, china_at, china_today};
 use crate::wechat::error::{Error, ErrorClass};
 use crate::wechat::{DateRange, Endpoint, Parsed, Period, Report, ReportGroup};

@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{AccountPlan, Job, Outcome};
 use crate::clock::SharedClock;
+use crate::latest::AccountStatus;
 use crate::metrics::Store;
-use crate::reports::AccountStatus;
-use crate::state::{Saved, StateWriter, StatusRecord};
-use crate::status::{AccountView, StatusBoard};
+use crate::status_page::{AccountView, StatusBoard};
+use crate::storage::{Saved, StateWriter, StatusRecord};
 use crate::wechat::client::{ApiQuota, Client};
 use crate::wechat::date::china_today;
 use crate::wechat::error::Error;

@@ -8,7 +8,7 @@ use axum::response::Html;
 
 use super::Simulator;
 use super::callback::SIM_CALLBACK_TOKEN;
-use crate::status::escape;
+use crate::status_page::escape;
 
 pub(super) async fn home(State(sim): State<Simulator>) -> Html<String> {
     let config = sim.config();

@@ -14,7 +14,7 @@ const OVERLAP: SignedDuration = SignedDuration::from_secs(300);
 const MAX_REMEMBERED: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+enum TokenKind {
     Stable,
     Classic,
     Authorizer,
@@ -23,7 +23,7 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Issued {
     app_id: String,
-    kind: Kind,
+    kind: TokenKind,
     expires_at: Timestamp,
     revoked: bool,
 }
@@ -77,7 +77,13 @@ fn seconds_left(expires_at: Timestamp, now: Timestamp) -> u64 {
 }
 
 impl Tokens {
-    fn issue(&mut self, app_id: &str, kind: Kind, now: Timestamp, lifetime: Duration) -> String {
+    fn issue(
+        &mut self,
+        app_id: &str,
+        kind: TokenKind,
+        now: Timestamp,
+        lifetime: Duration,
+    ) -> String {
         // Load tests can fetch many classic tokens: forget those dead for a day (a presented
         // forgotten token gets 40001 instead of 42001, which no client can tell apart usefully).
         if self.issued.len() >= MAX_REMEMBERED {
@@ -120,7 +126,7 @@ impl Tokens {
         if force_refresh {
             // The previous stable tokens stop working at once.
             for t in self.issued.values_mut() {
-                if t.app_id == app_id && t.kind == Kind::Stable {
+                if t.app_id == app_id && t.kind == TokenKind::Stable {
                     t.revoked = true;
                 }
             }
@@ -132,7 +138,7 @@ impl Tokens {
         }
         // None yet, expired, revoked, in its last 300 s (the old one stays valid until it
         // expires), or force-refreshed.
-        let token = self.issue(app_id, Kind::Stable, now, lifetime);
+        let token = self.issue(app_id, TokenKind::Stable, now, lifetime);
         self.stable.insert(app_id.to_string(), token.clone());
         (token, lifetime.as_secs())
     }
@@ -145,7 +151,7 @@ impl Tokens {
         now: Timestamp,
         lifetime: Duration,
     ) -> (String, u64) {
-        self.replace(Kind::Classic, app_id, now, lifetime)
+        self.replace(TokenKind::Classic, app_id, now, lifetime)
     }
 
     /// `/cgi-bin/component/api_authorizer_token`: a new token each time, like classic ones (an
@@ -156,18 +162,18 @@ impl Tokens {
         now: Timestamp,
         lifetime: Duration,
     ) -> (String, u64) {
-        self.replace(Kind::Authorizer, app_id, now, lifetime)
+        self.replace(TokenKind::Authorizer, app_id, now, lifetime)
     }
 
     fn replace(
         &mut self,
-        kind: Kind,
+        kind: TokenKind,
         app_id: &str,
         now: Timestamp,
         lifetime: Duration,
     ) -> (String, u64) {
         let chain = match kind {
-            Kind::Authorizer => &self.authorizer,
+            TokenKind::Authorizer => &self.authorizer,
             _ => &self.classic,
         };
         // Every earlier call already capped or revoked everything older than its predecessor, so
@@ -183,7 +189,7 @@ impl Tokens {
         }
         let token = self.issue(app_id, kind, now, lifetime);
         let chain = match kind {
-            Kind::Authorizer => &mut self.authorizer,
+            TokenKind::Authorizer => &mut self.authorizer,
             _ => &mut self.classic,
         };
         let previous = chain.get(app_id).map(|(latest, _)| latest.clone());

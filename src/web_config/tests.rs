@@ -421,7 +421,7 @@ async fn the_status_pages_are_behind_basic_auth() {
     let web = Arc::new(parse(&format!("basic_auth_users:\n  prom: \"{hash}\"\n")).unwrap());
     let state = crate::http::AppState {
         store: crate::metrics::Store::new("v", "r"),
-        board: crate::status::StatusBoard::new(),
+        board: crate::status_page::StatusBoard::new(),
         telemetry_path: "/metrics".into(),
     };
     let server = start(crate::http::router(state, None), Some(web)).await;

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use jiff::civil::{Date, date};
 
-use super::report::*;
+use super::rows::*;
 
 /// Which report group an endpoint belongs to (the config's `reports` list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,7 +53,7 @@ pub use super::date::Period;
 
 /// Which of WeChat's API generations an endpoint belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum Generation {
     /// The 11 user, message and callback endpoints: maintained, data from 2014-12-01.
     Current,
     /// The six old article endpoints WeChat no longer maintains (may answer 47009).
@@ -76,7 +76,7 @@ pub struct Props {
     /// The first day WeChat keeps data for.
     pub first: Date,
     /// Legacy, published content, or neither.
-    pub kind: Kind,
+    pub kind: Generation,
     /// For rows that keep changing after their date (running totals per article): the days,
     /// counting the date itself, during which they change and are re-polled.
     pub window: Option<u32>,
@@ -104,7 +104,7 @@ macro_rules! endpoints {
             period: Period::$period,
             span: $span,
             first: date($y, $m, $d),
-            kind: Kind::$kind,
+            kind: Generation::$kind,
             window: $window,
         },)+];
 
@@ -286,12 +286,12 @@ impl Endpoint {
 
     /// The six old article endpoints that WeChat no longer maintains (may answer 47009).
     pub fn is_legacy_article(self) -> bool {
-        self.props().kind == Kind::Legacy
+        self.props().kind == Generation::Legacy
     }
 
     /// The four published-content endpoints, whose bodies carry `is_delay`.
     pub fn is_published_content(self) -> bool {
-        self.props().kind == Kind::Published
+        self.props().kind == Generation::Published
     }
 
     /// For endpoints whose rows keep changing after their date (running totals per article), the

@@ -8,7 +8,7 @@ pub mod endpoint;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fake;
-pub mod report;
+pub mod rows;
 pub mod token;
 pub mod transport;
 

@@ -17,9 +17,9 @@ use std::time::Duration;
 use jiff::civil::{Time, date, time};
 use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::config::ConfigError;
+use wechat_mp_exporter::latest::{AccountReports, AccountStatus};
 use wechat_mp_exporter::metrics::Store;
 use wechat_mp_exporter::otlp::{OtlpSettings, Pusher, config};
-use wechat_mp_exporter::reports::{AccountReports, AccountStatus};
 use wechat_mp_exporter::simulator::Simulator;
 use wechat_mp_exporter::wechat::date::china_at;
 

@@ -14,7 +14,7 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock::ManualClock;
 use wechat_mp_exporter::metrics::lookup;
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::state;
+use wechat_mp_exporter::storage;
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today};
 
@@ -209,7 +209,7 @@ fn stored(file: &Path, app_id: &str) -> Vec<Endpoint> {
     let Ok(bytes) = std::fs::read(file) else {
         return Vec::new();
     };
-    let saved = state::decode(&bytes, "brand", app_id).expect("a file SIGKILL left is whole");
+    let saved = storage::decode(&bytes, "brand", app_id).expect("a file SIGKILL left is whole");
     saved
         .plan
         .endpoints
@@ -289,10 +289,10 @@ async fn damaged_state_files_are_set_aside_with_a_warning_and_the_exporter_runs(
     let storage = dir.path().join("state");
     let accounts = storage.join("accounts");
     std::fs::create_dir_all(&accounts).unwrap();
-    let whole = state::encode(
+    let whole = storage::encode(
         "truncated",
         &sim.accounts[1].app_id,
-        &state::Saved::default(),
+        &storage::Saved::default(),
     );
     std::fs::write(accounts.join("corrupt.json"), b"\x00\xffnot json").unwrap();
     std::fs::write(accounts.join("truncated.json"), &whole[..whole.len() - 5]).unwrap();
@@ -327,7 +327,7 @@ async fn damaged_state_files_are_set_aside_with_a_warning_and_the_exporter_runs(
     assert_eq!(aside, 4, "every damaged file is kept for the operator");
     for (name, i) in names {
         let bytes = std::fs::read(accounts.join(format!("{name}.json"))).unwrap();
-        let decoded = state::decode(&bytes, name, &sim.accounts[i].app_id);
+        let decoded = storage::decode(&bytes, name, &sim.accounts[i].app_id);
         assert!(decoded.is_ok(), "{name} is saved afresh: {decoded:?}");
     }
 }

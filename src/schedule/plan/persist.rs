@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use super::{AccountPlan, EndpointState, WindowEntry};
-use crate::reports::DatedReport;
-use crate::state::{EndpointRecord, PlanState, StoredReport, WindowRecord};
+use crate::latest::DatedReport;
+use crate::storage::{EndpointRecord, PlanState, StoredReport, WindowRecord};
 use crate::wechat::{Endpoint, Report};
 
 impl AccountPlan {

@@ -1,7 +1,7 @@
 //! Unit tests of `plan`.
 
 use super::*;
-use crate::wechat::report::{ArticleTotalRow, UserCumulateRow, UserSummaryRow};
+use crate::wechat::rows::{ArticleTotalRow, UserCumulateRow, UserSummaryRow};
 use jiff::civil::{date, time};
 
 fn settings() -> PlanSettings {
@@ -74,7 +74,7 @@ fn answer_all(plan: &mut AccountPlan, now: Timestamp, quiet: &[Date]) -> Vec<Job
                 article_total(query)
             }
             Purpose::Window { query, .. } => {
-                Report::ArticleTotalDetail(vec![crate::wechat::report::ArticleTotalDetailRow {
+                Report::ArticleTotalDetail(vec![crate::wechat::rows::ArticleTotalDetailRow {
                     ref_date: Some(query),
                     msgid: Some(format!("{query}_1")),
                     ..Default::default()

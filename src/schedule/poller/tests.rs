@@ -10,10 +10,10 @@ use jiff::civil::{date, time};
 
 use super::{AccountPoller, Fetch, Scheduler, per_account_limit};
 use crate::clock::ManualClock;
+use crate::latest::{AccountReports, AccountStatus};
 use crate::metrics::Store;
-use crate::reports::{AccountReports, AccountStatus};
 use crate::schedule::{AccountPlan, PlanSettings};
-use crate::status::{InFlight, StatusBoard};
+use crate::status_page::{InFlight, StatusBoard};
 use crate::wechat::client::ApiQuota;
 use crate::wechat::date::china_at;
 use crate::wechat::error::Error;

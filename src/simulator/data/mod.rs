@@ -4,7 +4,7 @@
 use jiff::civil::{Date, date};
 
 use crate::wechat::date::add_days;
-use crate::wechat::report::*;
+use crate::wechat::rows::*;
 use crate::wechat::{DateRange, Endpoint, Period, Report, RowSource};
 
 mod articles;

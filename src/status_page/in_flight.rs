@@ -113,7 +113,7 @@ impl InFlight {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::status::StatusBoard;
+    use crate::status_page::StatusBoard;
     use jiff::SignedDuration;
 
     #[test]

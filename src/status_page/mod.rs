@@ -12,8 +12,8 @@ use arc_swap::ArcSwap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
+use crate::latest::{AccountReports, AccountStatus};
 use crate::probe::{Outcome, ProbeSink};
-use crate::reports::{AccountReports, AccountStatus};
 use crate::wechat::client::ApiQuota;
 use crate::wechat::{Endpoint, Report};
 

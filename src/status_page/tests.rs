@@ -1,8 +1,8 @@
 use super::page::PAGE_SIZE;
 use super::*;
+use crate::latest::DatedReport;
 use crate::probe::FailureReason;
-use crate::reports::DatedReport;
-use crate::wechat::report::UserCumulateRow;
+use crate::wechat::rows::UserCumulateRow;
 use std::time::Duration;
 
 fn healthy(name: &str) -> AccountView {
