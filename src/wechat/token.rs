@@ -336,23 +336,22 @@ impl TokenCache {
             expires_at,
         };
         *self.lock_cached() = Some(token.clone());
+        // One event, at debug for a file source (read again on every change and every minute).
+        macro_rules! token_event {
+            ($level:ident, $what:literal) => {
+                tracing::$level!(
+                    account = self.account.as_deref(),
+                    token_source = kind,
+                    expires_in,
+                    cached_secs = keep,
+                    $what
+                )
+            };
+        }
         if let TokenSource::File(_) = self.source {
-            // Read again on every change and every minute: debug, not info.
-            tracing::debug!(
-                account = self.account.as_deref(),
-                token_source = kind,
-                expires_in,
-                cached_secs = keep,
-                "access token read"
-            );
+            token_event!(debug, "access token read");
         } else {
-            tracing::info!(
-                account = self.account.as_deref(),
-                token_source = kind,
-                expires_in,
-                cached_secs = keep,
-                "access token fetched"
-            );
+            token_event!(info, "access token fetched");
         }
         token
     }
