@@ -179,3 +179,31 @@ fn abs(p: &Path) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
     }
 }
+
+/// Copies of the shipped rules (`alerts/*.yml`) in `dir` with every `for:` at 2 s, so that a
+/// test reaches `firing` without waiting out minutes; promtool's rule unit tests
+/// (alerts/tests) keep testing the real `for:` windows. Expressions, labels and annotations are
+/// the shipped ones.
+pub fn fast_rules(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in super::checks::files("alerts", ".yml") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fast: Vec<String> = text
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix("for: ") {
+                Some(_) => format!("{}for: 2s", &l[..l.len() - l.trim_start().len()]),
+                None => l.to_string(),
+            })
+            .collect();
+        assert!(
+            fast.iter().any(|l| l.trim_start() == "for: 2s"),
+            "{} has a `for:` to shorten",
+            path.display()
+        );
+        let copy = dir.join(path.file_name().unwrap());
+        std::fs::write(&copy, fast.join("\n")).unwrap();
+        out.push(copy);
+    }
+    assert!(!out.is_empty(), "alerts/*.yml are shipped");
+    out
+}
