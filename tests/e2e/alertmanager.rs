@@ -18,7 +18,7 @@ use wechat_mp_exporter::clock;
 use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::alertmanager::{Alertmanager, Webhook};
-use crate::support::prometheus::{fast_rules, Prometheus};
+use crate::support::prometheus::{Prometheus, fast_rules};
 use crate::support::{fast_probes, run_exporter, sim_config, stack};
 
 const PROBE_ALERT: &str = "WechatMpCallbackProbeFailing";

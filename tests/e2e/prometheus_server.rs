@@ -18,7 +18,7 @@ use wechat_mp_exporter::clock;
 use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::checks::files;
-use crate::support::prometheus::{fast_rules, Prometheus};
+use crate::support::prometheus::{Prometheus, fast_rules};
 use crate::support::{sim_config, stack, wait_until_ok};
 
 const JOB: &str = "wechat-mp-exporter";

@@ -19,7 +19,8 @@ use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today};
 
 use crate::support::{
-    Sample, get, parse_text, sim_config, stack, start_simulator, up, wait_for_metrics, write_config,
+    Sample, get, parse_text, seeded_rng, sim_config, stack, start_simulator, up, wait_for_metrics,
+    write_config,
 };
 
 /// The series that describe the accounts (every catalogued family with a WeChat source, and
@@ -230,7 +231,7 @@ async fn sigkill_at_random_moments_of_the_first_round_loses_nothing_stored() {
     let storage = dir.path().join("state");
     let file = storage.join("accounts/brand.json");
     let log = dir.path().join("log");
-    let mut rng = rand::rng();
+    let mut rng = seeded_rng("sigkill_at_random_moments_of_the_first_round_loses_nothing_stored");
     let today = china_today(jiff::Timestamp::now());
     for _ in 0..50 {
         let done = stored(&file, &app_id);

@@ -345,3 +345,21 @@ pub fn users_only(c: &mut Config) {
             .collect();
     }
 }
+
+/// The environment variable that replays a random test: its value is the seed to use.
+pub const SEED_VAR: &str = "WECHAT_MP_TEST_SEED";
+
+/// A random generator for `test`, seeded from `WECHAT_MP_TEST_SEED` when set, else from a fresh
+/// random seed; the seed is printed (shown when the test fails) so that a failure can be replayed.
+pub fn seeded_rng(test: &str) -> rand::rngs::StdRng {
+    use rand::SeedableRng as _;
+    let seed = match std::env::var(SEED_VAR) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VAR}={v:?} is not an unsigned 64-bit number")),
+        Err(_) => rand::random(),
+    };
+    println!("{test}: random seed {seed} (replay with {SEED_VAR}={seed})");
+    rand::rngs::StdRng::seed_from_u64(seed)
+}

@@ -136,5 +136,9 @@ fn refresh_token_files_are_replaced_atomically_with_mode_0600() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(left, vec!["d.refresh_token".to_string()], "no temp file left");
+    assert_eq!(
+        left,
+        vec!["d.refresh_token".to_string()],
+        "no temp file left"
+    );
 }
