@@ -5,6 +5,7 @@
 pub mod alertmanager;
 pub mod checks;
 pub mod chromium;
+pub mod faults;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
