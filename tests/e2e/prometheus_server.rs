@@ -19,7 +19,7 @@ use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::checks::files;
 use crate::support::prometheus::{Prometheus, fast_rules};
-use crate::support::{sim_config, stack, wait_until_ok};
+use crate::support::{run_exporter, sim_config, stack};
 
 const JOB: &str = "wechat-mp-exporter";
 const CALLBACK_ALERT: &str = "WechatMpCallbackFailureRatioHigh";
@@ -54,19 +54,7 @@ async fn exporter(faulty: bool, shutdown: &CancellationToken) -> SocketAddr {
         f.http_status("getuserreadhour", 502, Some(1));
         f.fail("getupstreammsgdist", 40164, None);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = stack.exporter.router("/metrics");
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-    });
-    stack.exporter.start_probes(shutdown.clone());
-    tokio::spawn(stack.exporter.scheduler.run(shutdown.clone()));
-    wait_until_ok(&format!("http://{addr}/-/ready")).await;
-    addr
+    run_exporter(stack.exporter, shutdown).await.0
 }
 
 /// Grafana's variables as a user with "All" selected sees them.

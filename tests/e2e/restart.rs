@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::harness::{exporter_command, free_port};
 use jiff::civil::{Time, time};
 use rand::Rng as _;
 use wechat_mp_exporter::app::Exporter;
@@ -88,7 +89,7 @@ async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
 
 /// The exporter binary on `storage`, logging to `log`.
 fn spawn(config: &Path, storage: &Path, port: u16, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    exporter_command()
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg(format!("--storage.path={}", storage.display()))
@@ -97,11 +98,6 @@ fn spawn(config: &Path, storage: &Path, port: u16, log: &Path) -> Child {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn signal(child: &Child, name: &str) {

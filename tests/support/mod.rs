@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod checks;
 pub mod chromium;
 pub mod faults;
+pub mod harness;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
@@ -239,11 +240,10 @@ pub async fn run_exporter(
 
 /// Serves `exporter`'s routes on 127.0.0.1; returns the base URL.
 pub async fn serve(exporter: &Exporter) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = exporter.router("/metrics");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}")
+    format!(
+        "http://{}",
+        harness::serve_router(exporter.router("/metrics"), None).await
+    )
 }
 
 /// One sample of a timestamped OpenMetrics file (the backfill output) and its timestamp in seconds.

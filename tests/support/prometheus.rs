@@ -1,7 +1,7 @@
 //! A real Prometheus server (Debian's package) for end-to-end tests: 127.0.0.1, a temp dir, a
 //! 1-second scrape and rule evaluation interval; killed when dropped.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -23,14 +23,6 @@ impl Drop for Prometheus {
 
 fn binary() -> PathBuf {
     super::checks::debian_binary("prometheus", "PROMETHEUS")
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Prometheus {
@@ -88,7 +80,7 @@ impl Prometheus {
         };
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
-        let port = free_port();
+        let port = super::harness::free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new(binary())
             .arg(format!("--config.file={}", config_path.display()))
