@@ -100,12 +100,8 @@ fn refresh_token_files_are_replaced_atomically_with_mode_0600() {
     // A new file renamed over the old one, not the old one truncated and rewritten: a reader (or
     // a crash) sees the old content or the new one, never half of it.
     assert_ne!(std::os::unix::fs::MetadataExt::ino(&meta), inode_before);
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
     assert_eq!(
-        left,
+        names(dir.path()),
         vec!["account.refresh_token".to_string()],
         "no temp file left"
     );
@@ -132,13 +128,18 @@ fn refresh_token_files_are_replaced_atomically_with_mode_0600() {
     std::fs::create_dir_all(target.join("inner")).unwrap();
     assert!(write_secret_file(&target, b"lost").is_err());
     assert!(target.join("inner").is_dir(), "the target is untouched");
-    let left: Vec<_> = std::fs::read_dir(&blocked)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
     assert_eq!(
-        left,
+        names(&blocked),
         vec!["d.refresh_token".to_string()],
         "no temp file left"
     );
+}
+
+/// The names of the entries of `dir`.
+#[cfg(unix)]
+fn names(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
 }
