@@ -8,7 +8,7 @@
 //! waits to 1-2 s; routing, grouping, inhibition and the receivers are the shipped file's.
 //! Alerts are named by alert name only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::civil::Time;
@@ -18,8 +18,7 @@ use wechat_mp_exporter::clock;
 use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::alertmanager::{Alertmanager, Webhook};
-use crate::support::checks::files;
-use crate::support::prometheus::Prometheus;
+use crate::support::prometheus::{Prometheus, fast_rules};
 use crate::support::{fast_probes, run_exporter, sim_config, stack};
 
 const PROBE_ALERT: &str = "WechatMpCallbackProbeFailing";
@@ -29,26 +28,6 @@ const DOWN_ALERT: &str = "WechatMpExporterDown";
 fn swap(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "{from:?} not in the shipped config");
     text.replace(from, to)
-}
-
-/// The shipped rules with every `for:` at 2 s, in `dir`.
-fn fast_rules(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for path in files("alerts", ".yml") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let fast: Vec<String> = text
-            .lines()
-            .map(|l| match l.trim_start().strip_prefix("for: ") {
-                Some(_) => format!("{}for: 2s", &l[..l.len() - l.trim_start().len()]),
-                None => l.to_string(),
-            })
-            .collect();
-        let copy = dir.join(path.file_name().unwrap());
-        std::fs::write(&copy, fast.join("\n")).unwrap();
-        out.push(copy);
-    }
-    assert!(!out.is_empty());
-    out
 }
 
 /// Every alert of every notification: (receiver path, status, alertname, account, runbook_url).

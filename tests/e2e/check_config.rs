@@ -3,11 +3,13 @@
 
 use std::process::Command;
 
+use crate::support::harness::exporter_command;
+
 fn check(config: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exporter.toml");
     std::fs::write(&path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .arg("check-config")
         .arg(format!("--config.file={}", path.display()))
         .env_remove("WECHAT_MP_EXPORTER_CONFIG_FILE")
@@ -77,7 +79,7 @@ reports = ["followers"]
 
 #[test]
 fn a_missing_file_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .args(["check-config", "--config.file=/nonexistent/exporter.toml"])
         .output()
         .unwrap();
@@ -96,7 +98,7 @@ fn the_example_config_passes() {
         env!("CARGO_MANIFEST_DIR"),
         "/examples/wechat-mp-exporter.toml"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .args(["check-config", &format!("--config.file={path}")])
         .env("BRAND_APP_SECRET", "0123456789abcdef0123456789abcdef")
         .env("SHOP_APP_SECRET", "fedcba9876543210fedcba9876543210")
@@ -117,7 +119,7 @@ fn the_example_config_passes() {
 
 #[test]
 fn serve_prints_a_missing_file_once() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .args([
             "--config.file=/nonexistent/exporter.toml",
             "--storage.path=",
@@ -138,10 +140,7 @@ fn serve_prints_a_missing_file_once() {
 
 #[test]
 fn version_is_in_the_prometheus_style_with_a_revision() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
-        .arg("--version")
-        .output()
-        .unwrap();
+    let out = exporter_command().arg("--version").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or_default();
@@ -183,7 +182,7 @@ fn check_config_says_how_many_accounts_a_shard_keeps() {
     }
     std::fs::write(&path, text).unwrap();
     let run = |shard: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+        let out = exporter_command()
             .args(["check-config", &format!("--config.file={}", path.display())])
             .arg(format!("--shard={shard}"))
             .env_remove("WECHAT_MP_EXPORTER_SHARD")

@@ -3,9 +3,7 @@
 //! answer decodes (as concatenated gzip members) to OpenMetrics that Prometheus stored, and the
 //! text format served the same way passes `promtool check metrics` once decompressed.
 
-use std::io::{Read as _, Write as _};
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +15,7 @@ use flate2::read::MultiGzDecoder;
 use jiff::civil::Time;
 use wechat_mp_exporter::clock;
 
-use crate::support::checks::promtool;
+use crate::support::harness::{promtool_stdin, serve_router};
 use crate::support::prometheus::Prometheus;
 use crate::support::{serve, sim_config, stack, wait_until_ok};
 
@@ -120,12 +118,10 @@ async fn prometheus_gets_gzip_and_the_decompressed_text_passes_promtool() {
         upstream: base.clone(),
         seen: Arc::new(Mutex::new(Vec::new())),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy_addr: SocketAddr = listener.local_addr().unwrap();
     let router = axum::Router::new()
         .fallback(forward)
         .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let proxy_addr = serve_router(router, None).await;
 
     let prometheus = Prometheus::start(&[proxy_addr], &[]).await;
     let stored = prometheus
@@ -188,25 +184,7 @@ async fn prometheus_gets_gzip_and_the_decompressed_text_passes_promtool() {
     assert_eq!(business_lines(&text), business_lines(&plain));
     assert!(!text.contains("# EOF"));
 
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool check metrics:\n{report}");
+    let (ok, report) = promtool_stdin(&["check", "metrics"], &text);
+    assert!(ok, "promtool check metrics:\n{report}");
     assert_eq!(report, "", "promtool check metrics reported problems");
 }

@@ -3,9 +3,7 @@
 //! the text exposition accepted by Debian's `promtool check metrics`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use jiff::civil::Date;
@@ -14,7 +12,7 @@ use wechat_mp_exporter::demo::{Demo, demo_sim_config};
 use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
-use crate::support::checks::promtool;
+use crate::support::harness::promtool_stdin;
 use crate::support::{Sample, get, of, parse_text, value, wait_until_ok};
 
 /// The README's metric table: the names dashboards, alerts and outside checks rely on.
@@ -491,29 +489,8 @@ async fn metrics_are_negotiated_and_promtool_finds_nothing_to_report() {
     assert!(body.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
 
     let (_, _, text) = get(&format!("{base}/metrics"), Some("text/plain")).await;
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{report}"
-    );
+    let (ok, report) = promtool_stdin(&["check", "metrics"], &text);
+    assert!(ok, "promtool check metrics failed:\n{report}");
     assert_eq!(report, "", "promtool check metrics reported problems");
 
     let (status, _, page) = get(&format!("{base}/"), None).await;

@@ -3,16 +3,17 @@
 //! succeeds while 2,000 of them are open.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+use crate::support::harness::{exporter_command, free_port};
 use crate::support::{start_simulator, write_config};
 
 fn spawn(dir: &Path, port: u16, extra: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    exporter_command()
         .arg(format!(
             "--config.file={}",
             dir.join("exporter.toml").display()
@@ -26,11 +27,6 @@ fn spawn(dir: &Path, port: u16, extra: &[String]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// Opens `n` connections that send `prefix` and never anything more.

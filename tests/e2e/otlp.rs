@@ -23,6 +23,7 @@ use wechat_mp_exporter::otlp::{OtlpSettings, Pusher, config};
 use wechat_mp_exporter::simulator::Simulator;
 use wechat_mp_exporter::wechat::date::china_at;
 
+use crate::support::harness::exporter_command;
 use crate::support::{get, parse_text, serve, sim_config, stack};
 use receiver::{Point, Received, Receiver};
 
@@ -289,7 +290,7 @@ async fn env_configured_binary_rides_out_a_receiver_outage_and_keeps_headers_out
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let mut child = exporter_command()
         .arg(format!("--config.file={}", path.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--log.level=debug")
@@ -515,7 +516,7 @@ token = "file:/dev/null"
 "#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .arg("check-config")
         .arg(format!("--config.file={}", path.display()))
         .env_remove("OTLP_TOKEN_NOT_SET")
@@ -535,7 +536,7 @@ token = "file:/dev/null"
     }
 
     std::fs::write(&path, "[otlp]\nendpoint = \"http://collector:4318\"\nprotocol = \"http/protobuf\"\n[[account]]\nname = \"brand\"\napp_id = \"wx0123456789abcdef\"\ntoken = \"file:/dev/null\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let out = exporter_command()
         .arg("check-config")
         .arg(format!("--config.file={}", path.display()))
         .output()

@@ -14,18 +14,15 @@ use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::simulator::SimConfig;
 use wechat_mp_exporter::wechat::Endpoint;
 
+use crate::support::harness::{exporter_command, serve_with_reload};
 use crate::support::{get, parse_text, start_simulator, up, value, wait_for_metrics, write_config};
 
 /// An exporter of the config file `path`, serving `/metrics` and `/-/reload` on 127.0.0.1 and
 /// polling; its base URL and the token that stops it.
-async fn serve_with_reload(path: &Path) -> (String, CancellationToken) {
+async fn serve_reloading(path: &Path) -> (String, CancellationToken) {
     let config = Config::load(path).unwrap();
     let exporter = Exporter::new(&config, clock::system()).unwrap();
-    let reloader = exporter.reloader(path.to_path_buf());
-    let router = exporter.router_with_reload("/metrics", Some(reloader));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = serve_with_reload(&exporter, path).await;
     let shutdown = CancellationToken::new();
     tokio::spawn(exporter.scheduler.run(shutdown.clone()));
     (base, shutdown)
@@ -37,7 +34,7 @@ async fn post_reload_swaps_accounts_and_a_broken_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exporter.toml");
     write_config(&path, sim_addr, &sim, &[("brand", 0), ("leaving", 1)]);
-    let (base, shutdown) = serve_with_reload(&path).await;
+    let (base, shutdown) = serve_reloading(&path).await;
     let metrics = format!("{base}/metrics");
     wait_for_metrics(&metrics, |b| {
         up(b, "brand") == Some(1.0) && up(b, "leaving") == Some(1.0)
@@ -101,7 +98,7 @@ async fn the_binary_reloads_on_sighup() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    let mut child = exporter_command()
         .arg(format!("--config.file={}", path.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .current_dir(dir.path())
@@ -153,11 +150,7 @@ async fn reload_restarts_a_changed_probe_and_drops_a_removed_one() {
     write_probe_config(&path, sim_addr, &sim, Some(SIM_CALLBACK_TOKEN));
     let config = Config::load(&path).unwrap();
     let exporter = Exporter::new(&config, clock::system()).unwrap();
-    let reloader = exporter.reloader(path.clone());
-    let router = exporter.router_with_reload("/metrics", Some(reloader));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = serve_with_reload(&exporter, &path).await;
     let shutdown = CancellationToken::new();
     exporter.start_probes(shutdown.clone());
     tokio::spawn(exporter.scheduler.run(shutdown.clone()));
@@ -206,7 +199,7 @@ async fn a_reload_excluding_hourly_stops_calling_the_hourly_endpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exporter.toml");
     write_config(&path, sim_addr, &sim, &[("brand", 0)]);
-    let (base, shutdown) = serve_with_reload(&path).await;
+    let (base, shutdown) = serve_reloading(&path).await;
     let metrics = format!("{base}/metrics");
     wait_for_metrics(&metrics, |b| {
         up(b, "brand") == Some(1.0) && b.contains("wechat_mp_hourly_article_reads{")

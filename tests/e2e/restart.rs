@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::harness::{exporter_command, free_port};
 use jiff::civil::{Time, time};
 use rand::Rng as _;
 use wechat_mp_exporter::app::Exporter;
@@ -19,7 +20,8 @@ use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today};
 
 use crate::support::{
-    Sample, get, parse_text, sim_config, stack, start_simulator, up, wait_for_metrics, write_config,
+    Sample, get, parse_text, seeded_rng, sim_config, stack, start_simulator, up, wait_for_metrics,
+    write_config,
 };
 
 /// The series that describe the accounts (every catalogued family with a WeChat source, and
@@ -87,7 +89,7 @@ async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
 
 /// The exporter binary on `storage`, logging to `log`.
 fn spawn(config: &Path, storage: &Path, port: u16, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wechat-mp-exporter"))
+    exporter_command()
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg(format!("--storage.path={}", storage.display()))
@@ -96,11 +98,6 @@ fn spawn(config: &Path, storage: &Path, port: u16, log: &Path) -> Child {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn signal(child: &Child, name: &str) {
@@ -230,7 +227,7 @@ async fn sigkill_at_random_moments_of_the_first_round_loses_nothing_stored() {
     let storage = dir.path().join("state");
     let file = storage.join("accounts/brand.json");
     let log = dir.path().join("log");
-    let mut rng = rand::rng();
+    let mut rng = seeded_rng("sigkill_at_random_moments_of_the_first_round_loses_nothing_stored");
     let today = china_today(jiff::Timestamp::now());
     for _ in 0..50 {
         let done = stored(&file, &app_id);

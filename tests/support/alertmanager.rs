@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::routing::post;
 use serde_json::Value;
 
-use super::prometheus::free_port;
+use super::harness::{free_port, serve_router};
 
 pub struct Alertmanager {
     child: Child,
@@ -92,10 +92,7 @@ impl Webhook {
         let router = axum::Router::new()
             .route("/{*path}", post(record))
             .with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        format!("http://{addr}")
+        format!("http://{}", serve_router(router, None).await)
     }
 
     pub fn take(&self) -> Vec<(String, Value)> {

@@ -5,6 +5,8 @@
 pub mod alertmanager;
 pub mod checks;
 pub mod chromium;
+pub mod faults;
+pub mod harness;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
@@ -238,11 +240,10 @@ pub async fn run_exporter(
 
 /// Serves `exporter`'s routes on 127.0.0.1; returns the base URL.
 pub async fn serve(exporter: &Exporter) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = exporter.router("/metrics");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}")
+    format!(
+        "http://{}",
+        harness::serve_router(exporter.router("/metrics"), None).await
+    )
 }
 
 /// One sample of a timestamped OpenMetrics file (the backfill output) and its timestamp in seconds.
@@ -344,4 +345,22 @@ pub fn users_only(c: &mut Config) {
             .into_iter()
             .collect();
     }
+}
+
+/// The environment variable that replays a random test: its value is the seed to use.
+pub const SEED_VAR: &str = "WECHAT_MP_TEST_SEED";
+
+/// A random generator for `test`, seeded from `WECHAT_MP_TEST_SEED` when set, else from a fresh
+/// random seed; the seed is printed (shown when the test fails) so that a failure can be replayed.
+pub fn seeded_rng(test: &str) -> rand::rngs::StdRng {
+    use rand::SeedableRng as _;
+    let seed = match std::env::var(SEED_VAR) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VAR}={v:?} is not an unsigned 64-bit number")),
+        Err(_) => rand::random(),
+    };
+    println!("{test}: random seed {seed} (replay with {SEED_VAR}={seed})");
+    rand::rngs::StdRng::seed_from_u64(seed)
 }

@@ -1,7 +1,7 @@
 //! A real Prometheus server (Debian's package) for end-to-end tests: 127.0.0.1, a temp dir, a
 //! 1-second scrape and rule evaluation interval; killed when dropped.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -23,14 +23,6 @@ impl Drop for Prometheus {
 
 fn binary() -> PathBuf {
     super::checks::debian_binary("prometheus", "PROMETHEUS")
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Prometheus {
@@ -88,7 +80,7 @@ impl Prometheus {
         };
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
-        let port = free_port();
+        let port = super::harness::free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new(binary())
             .arg(format!("--config.file={}", config_path.display()))
@@ -178,4 +170,32 @@ fn abs(p: &Path) -> PathBuf {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
     }
+}
+
+/// Copies of the shipped rules (`alerts/*.yml`) in `dir` with every `for:` at 2 s, so that a
+/// test reaches `firing` without waiting out minutes; promtool's rule unit tests
+/// (alerts/tests) keep testing the real `for:` windows. Expressions, labels and annotations are
+/// the shipped ones.
+pub fn fast_rules(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in super::checks::files("alerts", ".yml") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fast: Vec<String> = text
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix("for: ") {
+                Some(_) => format!("{}for: 2s", &l[..l.len() - l.trim_start().len()]),
+                None => l.to_string(),
+            })
+            .collect();
+        assert!(
+            fast.iter().any(|l| l.trim_start() == "for: 2s"),
+            "{} has a `for:` to shorten",
+            path.display()
+        );
+        let copy = dir.join(path.file_name().unwrap());
+        std::fs::write(&copy, fast.join("\n")).unwrap();
+        out.push(copy);
+    }
+    assert!(!out.is_empty(), "alerts/*.yml are shipped");
+    out
 }
