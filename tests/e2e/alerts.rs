@@ -121,7 +121,7 @@ fn rule_unit_tests_pass() {
         .iter()
         .map(|p| format!("alerts/tests/{}", p.file_name().unwrap().to_string_lossy()))
         .collect();
-    assert_eq!(tests.len(), 4, "{tests:?}");
+    assert_eq!(tests.len(), 5, "{tests:?}");
     let mut args = vec!["test", "rules"];
     args.extend(tests.iter().map(String::as_str));
     let (ok, out) = run_promtool(&repo_root(), &args);

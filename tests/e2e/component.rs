@@ -18,7 +18,7 @@ use wechat_mp_exporter::simulator::{SimComponent, Simulator};
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today, china_yesterday};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
-use crate::support::{get, parse_text, serve, sim_config, value, wait_until_ok};
+use crate::support::{Sample, get, parse_text, serve, sim_config, value, wait_until_ok};
 
 const PLATFORM: &str = "wxcomponent0001";
 
@@ -69,7 +69,12 @@ fn secret() -> String {
 
 /// Every sample of `name` with `labels`, summed over accounts.
 fn total(body: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    parse_text(body)
+    total_of(&parse_text(body), name, labels)
+}
+
+/// [`total`] of samples parsed once.
+fn total_of(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
         .iter()
         .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(v)))
         .map(|s| s.value)
@@ -99,6 +104,7 @@ async fn a_thousand_accounts_of_one_platform_become_ready_on_one_component_token
     );
 
     let (_, _, body) = get(&format!("{base}/metrics"), None).await;
+    let samples = parse_text(&body);
     let yesterday = DateRange::day(china_yesterday(clock.now()));
     let component = SimComponent::generated(PLATFORM, N);
     for i in (0..N).step_by(97) {
@@ -112,23 +118,24 @@ async fn a_thousand_accounts_of_one_platform_become_ready_on_one_component_token
             .expect("the simulator sends cumulate_user") as f64;
         let account = format!("client-{i}");
         assert_eq!(
-            value(&parse_text(&body), "wechat_mp_followers", &account, &[]),
+            value(&samples, "wechat_mp_followers", &account, &[]),
             Some(expected),
             "{account} ({appid})"
         );
-        assert_eq!(
-            value(&parse_text(&body), "wechat_mp_up", &account, &[]),
-            Some(1.0)
-        );
+        assert_eq!(value(&samples, "wechat_mp_up", &account, &[]), Some(1.0));
     }
     // One component token for all of them, one authorizer token each.
     assert_eq!(sim.component_token_requests(), 1);
     assert_eq!(sim.authorizer_token_requests(), N as u64);
     let fetches = "wechat_mp_token_fetches_total";
-    let component_fetches = total(&body, fetches, &[("source", "component_token")]);
+    let component_fetches = total_of(&samples, fetches, &[("source", "component_token")]);
     assert_eq!(component_fetches, 1.0);
     assert_eq!(
-        total(&body, fetches, &[("source", "component"), ("errcode", "0")]),
+        total_of(
+            &samples,
+            fetches,
+            &[("source", "component"), ("errcode", "0")]
+        ),
         N as f64
     );
     eprintln!(

@@ -50,8 +50,14 @@ pub fn known_metric(name: &str) -> bool {
 }
 
 /// The metric names in the text exposition of the demo (simulator + exporter on 127.0.0.1),
-/// once it is ready: the exporter's real output.
+/// once it is ready: the exporter's real output. Read once per test binary: the alert and the
+/// dashboard checks ask for the same names, and a demo waits seconds for its first probes.
 pub async fn demo_metric_names() -> BTreeSet<String> {
+    static NAMES: tokio::sync::OnceCell<BTreeSet<String>> = tokio::sync::OnceCell::const_new();
+    NAMES.get_or_init(read_demo_metric_names).await.clone()
+}
+
+async fn read_demo_metric_names() -> BTreeSet<String> {
     use wechat_mp_exporter::demo::Demo;
     let demo = Demo::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
