@@ -36,7 +36,7 @@ RUN --mount=type=cache,target=/src/target,id=wechat-mp-exporter-target \
  && chmod 0750 /out/var/lib/wechat-mp-exporter
 
 FROM ${RUNTIME_IMAGE}
-ARG VERSION=0.1.0
+ARG VERSION=1.0.0
 ARG REVISION=unknown
 ARG CREATED=
 ARG SOURCE=https://github.com/wechat-mp-exporter/wechat-mp-exporter

@@ -56,6 +56,9 @@ async fn reload(reloader: Arc<dyn Reload>) -> Response {
     }
 }
 
+/// Bodies up to this size are joined into one buffer; larger ones are sent as their blocks.
+const JOIN_BELOW: usize = 1 << 20;
+
 /// The format `Accept` weighs highest of OpenMetrics (1.0.0, 0.0.1), text (0.0.4, 1.0.0) and
 /// protobuf, as Prometheus negotiates it; text 0.0.4 for anything else (`promtool check metrics`,
 /// curl, a browser). Gzipped when the client accepts it (Prometheus always does): each block is
@@ -92,7 +95,15 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         exposition.response(format, gzip)
     };
     let length = chunks.iter().map(|c| c.len()).sum::<usize>();
-    let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
+    // A small body goes out in one piece: copying a few hundred KiB costs less than a frame per
+    // block (at one account, plain text served 85% of a static body's requests/s as chunks).
+    let body = if length <= JOIN_BELOW {
+        Body::from(chunks.concat())
+    } else {
+        Body::from_stream(futures::stream::iter(
+            chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+        ))
+    };
     let mut response = (
         [
             (header::CONTENT_TYPE, content_type),
@@ -102,7 +113,7 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
                 HeaderValue::from_static("accept, accept-encoding"),
             ),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response();
     if gzip {
