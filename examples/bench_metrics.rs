@@ -343,7 +343,16 @@ async fn state(n: usize) -> anyhow::Result<()> {
         config.metrics.max_articles_per_account = max;
     }
     let dir = tempfile::tempdir()?;
-    let mut exporter = Exporter::with_storage(&config, clock::system(), Some(dir.path()))?;
+    // `BENCH_KEEP_STATE=1`: keep the directory (its path on stderr) to look at the files.
+    let dir_path = if std::env::var_os("BENCH_KEEP_STATE").is_some() {
+        let kept = dir.keep();
+        eprintln!("state directory kept: {}", kept.display());
+        kept
+    } else {
+        dir.path().to_path_buf()
+    };
+    let dir = &dir_path;
+    let mut exporter = Exporter::with_storage(&config, clock::system(), Some(dir))?;
     let round = exporter.scheduler.tick().await;
     if round.failures > 0 {
         bail!(
@@ -364,7 +373,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
         .iter()
         .filter(|l| l.starts_with("wechat_mp_api_quota_"))
         .count();
-    let (state_bytes, files) = dir_bytes(&dir.path().join("accounts"))?;
+    let (state_bytes, files) = dir_bytes(&dir.join("accounts"))?;
     drop((exposition, writer));
     drop(exporter);
     let total = |s: &Simulator| s.calls().values().sum::<u64>();
@@ -372,7 +381,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
 
     // The restart: build the exporter on the same directory and encode its /metrics once.
     let started = Instant::now();
-    let restarted = Exporter::with_storage(&config, clock::system(), Some(dir.path()))?;
+    let restarted = Exporter::with_storage(&config, clock::system(), Some(dir))?;
     let exposition = restarted.store.exposition();
     let _ = exposition.response(Format::OpenMetrics, true);
     let restart_seconds = started.elapsed().as_secs_f64();
