@@ -367,3 +367,21 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn numbers_read_back_exactly() {
+    // A restart must serve the very value it served before: serde_json's float_roundtrip
+    // feature makes parsing exact (without it, about 7% of these came back one ULP off).
+    let saved = |seconds: f64| Saved {
+        status: StatusRecord {
+            last_poll_seconds: Some(seconds),
+            ..StatusRecord::default()
+        },
+        ..Saved::default()
+    };
+    for i in 0..20_000u32 {
+        let x = 1.0 + f64::from(i) * 1.234_567_891e-6 + 1e-13 * f64::from(i % 7);
+        let bytes = encode("brand", "wx1", &saved(x));
+        assert_eq!(decode(&bytes, "brand", "wx1"), Ok(saved(x)), "{x}");
+    }
+}
