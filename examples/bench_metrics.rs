@@ -382,6 +382,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
     // The restart: build the exporter on the same directory and encode its /metrics once.
     let started = Instant::now();
     let restarted = Exporter::with_storage(&config, clock::system(), Some(dir))?;
+    let load_seconds = started.elapsed().as_secs_f64();
     let exposition = restarted.store.exposition();
     let _ = exposition.response(Format::OpenMetrics, true);
     let restart_seconds = started.elapsed().as_secs_f64();
@@ -399,7 +400,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
         "accounts={n} files={files} upstream_requests={} state_bytes={state_bytes} \
          state_bytes_per_account={} gzip_openmetrics_bytes={gzip_bytes} gzip_bytes_per_account={} \
          state_over_gzip_share={:.2} business_series={} quota_series={quota_series} \
-         restart_seconds={restart_seconds:.3} series_missing_after_restart={missing} \
+         restart_seconds={restart_seconds:.3} load_seconds={load_seconds:.3} series_missing_after_restart={missing} \
          upstream_calls_during_restart={calls_after_restart}",
         round.requests,
         state_bytes / n as u64,
