@@ -19,6 +19,8 @@
 //!   directory (`--storage.path`): one poll round, then the state's bytes per account against the
 //!   account's share of the gzip OpenMetrics body, and a restart on that directory (how long until
 //!   `/metrics` is built, and whether it holds the same business series, quota gauges included).
+//! - `load <N> <DIR>`: only the restart of `state` on a directory it kept (`BENCH_KEEP_STATE=1`),
+//!   timed, with no simulator: what to profile.
 //!
 //! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
 
@@ -53,7 +55,7 @@ use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
-const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS> | probes <N> <SIM_URL> <on|off> | state <N>";
+const USAGE: &str = "usage: bench_metrics sim <N> | exporter <N> <SIM_URL> | calls <N> <DAYS> | probes <N> <SIM_URL> <on|off> | state <N> | load <N> <DIR>";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -71,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
         Some("calls") => calls(number(1)?, number(2)?).await,
         Some("probes") => probes(number(1)?, arg(2).context(USAGE)?, arg(3) == Some("on")).await,
         Some("state") => state(number(1)?).await,
+        Some("load") => load(number(1)?, arg(2).context(USAGE)?),
         _ => bail!(USAGE),
     }
 }
@@ -407,6 +410,29 @@ async fn state(n: usize) -> anyhow::Result<()> {
         gzip_bytes / n,
         state_bytes as f64 / gzip_bytes as f64,
         before.len(),
+    );
+    Ok(())
+}
+
+/// The exporter of N bench accounts built on the state directory `dir`, and its first gzip body.
+fn load(n: usize, dir: &str) -> anyhow::Result<()> {
+    let config = config_for_simulator(
+        url::Url::parse("http://127.0.0.1:9")?,
+        &sim_config(n, Time::midnight()),
+    );
+    let started = Instant::now();
+    let restarted =
+        Exporter::with_storage(&config, clock::system(), Some(std::path::Path::new(dir)))?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let gzip_bytes = restarted
+        .store
+        .exposition()
+        .response(Format::OpenMetrics, true)
+        .concat()
+        .len();
+    println!(
+        "accounts={n} load_seconds={load_seconds:.3} restart_seconds={:.3} gzip_openmetrics_bytes={gzip_bytes}",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
