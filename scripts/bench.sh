@@ -146,12 +146,12 @@ fi
 state_section() {
     echo
     echo "State directory (one poll round, then a restart on it; gzip share = gzip OpenMetrics body / accounts):"
-    echo "| accounts | upstream requests | state bytes | **state bytes / account** | gzip body bytes | gzip share / account | **state / gzip share** | business series | quota series | restart to /metrics s | series missing after restart | upstream calls during restart |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| accounts | upstream requests | state bytes | **state bytes / account** | gzip body bytes | gzip share / account | **state / gzip share** | business series | quota series | load s | restart to /metrics s | series missing after restart | upstream calls during restart |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for n in ${STATE_ACCOUNTS:-2 100 1000}; do
         "$BIN" state "$n" >"$OUT/state-$n.out" 2>"$OUT/state-$n.out.err"
         f="$OUT/state-$n.out"
-        echo "| $n | $(field "$f" upstream_requests) | $(field "$f" state_bytes) | $(field "$f" state_bytes_per_account) | $(field "$f" gzip_openmetrics_bytes) | $(field "$f" gzip_bytes_per_account) | $(field "$f" state_over_gzip_share) | $(field "$f" business_series) | $(field "$f" quota_series) | $(field "$f" restart_seconds) | $(field "$f" series_missing_after_restart) | $(field "$f" upstream_calls_during_restart) |"
+        echo "| $n | $(field "$f" upstream_requests) | $(field "$f" state_bytes) | $(field "$f" state_bytes_per_account) | $(field "$f" gzip_openmetrics_bytes) | $(field "$f" gzip_bytes_per_account) | $(field "$f" state_over_gzip_share) | $(field "$f" business_series) | $(field "$f" quota_series) | $(field "$f" load_seconds) | $(field "$f" restart_seconds) | $(field "$f" series_missing_after_restart) | $(field "$f" upstream_calls_during_restart) |"
     done
 }
 if [ -n "$STATE_ONLY" ]; then
