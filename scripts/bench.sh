@@ -40,10 +40,11 @@ OTLP_ONLY=${OTLP_ONLY:-}
 PROBE_ONLY=${PROBE_ONLY:-}
 STATE_ONLY=${STATE_ONLY:-}
 [ -n "$OTLP_ONLY$PROBE_ONLY$STATE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --example bench_metrics --example bench_otlp >&2
+cargo build --release --example bench_metrics --example bench_otlp --example bench_state >&2
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET/release/examples/bench_metrics
 OTLP_BIN=$TARGET/release/examples/bench_otlp
+STATE_BIN=$TARGET/release/examples/bench_state
 OTLP_ROUNDS=${OTLP_ROUNDS:-5}
 
 PIDS=()
@@ -141,7 +142,7 @@ if [ -n "$PROBE_ONLY" ]; then
     exit 0
 fi
 
-# The state directory (docs/benchmarks.md, "State directory"): `bench_metrics state N` runs the
+# The state directory (docs/benchmarks.md, "State directory"): `bench_state run N` runs the
 # simulator and the exporter in one process, so it needs no port juggling; its peak RSS is both.
 state_section() {
     echo
@@ -149,7 +150,7 @@ state_section() {
     echo "| accounts | upstream requests | state bytes | **state bytes / account** | gzip body bytes | gzip share / account | **state / gzip share** | business series | quota series | load s | restart to /metrics s | series missing after restart | upstream calls during restart |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for n in ${STATE_ACCOUNTS:-2 100 1000}; do
-        "$BIN" state "$n" >"$OUT/state-$n.out" 2>"$OUT/state-$n.out.err"
+        "$STATE_BIN" run "$n" >"$OUT/state-$n.out" 2>"$OUT/state-$n.out.err"
         f="$OUT/state-$n.out"
         echo "| $n | $(field "$f" upstream_requests) | $(field "$f" state_bytes) | $(field "$f" state_bytes_per_account) | $(field "$f" gzip_openmetrics_bytes) | $(field "$f" gzip_bytes_per_account) | $(field "$f" state_over_gzip_share) | $(field "$f" business_series) | $(field "$f" quota_series) | $(field "$f" load_seconds) | $(field "$f" restart_seconds) | $(field "$f" series_missing_after_restart) | $(field "$f" upstream_calls_during_restart) |"
     done
