@@ -12,6 +12,11 @@
 #                                         # with and without callback probes side by side, a gzip
 #                                         # OpenMetrics scrape every SCRAPE_EVERY (15) s for
 #                                         # PROBE_SECONDS (180) s
+#   STATE_ONLY=1 bash scripts/bench.sh    # only the state section (no wrk needed): at each of
+#                                         # STATE_ACCOUNTS ("2 100 1000") accounts, one poll round
+#                                         # over a state directory, its bytes per account against
+#                                         # the account's share of the gzip OpenMetrics body, and a
+#                                         # restart on it (BENCH_EXCLUDE, BENCH_MAX_ARTICLES apply)
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -33,11 +38,13 @@ mkdir -p "$OUT"
 
 OTLP_ONLY=${OTLP_ONLY:-}
 PROBE_ONLY=${PROBE_ONLY:-}
-[ -n "$OTLP_ONLY$PROBE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --example bench_metrics --example bench_otlp >&2
+STATE_ONLY=${STATE_ONLY:-}
+[ -n "$OTLP_ONLY$PROBE_ONLY$STATE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --example bench_metrics --example bench_otlp --example bench_state >&2
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET/release/examples/bench_metrics
 OTLP_BIN=$TARGET/release/examples/bench_otlp
+STATE_BIN=$TARGET/release/examples/bench_state
 OTLP_ROUNDS=${OTLP_ROUNDS:-5}
 
 PIDS=()
@@ -135,6 +142,24 @@ if [ -n "$PROBE_ONLY" ]; then
     exit 0
 fi
 
+# The state directory (docs/benchmarks.md, "State directory"): `bench_state run N` runs the
+# simulator and the exporter in one process, so it needs no port juggling; its peak RSS is both.
+state_section() {
+    echo
+    echo "State directory (one poll round, then a restart on it; gzip share = gzip OpenMetrics body / accounts):"
+    echo "| accounts | upstream requests | state bytes | **state bytes / account** | gzip body bytes | gzip share / account | **state / gzip share** | business series | quota series | load s | restart to /metrics s | series missing after restart | upstream calls during restart |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for n in ${STATE_ACCOUNTS:-2 100 1000}; do
+        "$STATE_BIN" run "$n" >"$OUT/state-$n.out" 2>"$OUT/state-$n.out.err"
+        f="$OUT/state-$n.out"
+        echo "| $n | $(field "$f" upstream_requests) | $(field "$f" state_bytes) | $(field "$f" state_bytes_per_account) | $(field "$f" gzip_openmetrics_bytes) | $(field "$f" gzip_bytes_per_account) | $(field "$f" state_over_gzip_share) | $(field "$f" business_series) | $(field "$f" quota_series) | $(field "$f" load_seconds) | $(field "$f" restart_seconds) | $(field "$f" series_missing_after_restart) | $(field "$f" upstream_calls_during_restart) |"
+    done
+}
+if [ -n "$STATE_ONLY" ]; then
+    state_section
+    exit 0
+fi
+
 VARIANTS="real bare real_gzip bare_gzip preencoded chained"
 SCRAPE_ONLY=${SCRAPE_ONLY:-}
 COMPRESSED="$OUT/compressed.md"
@@ -218,3 +243,4 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $ACCOUNTS; do
     "$OTLP_BIN" "$n" "$OTLP_ROUNDS" 2>"$OUT/otlp-$n.err"
 done
+[ -n "$OTLP_ONLY" ] || state_section

@@ -2,24 +2,41 @@
 //! so that a restart serves the last values before any upstream call and never fetches a final day
 //! again. The file format knows reports and plan, nothing of HTTP; it never holds a token or secret.
 //!
-//! One file per account, `accounts/<name>.json`, so a damaged file costs one account its history
-//! and nothing else. Files are replaced atomically (temp file, fsync, rename, fsync of the
-//! directory) by a writer thread, so neither a scrape nor a poll round waits on the disk.
+//! One file per account, `accounts/<name>.json.gz` (compact JSON, gzipped: `zcat` reads it), so a
+//! damaged file costs one account its history and nothing else. Files are replaced atomically
+//! (temp file, fsync, rename, fsync of the directory) by a writer thread, only when the account's
+//! state changed, so neither a scrape nor a poll round waits on the disk.
+//!
+//! Format 1 was pretty JSON in `accounts/<name>.json`; such a file is read once, rewritten in
+//! format 2 and deleted (`load`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write as _};
+
+use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-/// The version of the file format; a file of another version is set aside, not guessed at.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the file format; a file of another version is set aside, not guessed at
+/// (but for [`PREVIOUS_VERSION`], which is migrated).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Format 1 (pretty JSON in `<name>.json`, no quota readings): read once and rewritten.
+pub const PREVIOUS_VERSION: u32 = 1;
+
+/// The file name's ending in format 2.
+const EXTENSION: &str = "json.gz";
+
+/// The file name's ending in format 1.
+const PREVIOUS_EXTENSION: &str = "json";
+
+/// A state file never decompresses to more than this: a file that does is not one we wrote
+/// (200 articles of per-article windows stay far below a few MB).
+const MAX_DECOMPRESSED: u64 = 256 << 20;
 
 /// What the plan of one account remembers across restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -81,6 +98,24 @@ pub struct StatusRecord {
     /// Unix seconds when the last poll round ended.
     #[serde(default)]
     pub last_poll_end: Option<i64>,
+    /// Per endpoint name, the last getApiQuota reading, so the `wechat_mp_api_quota_*` gauges
+    /// (and the alert on them) do not vanish until the next daily read (format 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quota: BTreeMap<String, QuotaRecord>,
+    /// The UTC+8 day those readings were taken: a restart the same day does not read them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_read: Option<Date>,
+}
+
+/// One API's daily quota as getApiQuota last reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaRecord {
+    /// Calls allowed per day.
+    pub daily_limit: u64,
+    /// Calls counted that day.
+    pub used: u64,
+    /// Calls left that day.
+    pub remain: u64,
 }
 
 /// What one account file holds besides its identity.
@@ -93,9 +128,19 @@ pub struct Saved {
     pub status: StatusRecord,
 }
 
-#[derive(Serialize, Deserialize)]
-struct AccountFile {
+/// [`AccountFile`] borrowed, so encoding copies nothing.
+#[derive(Serialize)]
+struct AccountFileRef<'a> {
     version: u32,
+    account: &'a str,
+    app_id: &'a str,
+    #[serde(flatten)]
+    saved: &'a Saved,
+}
+
+/// What is read back (the version was checked before, by [`VersionOnly`]).
+#[derive(Deserialize)]
+struct AccountFile {
     account: String,
     /// A state belongs to an AppID: another account under the same name starts fresh.
     app_id: String,
@@ -158,18 +203,54 @@ impl StateDir {
     /// The file of account `name`.
     pub fn account_path(&self, name: &str) -> PathBuf {
         self.accounts_dir()
-            .join(format!("{}.json", file_stem(name)))
+            .join(format!("{}.{EXTENSION}", file_stem(name)))
+    }
+
+    /// Where format 1 kept account `name`'s state.
+    pub fn previous_path(&self, name: &str) -> PathBuf {
+        self.accounts_dir()
+            .join(format!("{}.{PREVIOUS_EXTENSION}", file_stem(name)))
     }
 
     /// The saved state of account `name` with AppID `app_id`, if there is a usable one. A file
     /// that cannot be used is moved aside with a warning naming it and why; this never fails.
+    /// A format 1 file (`<name>.json`) is read, rewritten as `<name>.json.gz` and deleted.
     pub fn load(&self, name: &str, app_id: &str) -> Option<Saved> {
-        let path = self.account_path(name);
-        let bytes = match fs::read(&path) {
+        let previous = self.previous_path(name);
+        if let Some(saved) = self.load_file(name, app_id, &self.account_path(name)) {
+            // A format 1 file beside a format 2 one: a migration stopped between the two
+            // steps; the new file has everything the old one had.
+            remove_previous(name, &previous);
+            return Some(saved);
+        }
+        let saved = self.load_file(name, app_id, &previous)?;
+        match self.write(name, &encode(name, app_id, &saved)) {
+            Ok(()) => {
+                tracing::info!(
+                    account = name,
+                    from = %previous.display(),
+                    to = %self.account_path(name).display(),
+                    "migrated the saved state to format {FORMAT_VERSION}"
+                );
+                remove_previous(name, &previous);
+            }
+            // The old file stays, so nothing is lost; the next save writes the new one.
+            Err(e) => tracing::warn!(
+                account = name,
+                file = %self.account_path(name).display(),
+                error = %e,
+                "cannot write the migrated state; keeping the format 1 file until the next save"
+            ),
+        }
+        Some(saved)
+    }
+
+    fn load_file(&self, name: &str, app_id: &str, path: &Path) -> Option<Saved> {
+        let bytes = match fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => {
-                self.set_aside(name, &path, &format!("cannot be read: {e}"));
+                self.set_aside(name, path, &format!("cannot be read: {e}"));
                 return None;
             }
         };
@@ -179,7 +260,7 @@ impl StateDir {
                 Some(saved)
             }
             Err(why) => {
-                self.set_aside(name, &path, &why);
+                self.set_aside(name, path, &why);
                 None
             }
         }
@@ -225,19 +306,28 @@ impl StateDir {
         fs::File::open(&dir)?.sync_all()
     }
 
-    /// Deletes the files of accounts not in `names` (removed from the config). Set-aside files
-    /// are left for the operator.
+    /// Deletes the files of accounts not in `names` (removed from the config), in either
+    /// format. Set-aside files are left for the operator.
     pub fn retain(&self, names: &[String]) {
         let keep: Vec<String> = names
             .iter()
-            .map(|n| format!("{}.json", file_stem(n)))
+            .flat_map(|n| {
+                let stem = file_stem(n);
+                [
+                    format!("{stem}.{EXTENSION}"),
+                    format!("{stem}.{PREVIOUS_EXTENSION}"),
+                ]
+            })
             .collect();
         let Ok(entries) = fs::read_dir(self.accounts_dir()) else {
             return;
         };
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            if file.ends_with(".json") && !keep.contains(&file) {
+            let state = [EXTENSION, PREVIOUS_EXTENSION]
+                .iter()
+                .any(|ext| file.ends_with(&format!(".{ext}")));
+            if state && !keep.contains(&file) {
                 match fs::remove_file(entry.path()) {
                     Ok(()) => {
                         tracing::info!(file = %entry.path().display(), "dropped the state of a removed account")
@@ -251,32 +341,103 @@ impl StateDir {
     }
 }
 
-/// Serialises one account's file.
-pub fn encode(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
-    let file = AccountFile {
-        version: FORMAT_VERSION,
-        account: name.to_string(),
-        app_id: app_id.to_string(),
-        saved: saved.clone(),
-    };
-    serde_json::to_vec_pretty(&file).expect("the state always serialises")
+/// Deletes the format 1 file `path` of account `name` once its state is in format 2.
+fn remove_previous(name: &str, path: &Path) {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(
+            account = name,
+            file = %path.display(),
+            error = %e,
+            "cannot delete the format 1 state file; delete it by hand (the .json.gz file replaces it)"
+        ),
+    }
 }
 
-/// Reads one account's file, or says in words why it cannot be used.
+/// One account's file as compact JSON, before compression (what the writer compares).
+fn encode_json(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
+    let file = AccountFileRef {
+        version: FORMAT_VERSION,
+        account: name,
+        app_id,
+        saved,
+    };
+    serde_json::to_vec(&file).expect("the state always serialises")
+}
+
+/// Gzips `json` (the default level: the state is written once per change of an account, so
+/// a few milliseconds buy a file several times smaller than the fastest level's).
+fn compress(json: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(json.len() / 4),
+        flate2::Compression::default(),
+    );
+    gz.write_all(json).expect("writing to memory cannot fail");
+    gz.finish().expect("writing to memory cannot fail")
+}
+
+/// Serialises one account's file: format 2, compact JSON, gzipped.
+pub fn encode(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
+    compress(&encode_json(name, app_id, saved))
+}
+
+/// Serialises one account's file in format 1 (pretty JSON, uncompressed), as exporters before
+/// format 2 wrote it: for the tests of the migration.
+#[cfg(test)]
+fn encode_previous(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
+    let mut value = serde_json::to_value(AccountFileRef {
+        version: PREVIOUS_VERSION,
+        account: name,
+        app_id,
+        saved,
+    })
+    .expect("the state always serialises");
+    if let Some(status) = value.get_mut("status").and_then(|s| s.as_object_mut()) {
+        status.remove("quota");
+        status.remove("quota_read");
+    }
+    serde_json::to_vec_pretty(&value).expect("the state always serialises")
+}
+
+/// The JSON inside `bytes`: gunzipped when they start with gzip's magic bytes (format 2), as
+/// they are otherwise (format 1, or a file edited by hand).
+fn json_of(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut json = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("not a state file: damaged gzip data: {e}"))?;
+    if json.len() as u64 > MAX_DECOMPRESSED {
+        return Err(format!(
+            "not a state file: it decompresses to more than {} MiB",
+            MAX_DECOMPRESSED >> 20
+        ));
+    }
+    Ok(std::borrow::Cow::Owned(json))
+}
+
+/// Reads one account's file (format 2, or format 1 to migrate), or says in words why it cannot
+/// be used.
 pub fn decode(bytes: &[u8], name: &str, app_id: &str) -> Result<Saved, String> {
+    let json = json_of(bytes)?;
     let version: VersionOnly =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a state file: {e}"))?;
+        serde_json::from_slice(&json).map_err(|e| format!("not a state file: {e}"))?;
     match version.version {
-        Some(FORMAT_VERSION) => {}
+        // Format 2 only added fields (with defaults), so format 1 reads through the same types.
+        Some(FORMAT_VERSION | PREVIOUS_VERSION) => {}
         Some(v) => {
             return Err(format!(
-                "format version {v}, this exporter reads version {FORMAT_VERSION}"
+                "format version {v}, this exporter reads version {FORMAT_VERSION} (and migrates version {PREVIOUS_VERSION})"
             ));
         }
         None => return Err("no format version".into()),
     }
     let file: AccountFile =
-        serde_json::from_slice(bytes).map_err(|e| format!("damaged state file: {e}"))?;
+        serde_json::from_slice(&json).map_err(|e| format!("damaged state file: {e}"))?;
     if file.account != name {
         return Err(format!("it belongs to account {:?}", file.account));
     }
@@ -303,120 +464,8 @@ fn file_stem(name: &str) -> String {
     out
 }
 
-enum Message {
-    Save {
-        name: String,
-        app_id: String,
-        saved: Box<Saved>,
-    },
-    Retain(Vec<String>),
-    Sync(mpsc::Sender<()>),
-}
-
-/// Writes account states on a thread of its own, only when they changed.
-#[derive(Debug)]
-pub struct StateWriter {
-    tx: Option<mpsc::Sender<Message>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl StateWriter {
-    /// Starts the writer thread over `dir`.
-    pub fn start(dir: StateDir) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("state-writer".into())
-            .spawn(move || write_loop(&dir, &rx))
-            .expect("the state writer thread starts");
-        Self {
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn send(&self, message: Message) {
-        if let Some(tx) = &self.tx {
-            // The thread only stops when this writer is dropped.
-            let _ = tx.send(message);
-        }
-    }
-
-    /// Queues account `name`'s state (written unless it equals what was last written).
-    pub fn save(&self, name: &str, app_id: &str, saved: Saved) {
-        self.send(Message::Save {
-            name: name.to_string(),
-            app_id: app_id.to_string(),
-            saved: Box::new(saved),
-        });
-    }
-
-    /// Queues dropping every account's state but `names`'.
-    pub fn retain(&self, names: Vec<String>) {
-        self.send(Message::Retain(names));
-    }
-
-    /// Waits until everything queued so far is on disk.
-    pub fn sync(&self) {
-        let (done, wait) = mpsc::channel();
-        self.send(Message::Sync(done));
-        let _ = wait.recv();
-    }
-}
-
-impl Drop for StateWriter {
-    /// Writes what is queued before the process goes on to exit (graceful shutdown).
-    fn drop(&mut self) {
-        self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
-    let mut last: HashMap<String, Vec<u8>> = HashMap::new();
-    while let Ok(first) = rx.recv() {
-        // Coalesce what queued meanwhile: only the newest state of each account is written.
-        let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        let mut syncs = Vec::new();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Save {
-                    name,
-                    app_id,
-                    saved,
-                } => {
-                    let bytes = encode(&name, &app_id, &saved);
-                    pending.insert(name, bytes);
-                }
-                Message::Retain(names) => {
-                    pending.retain(|n, _| names.contains(n));
-                    last.retain(|n, _| names.contains(n));
-                    dir.retain(&names);
-                }
-                Message::Sync(done) => syncs.push(done),
-            }
-            next = rx.try_recv().ok();
-        }
-        for (name, bytes) in pending {
-            if last.get(&name) == Some(&bytes) {
-                continue;
-            }
-            match dir.write(&name, &bytes) {
-                Ok(()) => {
-                    last.insert(name, bytes);
-                }
-                Err(e) => {
-                    tracing::warn!(account = %name, file = %dir.account_path(&name).display(), error = %e, "cannot save the account's state; will try again after its next poll");
-                }
-            }
-        }
-        for done in syncs {
-            let _ = done.send(());
-        }
-    }
-}
+mod writer;
+pub use writer::StateWriter;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ use crate::clock::SharedClock;
 use crate::latest::AccountStatus;
 use crate::metrics::Store;
 use crate::status_page::{AccountView, StatusBoard};
-use crate::storage::{Saved, StateWriter, StatusRecord};
+use crate::storage::{QuotaRecord, Saved, StateWriter, StatusRecord};
 use crate::wechat::client::{ApiQuota, Client};
 use crate::wechat::date::china_today;
 use crate::wechat::error::Error;
@@ -92,6 +92,15 @@ impl AccountPoller {
             self.status.up = saved.status.up;
             self.status.last_poll_seconds = saved.status.last_poll_seconds;
             self.status.last_poll_end = saved.status.last_poll_end;
+            // The last quota readings, so the gauges are served before any call; and the day
+            // they were read, so a restart the same day does not read them again.
+            self.status.quota = saved
+                .status
+                .quota
+                .iter()
+                .filter_map(|(name, q)| Some((name.parse::<Endpoint>().ok()?, quota_of(q))))
+                .collect();
+            self.quota_read = saved.status.quota_read;
             if saved.status.up {
                 self.last_success = saved
                     .status
@@ -111,6 +120,13 @@ impl AccountPoller {
                 up: self.status.up,
                 last_poll_seconds: self.status.last_poll_seconds,
                 last_poll_end: self.status.last_poll_end,
+                quota: self
+                    .status
+                    .quota
+                    .iter()
+                    .map(|(e, q)| (e.name().to_string(), record_of(q)))
+                    .collect(),
+                quota_read: self.quota_read,
             },
         }
     }
@@ -225,6 +241,22 @@ impl AccountPoller {
                 }
             }
         }
+    }
+}
+
+fn quota_of(q: &QuotaRecord) -> ApiQuota {
+    ApiQuota {
+        daily_limit: q.daily_limit,
+        used: q.used,
+        remain: q.remain,
+    }
+}
+
+fn record_of(q: &ApiQuota) -> QuotaRecord {
+    QuotaRecord {
+        daily_limit: q.daily_limit,
+        used: q.used,
+        remain: q.remain,
     }
 }
 

@@ -198,9 +198,13 @@ async fn a_rotated_refresh_token_survives_a_restart() {
     first.state_writer().unwrap().sync();
     drop(first);
 
-    // The state files never hold a refresh token.
+    // The state files (gzipped JSON) never hold a refresh token.
     for entry in std::fs::read_dir(storage.join("accounts")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        assert!(text.contains("\"version\":2"), "{text}");
         assert!(!text.contains(&rotated) && !text.contains(&original));
     }
 

@@ -1,6 +1,7 @@
 //! State that survives restarts (`--storage.path`): a restarted exporter serves the last values
-//! before any upstream call, is ready at once and never fetches a final day again; SIGKILL at any
-//! moment loses nothing that was stored; damaged state files are set aside with a warning.
+//! (quota gauges included) before any upstream call, is ready at once and never fetches a final
+//! day again; SIGKILL at any moment loses nothing that was stored; damaged state files are set
+//! aside with a warning; a format 1 file is migrated.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,17 +25,63 @@ use crate::support::{
     write_config,
 };
 
-/// The series that describe the accounts (every catalogued family with a WeChat source, and
-/// `wechat_mp_up`), not the exporter's own counters, which start again at 0 by design.
+/// The series that describe the accounts (every catalogued family with a WeChat source, the
+/// quota gauges and `wechat_mp_up`), not the exporter's own counters, which start again at 0 by
+/// design.
 fn business(body: &str) -> Vec<Sample> {
     parse_text(body)
         .into_iter()
         .filter(|s| {
             s.name == "wechat_mp_up"
                 || s.name == "wechat_mp_data_date_timestamp_seconds"
+                || s.name.starts_with("wechat_mp_api_quota_")
                 || lookup(&s.name).is_some_and(|m| !m.endpoint.is_empty())
         })
         .collect()
+}
+
+/// The quota gauges among `samples`: (name, account, api) and value.
+fn quotas(samples: &[Sample]) -> Vec<(String, String, String, f64)> {
+    samples
+        .iter()
+        .filter(|s| s.name.starts_with("wechat_mp_api_quota_"))
+        .map(|s| {
+            let label = |k: &str| s.labels.get(k).cloned().unwrap_or_default();
+            (s.name.clone(), label("account"), label("api"), s.value)
+        })
+        .collect()
+}
+
+/// Checks the quota gauges of `samples` are those of a first day's reads of `accounts`: every
+/// family for every account, and the figures hold together (limit = used + remaining).
+fn assert_quota_gauges(samples: &[Sample], accounts: &[&str]) {
+    let q = quotas(samples);
+    for account in accounts {
+        for family in [
+            "wechat_mp_api_quota_limit_requests",
+            "wechat_mp_api_quota_used_requests",
+            "wechat_mp_api_quota_remaining_requests",
+        ] {
+            assert!(
+                q.iter().any(|(n, a, _, _)| n == family && a == account),
+                "no {family} of {account}: {q:?}"
+            );
+        }
+        let of = |family: &str, api: &str| {
+            q.iter()
+                .find(|(n, a, p, _)| n == family && a == account && p == api)
+                .map(|(.., v)| *v)
+                .unwrap_or_else(|| panic!("no {family} of {account} {api}: {q:?}"))
+        };
+        let limit = of("wechat_mp_api_quota_limit_requests", "getusercumulate");
+        let used = of("wechat_mp_api_quota_used_requests", "getusercumulate");
+        let remain = of("wechat_mp_api_quota_remaining_requests", "getusercumulate");
+        assert!(
+            limit > 0.0 && used >= 1.0,
+            "{account}: limit {limit}, used {used}"
+        );
+        assert_eq!(limit, used + remain, "{account}");
+    }
 }
 
 fn datacube_calls(sim: &Simulator) -> BTreeMap<(String, String), u64> {
@@ -60,6 +107,13 @@ async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
     assert_eq!(round.failures, 0);
     let before = business(&String::from_utf8_lossy(&first.store.exposition().text));
     assert!(before.len() > 100, "{} series", before.len());
+    let names: Vec<&str> = stack
+        .config
+        .accounts
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_quota_gauges(&before, &names);
     first.state_writer().unwrap().sync();
     drop(first);
 
@@ -69,7 +123,7 @@ async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
     let after = business(&String::from_utf8_lossy(&second.store.exposition().text));
     assert_eq!(
         after, before,
-        "every business series, same value, before any call"
+        "every business series, same value, quota gauges included, before any call"
     );
     assert!(second.board.is_ready(), "/-/ready at once");
     assert!(stack.simulator.calls().is_empty());
@@ -154,9 +208,10 @@ async fn the_binary_restarts_from_its_state_after_sigterm_and_after_sigkill() {
         up(b, "brand") == Some(1.0) && up(b, "news") == Some(1.0)
     })
     .await;
-    settle(&simulator, &storage.join("accounts/news.json")).await;
+    settle(&simulator, &storage.join("accounts/news.json.gz")).await;
     let (_, _, body) = get(&metrics, None).await;
     let before = business(&body);
+    assert_quota_gauges(&before, &["brand", "news"]);
 
     for sig in ["TERM", "KILL"] {
         signal(&child, sig);
@@ -169,7 +224,15 @@ async fn the_binary_restarts_from_its_state_after_sigterm_and_after_sigkill() {
         let (status, _) = first_answer(&format!("{base}/-/ready")).await;
         assert_eq!(status, 200, "ready at once after SIG{sig}");
         let (_, _, body) = get(&metrics, None).await;
-        assert_eq!(business(&body), before, "after SIG{sig}");
+        assert_eq!(
+            business(&body),
+            before,
+            "after SIG{sig}: every series, quota gauges included"
+        );
+        if sig == "TERM" {
+            // Before any upstream call at all: no datacube, quota or token request.
+            assert_eq!(simulator.calls(), calls, "no upstream call after SIGTERM");
+        }
         assert_eq!(
             datacube_calls(&simulator),
             calls
@@ -179,7 +242,7 @@ async fn the_binary_restarts_from_its_state_after_sigterm_and_after_sigkill() {
             "no datacube call after SIG{sig} (values above came from the state)"
         );
         // And none later: every day it has is final.
-        settle(&simulator, &storage.join("accounts/news.json")).await;
+        settle(&simulator, &storage.join("accounts/news.json.gz")).await;
         let (_, _, body) = get(&metrics, None).await;
         assert_eq!(business(&body), before);
     }
@@ -191,11 +254,15 @@ async fn the_binary_restarts_from_its_state_after_sigterm_and_after_sigkill() {
     let tokens = simulator.issued_tokens();
     assert!(!tokens.is_empty());
     for name in ["brand", "news"] {
-        let file = std::fs::read_to_string(storage.join(format!("accounts/{name}.json"))).unwrap();
+        let bytes = std::fs::read(storage.join(format!("accounts/{name}.json.gz"))).unwrap();
+        let mut file = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut file)
+            .unwrap();
+        assert!(file.contains("\"quota\""), "{file}");
         for secret in sim.accounts.iter().map(|a| &a.app_secret).chain(&tokens) {
             assert!(
                 !file.contains(secret.as_str()),
-                "{name}.json holds a secret"
+                "{name}.json.gz holds a secret"
             );
         }
     }
@@ -225,7 +292,7 @@ async fn sigkill_at_random_moments_of_the_first_round_loses_nothing_stored() {
     let config = dir.path().join("exporter.toml");
     write_config(&config, sim_addr, &sim, &[("brand", 0)]);
     let storage = dir.path().join("state");
-    let file = storage.join("accounts/brand.json");
+    let file = storage.join("accounts/brand.json.gz");
     let log = dir.path().join("log");
     let mut rng = seeded_rng("sigkill_at_random_moments_of_the_first_round_loses_nothing_stored");
     let today = china_today(jiff::Timestamp::now());
@@ -291,28 +358,33 @@ async fn damaged_state_files_are_set_aside_with_a_warning_and_the_exporter_runs(
         &sim.accounts[1].app_id,
         &storage::Saved::default(),
     );
-    std::fs::write(accounts.join("corrupt.json"), b"\x00\xffnot json").unwrap();
-    std::fs::write(accounts.join("truncated.json"), &whole[..whole.len() - 5]).unwrap();
+    std::fs::write(accounts.join("corrupt.json.gz"), b"\x00\xffnot json").unwrap();
+    std::fs::write(
+        accounts.join("truncated.json.gz"),
+        &whole[..whole.len() - 5],
+    )
+    .unwrap();
+    // Where format 1 lived, a version this exporter does not know: set aside, not migrated.
     std::fs::write(
         accounts.join("foreign.json"),
-        br#"{"version": 2, "account": "foreign"}"#,
+        br#"{"version": 99, "account": "foreign"}"#,
     )
     .unwrap();
     let expected = [
-        ("corrupt", "not a state file"),
-        ("truncated", "not a state file"),
-        ("foreign", "format version 2"),
+        ("corrupt.json.gz", "not a state file"),
+        ("truncated.json.gz", "not a state file: damaged gzip data"),
+        ("foreign.json", "format version 99"),
     ];
     run_and_check_warnings(&config, &storage, &names, &expected, dir.path()).await;
 
     // Unreadable: a directory in place of the file cannot be read, whoever runs the test.
-    std::fs::remove_file(accounts.join("corrupt.json")).unwrap();
-    std::fs::create_dir(accounts.join("corrupt.json")).unwrap();
+    std::fs::remove_file(accounts.join("corrupt.json.gz")).unwrap();
+    std::fs::create_dir(accounts.join("corrupt.json.gz")).unwrap();
     run_and_check_warnings(
         &config,
         &storage,
         &names,
-        &[("corrupt", "cannot be read")],
+        &[("corrupt.json.gz", "cannot be read")],
         dir.path(),
     )
     .await;
@@ -323,14 +395,14 @@ async fn damaged_state_files_are_set_aside_with_a_warning_and_the_exporter_runs(
         .count();
     assert_eq!(aside, 4, "every damaged file is kept for the operator");
     for (name, i) in names {
-        let bytes = std::fs::read(accounts.join(format!("{name}.json"))).unwrap();
+        let bytes = std::fs::read(accounts.join(format!("{name}.json.gz"))).unwrap();
         let decoded = storage::decode(&bytes, name, &sim.accounts[i].app_id);
         assert!(decoded.is_ok(), "{name} is saved afresh: {decoded:?}");
     }
 }
 
 /// Runs the binary until every account is up and checks it warned about exactly `expected`
-/// (file, reason), then stops it with SIGTERM.
+/// (file name, reason), then stops it with SIGTERM.
 async fn run_and_check_warnings(
     config: &Path,
     storage: &Path,
@@ -355,8 +427,88 @@ async fn run_and_check_warnings(
     for (name, why) in expected {
         let line = warnings
             .iter()
-            .find(|l| l.contains(&format!("{name}.json")))
-            .unwrap_or_else(|| panic!("no warning names {name}.json: {text}"));
+            .find(|l| l.contains(&format!("/{name} ")) || l.contains(&format!("/{name}\"")))
+            .unwrap_or_else(|| panic!("no warning names {name}: {text}"));
         assert!(line.contains(why), "{line}");
     }
+}
+
+#[tokio::test]
+async fn a_format_1_state_is_migrated_and_served_before_any_call() {
+    let day = jiff::civil::date(2026, 11, 18);
+    let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
+    let tune = |c: &mut wechat_mp_exporter::config::Config| {
+        c.schedule.publish_after = time(8, 0, 0, 0);
+        c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
+    };
+    let stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), tune).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Exporter::with_storage(&stack.config, clock.clone(), Some(dir.path())).unwrap();
+    first.scheduler.tick().await;
+    let before = business(&String::from_utf8_lossy(&first.store.exposition().text));
+    first.state_writer().unwrap().sync();
+    drop(first);
+
+    // Every account's file turned into what an exporter before format 2 left: pretty JSON of
+    // version 1, without quota readings, in `<name>.json`.
+    let accounts = dir.path().join("accounts");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&accounts).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().replace(".json.gz", "");
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&std::fs::read(&path).unwrap()[..]),
+            &mut json,
+        )
+        .unwrap();
+        let mut value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        value["version"] = 1.into();
+        let status = value["status"].as_object_mut().unwrap();
+        status.remove("quota");
+        status.remove("quota_read");
+        let old = accounts.join(format!("{name}.json"));
+        std::fs::write(&old, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        names.push(name);
+    }
+    assert_eq!(names.len(), stack.config.accounts.len());
+
+    stack.simulator.reset_calls();
+    let second = Exporter::with_storage(&stack.config, clock.clone(), Some(dir.path())).unwrap();
+    let after = business(&String::from_utf8_lossy(&second.store.exposition().text));
+    let without_quota: Vec<Sample> = before
+        .iter()
+        .filter(|s| !s.name.starts_with("wechat_mp_api_quota_"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        after, without_quota,
+        "every series format 1 kept, before any call"
+    );
+    assert!(stack.simulator.calls().is_empty());
+    for name in names {
+        assert!(
+            !accounts.join(format!("{name}.json")).exists(),
+            "{name}: the old file is gone"
+        );
+        let bytes = std::fs::read(accounts.join(format!("{name}.json.gz"))).unwrap();
+        let app_id = &stack
+            .config
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap()
+            .app_id;
+        assert!(
+            storage::decode(&bytes, &name, app_id).is_ok(),
+            "{name}: rewritten in format 2"
+        );
+    }
+    let aside = std::fs::read_dir(&accounts)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .count();
+    assert_eq!(aside, 0, "migrated, not set aside");
 }

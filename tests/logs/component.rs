@@ -95,10 +95,7 @@ async fn trace_logs_of_a_failing_platform_hold_no_platform_secret() {
     let (_, _, landing_bad) = get(&format!("{}/", serve(&exporter).await), None).await;
     assert!(landing_bad.contains("40125"), "{landing_bad}");
 
-    let mut saved = String::new();
-    for entry in std::fs::read_dir(storage.join("accounts")).unwrap() {
-        saved.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
-    }
+    let saved = crate::support::state_text(&storage);
     assert!(saved.contains("\"version\""), "the state was saved");
     let persisted = std::fs::read_to_string(
         storage

@@ -131,10 +131,7 @@ async fn trace_logs_of_a_failing_run_hold_no_secret_and_no_token() {
     );
 
     stack.exporter.state_writer().unwrap().sync();
-    let mut saved = String::new();
-    for entry in std::fs::read_dir(state.path().join("accounts")).unwrap() {
-        saved.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
-    }
+    let saved = support::state_text(state.path());
     assert!(saved.contains("\"version\""), "the state was saved");
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

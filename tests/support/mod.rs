@@ -347,6 +347,18 @@ pub fn users_only(c: &mut Config) {
     }
 }
 
+/// The text of every account file in `storage/accounts` (gzipped JSON since state format 2),
+/// concatenated: what the tests search for secrets.
+pub fn state_text(storage: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(storage.join("accounts")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+    }
+    text
+}
+
 /// The environment variable that replays a random test: its value is the seed to use.
 pub const SEED_VAR: &str = "WECHAT_MP_TEST_SEED";
 

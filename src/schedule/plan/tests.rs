@@ -414,3 +414,64 @@ fn the_first_probe_of_the_day_waits_for_the_accounts_offset() {
     // Waiting from 07:00 wakes at 08:17, not 08:00.
     assert_eq!(plan.next_wakeup(at(day, 7, 0)), at(day, 8, 17));
 }
+
+#[test]
+fn the_saved_windows_keep_each_articles_newest_totals_and_serve_the_same() {
+    use crate::wechat::rows::ArticleTotalDetail;
+    let mut plan = AccountPlan::new(settings(), [Endpoint::ArticleTotal]);
+    let day = date(2026, 11, 24);
+    while !answer_all(&mut plan, at(day, 10, 0), &[]).is_empty() {}
+    // One send date answered with three days of running totals, newest in the middle.
+    let send = date(2026, 11, 21);
+    let detail = |d: i8, target: u64| ArticleTotalDetail {
+        stat_date: Some(date(2026, 11, d)),
+        target_user: Some(target),
+        ..Default::default()
+    };
+    let row = ArticleTotalRow {
+        details: vec![detail(21, 1), detail(23, 3), detail(22, 2)],
+        ..match article_total(send) {
+            Report::ArticleTotal(mut rows) => rows.remove(0),
+            _ => unreachable!(),
+        }
+    };
+    let job = Job {
+        endpoint: Endpoint::ArticleTotal,
+        range: DateRange::day(send),
+        purpose: Purpose::Window {
+            query: send,
+            as_of: date(2026, 11, 23),
+        },
+    };
+    plan.apply(job, ok(Report::ArticleTotal(vec![row])), at(day, 10, 0));
+
+    let saved = plan.export();
+    let body = &saved.windows["getarticletotal"][&send].body;
+    assert_eq!(
+        body["list"][0]["details"],
+        serde_json::json!([{"stat_date": "2026-11-23", "target_user": 3}]),
+        "only the newest stat_date"
+    );
+    let mut restored = AccountPlan::new(settings(), [Endpoint::ArticleTotal]);
+    restored.restore(&saved, at(day, 10, 0));
+    let newest = |plan: &AccountPlan| -> Vec<(Option<Date>, Option<u64>)> {
+        let Report::ArticleTotal(rows) = &plan.reports().reports[&Endpoint::ArticleTotal].report
+        else {
+            panic!()
+        };
+        rows.iter()
+            .filter_map(|r| r.details.iter().max_by_key(|d| d.stat_date))
+            .map(|d| (d.stat_date, d.target_user))
+            .collect()
+    };
+    assert_eq!(
+        newest(&restored),
+        newest(&plan),
+        "what /metrics reads is the same"
+    );
+    assert!(newest(&plan).contains(&(Some(date(2026, 11, 23)), Some(3))));
+    assert!(
+        restored.due(at(day, 10, 0)).is_empty(),
+        "nothing to fetch again"
+    );
+}

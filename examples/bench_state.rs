@@ -1,0 +1,202 @@
+//! The state directory's benchmark (results in docs/benchmarks.md, "State directory"; run it with
+//! `STATE_ONLY=1 bash scripts/bench.sh`).
+//!
+//! Modes:
+//! - `run <N>`: simulator and exporter in one process, the exporter over a temporary state
+//!   directory (`--storage.path`): one poll round, then the state's bytes per account against the
+//!   account's share of the gzip OpenMetrics body, and a restart on that directory (how long until
+//!   `/metrics` is built, and whether it holds the same business series, quota gauges included).
+//!   `BENCH_EXCLUDE="hourly"` and `BENCH_MAX_ARTICLES=50` change the config; `BENCH_KEEP_STATE=1`
+//!   keeps the directory (its path on stderr).
+//! - `load <N> <DIR>`: only the restart of `run` on a directory it kept, timed, with no
+//!   simulator: what to profile.
+//!
+//! Each prints one `key=value` line on stdout.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use jiff::civil::Time;
+use wechat_mp_exporter::app::Exporter;
+use wechat_mp_exporter::clock;
+use wechat_mp_exporter::demo::config_for_simulator;
+use wechat_mp_exporter::metrics::{self, Exposition, Format};
+use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+
+const USAGE: &str = "usage: bench_state run <N> | load <N> <DIR>";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let number = |i: usize| -> anyhow::Result<usize> {
+        arg(i)
+            .context(USAGE)?
+            .parse()
+            .with_context(|| format!("argument {} is not a number; {USAGE}", i + 1))
+    };
+    match arg(0) {
+        Some("run") => state(number(1)?).await,
+        Some("load") => load(number(1)?, arg(2).context(USAGE)?),
+        _ => bail!(USAGE),
+    }
+}
+
+/// Bench accounts as `bench_metrics` makes them (ids and secrets derived from the index).
+fn sim_config(n: usize, publish_at: Time) -> SimConfig {
+    SimConfig {
+        accounts: (0..n)
+            .map(|i| SimAccount {
+                app_id: format!("wxbench{i:011}"),
+                app_secret: format!(
+                    "{:032x}",
+                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ),
+            })
+            .collect(),
+        publish_at,
+        token_ttl: Duration::from_secs(7200),
+    }
+}
+
+/// Series a restart starts again by design: the exporter's own and the call and token counters.
+const COUNTERS: [&str; 3] = [
+    "wechat_mp_exporter_",
+    "wechat_mp_api_requests_total",
+    "wechat_mp_token_fetches_total",
+];
+
+/// The business series of an OpenMetrics body, sorted, values included (not [`COUNTERS`]).
+fn business_lines(exposition: &Exposition) -> Vec<String> {
+    let body = exposition.response(Format::OpenMetrics, false).concat();
+    let mut lines: Vec<String> = String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|l| l.starts_with("wechat_mp_"))
+        .filter(|l| !COUNTERS.iter().any(|c| l.starts_with(c)))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Bytes of every file in `dir` (not recursive).
+fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<(u64, usize)> {
+    let (mut bytes, mut files) = (0, 0);
+    for entry in std::fs::read_dir(dir)? {
+        bytes += entry?.metadata()?.len();
+        files += 1;
+    }
+    Ok((bytes, files))
+}
+
+/// One poll round with a state directory, its size against the gzip body, then a restart on it.
+async fn state(n: usize) -> anyhow::Result<()> {
+    let sim_config = sim_config(n, Time::midnight());
+    let simulator = Simulator::new(sim_config.clone(), clock::system());
+    let addr = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await?;
+    let mut config = config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, &sim_config);
+    config.wechat.concurrency = 16;
+    if let Ok(exclude) = std::env::var("BENCH_EXCLUDE") {
+        config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
+            .map_err(|(_, e)| anyhow::anyhow!("BENCH_EXCLUDE: {e}"))?;
+    }
+    if let Some(max) = std::env::var("BENCH_MAX_ARTICLES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+    {
+        config.metrics.max_articles_per_account = max;
+    }
+    let dir = tempfile::tempdir()?;
+    // `BENCH_KEEP_STATE=1`: keep the directory (its path on stderr) to look at the files.
+    let dir_path = if std::env::var_os("BENCH_KEEP_STATE").is_some() {
+        let kept = dir.keep();
+        eprintln!("state directory kept: {}", kept.display());
+        kept
+    } else {
+        dir.path().to_path_buf()
+    };
+    let dir = &dir_path;
+    let mut exporter = Exporter::with_storage(&config, clock::system(), Some(dir))?;
+    let round = exporter.scheduler.tick().await;
+    if round.failures > 0 {
+        bail!(
+            "{} of {} upstream requests failed",
+            round.failures,
+            round.requests
+        );
+    }
+    let writer = exporter.state_writer().context("a state writer")?;
+    writer.sync();
+    let exposition = exporter.store.exposition();
+    let gzip_bytes = exposition
+        .response(Format::OpenMetrics, true)
+        .concat()
+        .len();
+    let before = business_lines(&exposition);
+    let quota_series = before
+        .iter()
+        .filter(|l| l.starts_with("wechat_mp_api_quota_"))
+        .count();
+    let (state_bytes, files) = dir_bytes(&dir.join("accounts"))?;
+    drop((exposition, writer));
+    drop(exporter);
+    let total = |s: &Simulator| s.calls().values().sum::<u64>();
+    let calls = total(&simulator);
+
+    // The restart: build the exporter on the same directory and encode its /metrics once.
+    let started = Instant::now();
+    let restarted = Exporter::with_storage(&config, clock::system(), Some(dir))?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let exposition = restarted.store.exposition();
+    let _ = exposition.response(Format::OpenMetrics, true);
+    let restart_seconds = started.elapsed().as_secs_f64();
+    let after = business_lines(&exposition);
+    let missing: Vec<&String> = before
+        .iter()
+        .filter(|l| after.binary_search(l).is_err())
+        .collect();
+    for line in &missing {
+        eprintln!("missing after the restart: {line}");
+    }
+    let missing = missing.len();
+    let calls_after_restart = total(&simulator) - calls;
+    println!(
+        "accounts={n} files={files} upstream_requests={} state_bytes={state_bytes} \
+         state_bytes_per_account={} gzip_openmetrics_bytes={gzip_bytes} gzip_bytes_per_account={} \
+         state_over_gzip_share={:.2} business_series={} quota_series={quota_series} \
+         restart_seconds={restart_seconds:.3} load_seconds={load_seconds:.3} series_missing_after_restart={missing} \
+         upstream_calls_during_restart={calls_after_restart}",
+        round.requests,
+        state_bytes / n as u64,
+        gzip_bytes / n,
+        state_bytes as f64 / gzip_bytes as f64,
+        before.len(),
+    );
+    Ok(())
+}
+
+/// The exporter of N bench accounts built on the state directory `dir`, and its first gzip body.
+fn load(n: usize, dir: &str) -> anyhow::Result<()> {
+    let config = config_for_simulator(
+        url::Url::parse("http://127.0.0.1:9")?,
+        &sim_config(n, Time::midnight()),
+    );
+    let started = Instant::now();
+    let restarted =
+        Exporter::with_storage(&config, clock::system(), Some(std::path::Path::new(dir)))?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let gzip_bytes = restarted
+        .store
+        .exposition()
+        .response(Format::OpenMetrics, true)
+        .concat()
+        .len();
+    println!(
+        "accounts={n} load_seconds={load_seconds:.3} restart_seconds={:.3} gzip_openmetrics_bytes={gzip_bytes}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
