@@ -45,7 +45,7 @@ use wechat_mp_exporter::clock::{self, ManualClock};
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{self, Exposition, Format, ProcessStats, Store};
 use wechat_mp_exporter::schedule;
-use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
@@ -70,21 +70,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Bench accounts: ids and secrets derived from the index, so both processes agree without talking.
+/// The bench accounts: `SimConfig::numbered`, so the simulator and exporter processes agree.
 fn sim_config(n: usize, publish_at: Time) -> SimConfig {
-    SimConfig {
-        accounts: (0..n)
-            .map(|i| SimAccount {
-                app_id: format!("wxbench{i:011}"),
-                app_secret: format!(
-                    "{:032x}",
-                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                ),
-            })
-            .collect(),
-        publish_at,
-        token_ttl: Duration::from_secs(7200),
-    }
+    SimConfig::numbered("wxbench", n, publish_at)
 }
 
 /// A field of /proc/self/status in KiB (VmRSS, VmHWM).

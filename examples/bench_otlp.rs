@@ -28,7 +28,7 @@ use wechat_mp_exporter::clock;
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{Format, Store};
 use wechat_mp_exporter::otlp::{OtlpSettings, Protocol, Pusher};
-use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
 
 const USAGE: &str = "usage: bench_otlp <ACCOUNTS> [ROUNDS]";
 
@@ -43,19 +43,7 @@ async fn main() -> anyhow::Result<()> {
     if n == 0 || rounds == 0 {
         bail!(USAGE);
     }
-    let sim = SimConfig {
-        accounts: (0..n)
-            .map(|i| SimAccount {
-                app_id: format!("wxbench{i:011}"),
-                app_secret: format!(
-                    "{:032x}",
-                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                ),
-            })
-            .collect(),
-        publish_at: Time::midnight(),
-        token_ttl: Duration::from_secs(7200),
-    };
+    let sim = SimConfig::numbered("wxbench", n, Time::midnight());
     let simulator = Simulator::new(sim.clone(), clock::system());
     let sim_addr = simulator
         .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -20,7 +20,7 @@ use wechat_mp_exporter::clock::{self, ManualClock, SharedClock};
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::schedule;
-use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
@@ -53,21 +53,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// N accounts with ids and secrets derived from the index.
+/// The bench accounts: `SimConfig::numbered`, so the simulator and exporter processes agree.
 fn sim_config(n: usize, publish_at: Time) -> SimConfig {
-    SimConfig {
-        accounts: (0..n)
-            .map(|i| SimAccount {
-                app_id: format!("wxscale{i:011}"),
-                app_secret: format!(
-                    "{:032x}",
-                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                ),
-            })
-            .collect(),
-        publish_at,
-        token_ttl: Duration::from_secs(7200),
-    }
+    SimConfig::numbered("wxscale", n, publish_at)
 }
 
 async fn start(sim_cfg: &SimConfig, clock: SharedClock) -> anyhow::Result<(Simulator, Config)> {

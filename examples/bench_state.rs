@@ -14,7 +14,7 @@
 //! Each prints one `key=value` line on stdout.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use jiff::civil::Time;
@@ -22,7 +22,7 @@ use wechat_mp_exporter::app::Exporter;
 use wechat_mp_exporter::clock;
 use wechat_mp_exporter::demo::config_for_simulator;
 use wechat_mp_exporter::metrics::{self, Exposition, Format};
-use wechat_mp_exporter::simulator::{SimAccount, SimConfig, Simulator};
+use wechat_mp_exporter::simulator::{SimConfig, Simulator};
 
 const USAGE: &str = "usage: bench_state run <N> | load <N> <DIR>";
 
@@ -43,21 +43,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Bench accounts as `bench_metrics` makes them (ids and secrets derived from the index).
+/// The bench accounts: `SimConfig::numbered`, so the simulator and exporter processes agree.
 fn sim_config(n: usize, publish_at: Time) -> SimConfig {
-    SimConfig {
-        accounts: (0..n)
-            .map(|i| SimAccount {
-                app_id: format!("wxbench{i:011}"),
-                app_secret: format!(
-                    "{:032x}",
-                    (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                ),
-            })
-            .collect(),
-        publish_at,
-        token_ttl: Duration::from_secs(7200),
-    }
+    SimConfig::numbered("wxbench", n, publish_at)
 }
 
 /// Series a restart starts again by design: the exporter's own and the call and token counters.

@@ -116,6 +116,24 @@ impl SimConfig {
             token_ttl: Duration::from_secs(7200),
         }
     }
+
+    /// `n` accounts named `{prefix}{index:011}`, each secret derived from the index: two
+    /// processes (a simulator and an exporter of a benchmark) agree on them without talking.
+    pub fn numbered(prefix: &str, n: usize, publish_at: Time) -> Self {
+        SimConfig {
+            accounts: (0..n)
+                .map(|i| SimAccount {
+                    app_id: format!("{prefix}{i:011}"),
+                    app_secret: format!(
+                        "{:032x}",
+                        (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    ),
+                })
+                .collect(),
+            publish_at,
+            token_ttl: Duration::from_secs(7200),
+        }
+    }
 }
 
 /// The latest published China day at `now`: day D is out from (D+1) at `publish_at` UTC+8.

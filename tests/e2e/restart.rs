@@ -21,8 +21,8 @@ use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today};
 
 use crate::support::{
-    Sample, get, parse_text, seeded_rng, sim_config, stack, start_simulator, up, wait_for_metrics,
-    write_config,
+    Sample, Stack, get, parse_text, seeded_rng, sim_config, stack, start_simulator, up,
+    wait_for_metrics, write_config,
 };
 
 /// The series that describe the accounts (every catalogued family with a WeChat source, the
@@ -91,15 +91,22 @@ fn datacube_calls(sim: &Simulator) -> BTreeMap<(String, String), u64> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
-    let day = jiff::civil::date(2026, 11, 18);
+/// A simulator publishing at 09:00 and its exporter's stack at 10:00 UTC+8 on `day`, the day
+/// before published.
+async fn published_stack(day: jiff::civil::Date) -> (Stack, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
     let tune = |c: &mut wechat_mp_exporter::config::Config| {
         c.schedule.publish_after = time(8, 0, 0, 0);
         c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
     };
     let stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), tune).await;
+    (stack, clock)
+}
+
+#[tokio::test]
+async fn a_restart_serves_the_saved_values_and_fetches_no_final_day_again() {
+    let day = jiff::civil::date(2026, 11, 18);
+    let (stack, clock) = published_stack(day).await;
     let dir = tempfile::tempdir().unwrap();
     let mut first = Exporter::with_storage(&stack.config, clock.clone(), Some(dir.path())).unwrap();
     let round = first.scheduler.tick().await;
@@ -436,12 +443,7 @@ async fn run_and_check_warnings(
 #[tokio::test]
 async fn a_format_1_state_is_migrated_and_served_before_any_call() {
     let day = jiff::civil::date(2026, 11, 18);
-    let clock = Arc::new(ManualClock::new(china_at(day, time(10, 0, 0, 0))));
-    let tune = |c: &mut wechat_mp_exporter::config::Config| {
-        c.schedule.publish_after = time(8, 0, 0, 0);
-        c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
-    };
-    let stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), tune).await;
+    let (stack, clock) = published_stack(day).await;
     let dir = tempfile::tempdir().unwrap();
     let mut first = Exporter::with_storage(&stack.config, clock.clone(), Some(dir.path())).unwrap();
     first.scheduler.tick().await;
