@@ -32,16 +32,20 @@ fn main() {
 /// HEAD's commit, and a rebuild whenever HEAD moves (a commit, a checkout).
 fn git_revision() -> Option<String> {
     let revision = output(Command::new("git").args(["rev-parse", "HEAD"]))?;
-    // HEAD names the branch; the branch's ref (or packed-refs) names the commit.
-    for path in ["HEAD", "packed-refs"] {
-        if let Some(p) = output(Command::new("git").args(["rev-parse", "--git-path", path])) {
+    // HEAD names the branch; the branch's ref (or packed-refs) names the commit. Only files
+    // that exist are watched: cargo counts a missing one as changed and would rebuild the crate
+    // on every build (a checkout that never packed its refs has no packed-refs).
+    let watch = |path: &str| {
+        if let Some(p) = output(Command::new("git").args(["rev-parse", "--git-path", path]))
+            && std::path::Path::new(&p).exists()
+        {
             println!("cargo:rerun-if-changed={p}");
         }
-    }
-    if let Some(branch) = output(Command::new("git").args(["symbolic-ref", "-q", "HEAD"]))
-        && let Some(p) = output(Command::new("git").args(["rev-parse", "--git-path", &branch]))
-    {
-        println!("cargo:rerun-if-changed={p}");
+    };
+    watch("HEAD");
+    watch("packed-refs");
+    if let Some(branch) = output(Command::new("git").args(["symbolic-ref", "-q", "HEAD"])) {
+        watch(&branch);
     }
     Some(revision)
 }
