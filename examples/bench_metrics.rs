@@ -18,6 +18,9 @@
 //!
 //! `exporter` and `sim` print one `key=value` line on stdout, then serve until killed.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -118,15 +121,8 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let mut exporter = Exporter::new(&config, clock::system())?;
     let rss_built = rss_kib();
     let started = Instant::now();
-    let round = exporter.scheduler.tick().await;
+    let round = common::first_round(&mut exporter).await?;
     let fill_seconds = started.elapsed().as_secs_f64();
-    if round.failures > 0 {
-        bail!(
-            "{} of {} upstream requests failed",
-            round.failures,
-            round.requests
-        );
-    }
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
     #[allow(unsafe_code)]
     fn trim() {
@@ -254,14 +250,7 @@ async fn probes(n: usize, sim_url: &str, with_probes: bool) -> anyhow::Result<()
         }
     }
     let mut exporter = Exporter::new(&config, clock::system())?;
-    let round = exporter.scheduler.tick().await;
-    if round.failures > 0 {
-        bail!(
-            "{} of {} upstream requests failed",
-            round.failures,
-            round.requests
-        );
-    }
+    common::first_round(&mut exporter).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let router = exporter.router("/metrics");

@@ -8,6 +8,9 @@
 //! phase adds over the RSS before it (VmHWM after resetting it through /proc/self/clear_refs).
 //! Prints one Markdown table row.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,14 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = config_for_simulator(url::Url::parse(&format!("http://{sim_addr}"))?, &sim);
     config.wechat.concurrency = 16;
     let mut exporter = Exporter::new(&config, clock::system())?;
-    let round = exporter.scheduler.tick().await;
-    if round.failures > 0 {
-        bail!(
-            "{} of {} upstream requests failed",
-            round.failures,
-            round.requests
-        );
-    }
+    common::first_round(&mut exporter).await?;
     let store = exporter.store.clone();
     let series = store
         .exposition()

@@ -13,6 +13,9 @@
 //!
 //! Each prints one `key=value` line on stdout.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -91,11 +94,10 @@ async fn state(n: usize) -> anyhow::Result<()> {
         config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
             .map_err(|(_, e)| anyhow::anyhow!("BENCH_EXCLUDE: {e}"))?;
     }
-    if let Some(max) = std::env::var("BENCH_MAX_ARTICLES")
-        .ok()
-        .and_then(|m| m.parse().ok())
-    {
-        config.metrics.max_articles_per_account = max;
+    if let Ok(max) = std::env::var("BENCH_MAX_ARTICLES") {
+        config.metrics.max_articles_per_account = max
+            .parse()
+            .with_context(|| format!("BENCH_MAX_ARTICLES={max:?} is not a whole number"))?;
     }
     let dir = tempfile::tempdir()?;
     // `BENCH_KEEP_STATE=1`: keep the directory (its path on stderr) to look at the files.
@@ -108,14 +110,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
     };
     let dir = &dir_path;
     let mut exporter = Exporter::with_storage(&config, clock::system(), Some(dir))?;
-    let round = exporter.scheduler.tick().await;
-    if round.failures > 0 {
-        bail!(
-            "{} of {} upstream requests failed",
-            round.failures,
-            round.requests
-        );
-    }
+    let round = common::first_round(&mut exporter).await?;
     let writer = exporter.state_writer().context("a state writer")?;
     writer.sync();
     let exposition = exporter.store.exposition();
