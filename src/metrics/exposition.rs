@@ -18,7 +18,7 @@
 use std::fmt;
 use std::io::Write as _;
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use flate2::Compression;
@@ -142,12 +142,46 @@ fn gzip_eof() -> Bytes {
     EOF_MEMBER.get_or_init(|| gzip([EOF], EOF.len())).clone()
 }
 
+/// Answers up to this size go out as one buffer, joined once per change of one of their chunks;
+/// larger ones go out as their blocks (a copy per scrape would cost more than the frames).
+pub const JOIN_BELOW: usize = 1 << 20;
+
+/// The joined small answer of each format, plain and gzipped, with the chunks it was joined
+/// from: holding them keeps their bytes alive, so equal pointers mean equal chunks.
+#[derive(Debug, Default)]
+pub(super) struct Joined {
+    cells: [Mutex<Option<(Vec<Bytes>, Bytes)>>; 6],
+}
+
+impl Joined {
+    /// `chunks` as one buffer, joined again only when one of them is new.
+    fn join(&self, format: Format, gzip: bool, chunks: Vec<Bytes>) -> Bytes {
+        let same = |a: &[Bytes], b: &[Bytes]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(a, b)| a.as_ptr() == b.as_ptr() && a.len() == b.len())
+        };
+        let cell = &self.cells[format.index() * 2 + usize::from(gzip)];
+        let mut cell = cell.lock().unwrap_or_else(|e| e.into_inner());
+        match cell.as_ref() {
+            Some((from, joined)) if same(from, &chunks) => joined.clone(),
+            _ => {
+                let joined = Bytes::from(chunks.concat());
+                *cell = Some((chunks, joined.clone()));
+                joined
+            }
+        }
+    }
+}
+
 /// The blocks of one moment, as `Store::exposition` hands them out.
 #[derive(Debug)]
 pub struct Exposition {
     /// The whole text 0.0.4 body without `process_*` (for tests and tools; a scrape sends the
     /// blocks as they are).
     pub text: PlainText,
+    joined: Arc<Joined>,
 }
 
 /// The text body of the business and live blocks, joined on first use. Not `Clone`, so
@@ -171,13 +205,14 @@ impl Deref for PlainText {
 }
 
 impl Exposition {
-    pub(super) fn new(business: Arc<Block>, live: Arc<Block>) -> Self {
+    pub(super) fn new(business: Arc<Block>, live: Arc<Block>, joined: Arc<Joined>) -> Self {
         Self {
             text: PlainText {
                 business,
                 live,
                 joined: OnceLock::new(),
             },
+            joined,
         }
     }
 
@@ -208,8 +243,17 @@ impl Exposition {
     }
 
     /// What a scrape sends: the business, live and process blocks (OpenMetrics then `# EOF`),
-    /// plain or as gzip members, as chunks that share the stored bytes.
+    /// plain or as gzip members, as chunks that share the stored bytes; an answer under
+    /// [`JOIN_BELOW`] as one chunk, joined once per change.
     pub fn response(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+        let chunks = self.blocks_of(format, gzip);
+        if chunks.len() > 1 && chunks.iter().map(Bytes::len).sum::<usize>() <= JOIN_BELOW {
+            return vec![self.joined.join(format, gzip, chunks)];
+        }
+        chunks
+    }
+
+    fn blocks_of(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let mut chunks: Vec<Bytes> = self.blocks().iter().map(|b| b.body(format, gzip)).collect();
         chunks.push(super::process::process_block(format, gzip));
         if format == Format::OpenMetrics {
@@ -290,17 +334,64 @@ mod tests {
     }
 
     #[test]
+    fn a_small_answer_is_joined_once_until_one_of_its_blocks_changes() {
+        let store = store();
+        // The first encoding of the business block counts itself, which changes the live block.
+        store.exposition().response(Format::Text, false);
+        let first = store.exposition().response(Format::Text, false);
+        let again = store.exposition().response(Format::Text, false);
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            first[0].as_ptr(),
+            again[0].as_ptr(),
+            "the same buffer, not a new join"
+        );
+        // A probe result changes the live block: the next answer is joined anew and holds it.
+        store.probe_result(
+            "b",
+            &Outcome {
+                duration: Duration::from_millis(300),
+                failure: None,
+            },
+        );
+        let after = store.exposition().response(Format::Text, false);
+        assert_ne!(after[0].as_ptr(), first[0].as_ptr());
+        let text = std::str::from_utf8(&after[0]).unwrap();
+        assert!(
+            text.contains("wechat_mp_callback_probe_latency_seconds_count{account=\"b\"} 1\n"),
+            "{text}"
+        );
+        // Each format and encoding has its own joined answer.
+        let zipped = store.exposition().response(Format::Text, true);
+        assert!(zipped[0].starts_with(&[0x1f, 0x8b]));
+        assert_eq!(inflate(&zipped), after[0].to_vec());
+
+        let joined = Joined::default();
+        let (a, b) = (Bytes::from(vec![b'a'; 10]), Bytes::from(vec![b'b'; 10]));
+        let ab = joined.join(Format::Text, false, vec![a.clone(), b.clone()]);
+        assert_eq!(&ab[..], [&a[..], &b[..]].concat());
+        let same = joined.join(Format::Text, false, vec![a.clone(), b.clone()]);
+        assert_eq!(same.as_ptr(), ab.as_ptr());
+        // Equal bytes in a new buffer are a new chunk: joined again.
+        let b2 = Bytes::from(vec![b'b'; 10]);
+        let other = joined.join(Format::Text, false, vec![a, b2]);
+        assert_ne!(other.as_ptr(), ab.as_ptr());
+    }
+
+    #[test]
     fn gzip_members_decode_to_the_plain_answer_and_only_openmetrics_ends_with_eof() {
         let store = store();
         for format in Format::ALL {
             let e = store.exposition();
             assert!(!e.is_ready(format, true));
-            let zipped = e.response(format, true);
+            let zipped = e.blocks_of(format, true);
             assert!(e.is_ready(format, true));
             // business, live, process (and the `# EOF` member for OpenMetrics).
             let members = if format == Format::OpenMetrics { 4 } else { 3 };
             assert_eq!(zipped.len(), members, "{format:?}");
             assert!(zipped.iter().all(|m| m.starts_with(&[0x1f, 0x8b])));
+            // A small answer goes out as those members joined.
+            assert_eq!(e.response(format, true), vec![zipped.concat()]);
             let plain = e.response(format, false).concat();
             let unzipped = inflate(&zipped);
             assert_eq!(unzipped, plain, "{format:?}");
@@ -386,8 +477,8 @@ mod tests {
         // Between changes, nothing is rebuilt at all.
         let (a, b) = (store.exposition(), store.exposition());
         assert_eq!(
-            a.response(Format::Text, true)[1].as_ptr(),
-            b.response(Format::Text, true)[1].as_ptr()
+            a.blocks_of(Format::Text, true)[1].as_ptr(),
+            b.blocks_of(Format::Text, true)[1].as_ptr()
         );
         // Business data changed: one more encoding.
         store.mark_stale();

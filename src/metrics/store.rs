@@ -84,6 +84,8 @@ pub struct Store {
     pub(super) business: ArcSwap<exposition::Block>,
     /// Rebuilt when `self_metrics.dirty` is set (any change, business ones included).
     pub(super) live: ArcSwap<exposition::Block>,
+    /// Small answers joined into one buffer, reused while their blocks stay the same.
+    pub(super) joined: Arc<exposition::Joined>,
 }
 
 impl Store {
@@ -104,6 +106,7 @@ impl Store {
             business_dirty: AtomicBool::new(true),
             business: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
             live: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
+            joined: Arc::default(),
         };
         // The encode counter exists from the start, at 0, so rate() sees the first encoding.
         for format in Format::ALL {
@@ -279,6 +282,7 @@ impl Store {
         Arc::new(Exposition::new(
             self.business.load_full(),
             self.live.load_full(),
+            self.joined.clone(),
         ))
     }
 
