@@ -112,7 +112,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let rss_start = rss_kib();
     let sim = sim_config(n, Time::midnight());
     let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
-    config.wechat.concurrency = 16;
+    config.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
     // `BENCH_EXCLUDE="hourly per_article"`: the same run with `[metrics] exclude`.
     if let Ok(exclude) = std::env::var("BENCH_EXCLUDE") {
         config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
@@ -239,7 +239,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
 async fn probes(n: usize, sim_url: &str, with_probes: bool) -> anyhow::Result<()> {
     let sim = sim_config(n, Time::midnight());
     let mut config = config_for_simulator(url::Url::parse(sim_url)?, &sim);
-    config.wechat.concurrency = 16;
+    config.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
     for account in &mut config.accounts {
         if with_probes {
             if let Some(probe) = &mut account.callback_probe {

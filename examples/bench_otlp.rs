@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await?;
     let mut config = config_for_simulator(url::Url::parse(&format!("http://{sim_addr}"))?, &sim);
-    config.wechat.concurrency = 16;
+    config.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
     let mut exporter = Exporter::new(&config, clock::system())?;
     common::first_round(&mut exporter).await?;
     let store = exporter.store.clone();

@@ -76,7 +76,11 @@ async fn cold_start(n: usize, rate: u32) -> anyhow::Result<(f64, usize, usize)> 
     let (simulator, mut config) = start(&sim_cfg, clock::system()).await?;
     config.schedule.publish_after = Time::midnight();
     config.schedule.empty_is_zero_after = Time::midnight();
-    config.wechat.concurrency = 32;
+    // Paced: the default window, sized to the rate and the answer time. Unpaced there is no
+    // rate to size it from, so a fixed 32.
+    if rate == 0 {
+        config.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(32);
+    }
     config.wechat.rate_limit = rate;
     // Every upstream call is still made; only the per-article series kept are capped, so 5000
     // accounts' snapshots fit the machine (at 200 they would take some 7 GB).

@@ -89,7 +89,7 @@ async fn state(n: usize) -> anyhow::Result<()> {
         .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await?;
     let mut config = config_for_simulator(url::Url::parse(&format!("http://{addr}"))?, &sim_config);
-    config.wechat.concurrency = 16;
+    config.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
     if let Ok(exclude) = std::env::var("BENCH_EXCLUDE") {
         config.metrics.exclude = metrics::Exclusions::parse(exclude.split_whitespace())
             .map_err(|(_, e)| anyhow::anyhow!("BENCH_EXCLUDE: {e}"))?;

@@ -13,7 +13,7 @@ CALL_ACCOUNTS=${CALL_ACCOUNTS:-10}
 CALL_DAYS=${CALL_DAYS:-14}
 cargo build --release --example bench_scale >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/bench_scale
-echo "Cold start to ready (rate_limit = $RATE/s, concurrency 32):"
+echo "Cold start to ready (rate_limit = $RATE/s, concurrency auto; unpaced: 32):"
 # shellcheck disable=SC2086
 "$BIN" ready "$RATE" $ACCOUNTS
 echo

@@ -17,7 +17,7 @@ use jiff::civil::Date;
 
 use crate::app::Runtime;
 use crate::clock::SharedClock;
-use crate::config::{Config, TokenSourceConfig};
+use crate::config::{Config, MAX_IN_FLIGHT, TokenSourceConfig};
 use crate::latest::{AccountReports, AccountStatus, DatedReport};
 use crate::metrics;
 use crate::metrics::timestamped::{self, TimedSample};
@@ -186,7 +186,7 @@ struct Job {
 }
 
 /// Fetches every account's reports over the request's range, with at most
-/// `wechat.concurrency` requests in flight, and writes the OpenMetrics file. Failing reports are
+/// `wechat.concurrency` requests in flight (the runtime's pace bounds them), and writes the OpenMetrics file. Failing reports are
 /// logged and skipped; it is an error only when the range is refused or nothing could be fetched.
 pub async fn run(
     config: &Config,
@@ -217,7 +217,7 @@ pub async fn run(
     let caches = &caches;
     let tokens: Vec<(usize, Result<(), Error>)> = futures::stream::iter(0..caches.len())
         .map(|i| async move { (i, caches[i].get().await.map(|_| ())) })
-        .buffer_unordered(config.wechat.concurrency.max(1))
+        .buffer_unordered(MAX_IN_FLIGHT)
         .collect()
         .await;
     let mut no_token = vec![false; config.accounts.len()];
@@ -259,8 +259,7 @@ pub async fn run(
         "backfill started"
     );
 
-    // Each job's requests run one after another, so `concurrency` jobs at once bound the
-    // requests in flight.
+    // Jobs wait for their turns in the runtime's pace, which bounds the requests in flight.
     let clients = &clients;
     let answers: Vec<(usize, Endpoint, Result<Report, Error>)> = futures::stream::iter(jobs)
         .map(|job| async move {
@@ -299,7 +298,7 @@ pub async fn run(
             );
             (job.account, job.endpoint, Ok(report))
         })
-        .buffer_unordered(config.wechat.concurrency.max(1))
+        .buffer_unordered(MAX_IN_FLIGHT)
         .collect()
         .await;
 

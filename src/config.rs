@@ -13,6 +13,7 @@ use toml::Table;
 use url::Url;
 
 use crate::wechat::ReportGroup;
+pub use crate::wechat::pace::{Concurrency, MAX_IN_FLIGHT};
 
 pub use aes_key::AesKey;
 
@@ -51,8 +52,9 @@ pub struct WeChatSettings {
     pub max_retries: u32,
     /// `retry_backoff`: first backoff for transient errors (doubles, jittered), default 1s.
     pub retry_backoff: Duration,
-    /// `concurrency`: upstream requests in flight across all accounts, default 4.
-    pub concurrency: usize,
+    /// `concurrency`: upstream requests in flight across all accounts, a number or `"auto"`
+    /// (the default: sized to `rate_limit` and WeChat's answer time; 4 without a rate limit).
+    pub concurrency: Concurrency,
     /// `rate_limit`: upstream requests per second across all accounts (datacube, quota and token
     /// calls, evenly spaced), default 0 = no limit.
     pub rate_limit: u32,
@@ -260,7 +262,7 @@ impl Default for WeChatSettings {
             timeout: Duration::from_secs(10),
             max_retries: 3,
             retry_backoff: Duration::from_secs(1),
-            concurrency: 4,
+            concurrency: Concurrency::Auto,
             rate_limit: 0,
         }
     }

@@ -75,7 +75,7 @@ pub fn config_for_simulator(base_url: url::Url, sim: &SimConfig) -> Config {
             timeout: Duration::from_secs(10),
             max_retries: 3,
             retry_backoff: Duration::from_millis(200),
-            concurrency: 8,
+            concurrency: crate::config::Concurrency::Fixed(8),
             rate_limit: 0,
         },
         schedule: ScheduleSettings {

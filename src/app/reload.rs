@@ -73,7 +73,9 @@ impl Reloader {
             }
         }
         // The rate limit is the shared client's (every account keeps the new one at once).
-        runtime.pace.set(new.wechat.rate_limit);
+        runtime
+            .pace
+            .set(new.wechat.rate_limit, new.wechat.concurrency);
         let removed = current
             .accounts
             .iter()
@@ -87,7 +89,6 @@ impl Reloader {
             removed
         );
         let settings = Update::Settings {
-            concurrency: new.wechat.concurrency,
             max_articles: new.metrics.max_articles_per_account,
         };
         let accounts = Update::Accounts { keep, add };

@@ -115,7 +115,7 @@ impl Runtime {
         };
         let store = Store::new(VERSION, REVISION);
         store.set_exclusions(config.metrics.exclude.clone());
-        let pace = Pace::new(config.wechat.rate_limit);
+        let pace = Pace::new(config.wechat.rate_limit, config.wechat.concurrency);
         let http = try_http_client(config.wechat.timeout)
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?
             .paced_by(pace.clone());

@@ -74,7 +74,7 @@ impl Exporter {
             runtime.store.clone(),
             runtime.board.clone(),
             runtime.clock.clone(),
-            config.wechat.concurrency,
+            runtime.pace.clone(),
             config.metrics.max_articles_per_account,
         );
         if let Some(state) = &runtime.storage {

@@ -25,6 +25,31 @@ fn a_minimal_config_gets_the_defaults() {
     assert_eq!(c.wechat.api_base_url.as_str(), "https://api.weixin.qq.com/");
     assert_eq!(c.schedule.retry_interval, Duration::from_secs(1800));
     assert_eq!(c.metrics.max_articles_per_account, 200);
+    assert_eq!(c.wechat.concurrency, Concurrency::Auto);
+}
+
+#[test]
+fn concurrency_is_auto_or_a_number_in_range() {
+    let with = |value: &str| parse(&format!("[wechat]\nconcurrency = {value}\n{ACCOUNT}"));
+    assert_eq!(
+        with("\"auto\"").unwrap().wechat.concurrency,
+        Concurrency::Auto
+    );
+    assert_eq!(
+        with("12").unwrap().wechat.concurrency,
+        Concurrency::Fixed(12)
+    );
+    for (bad, problem) in [
+        ("\"fast\"", "\"fast\" is neither \"auto\" nor a number"),
+        ("0", "0 is out of range"),
+        ("257", "257 is out of range"),
+        ("1.5", "expected an integer, found float"),
+    ] {
+        let errors = with(bad).unwrap_err();
+        assert_eq!(errors.0[0].key, "wechat.concurrency", "{bad}");
+        assert_eq!(errors.0[0].problem, problem, "{bad}");
+        assert!(errors.0[0].fix.contains("256"), "{bad}: {errors}");
+    }
 }
 
 #[test]
@@ -60,7 +85,7 @@ token = "url:http://tokens.internal/b"
     assert_eq!(c.wechat.timeout, Duration::from_secs(5));
     assert_eq!(c.wechat.max_retries, 2);
     assert_eq!(c.wechat.retry_backoff, Duration::from_millis(250));
-    assert_eq!(c.wechat.concurrency, 8);
+    assert_eq!(c.wechat.concurrency, Concurrency::Fixed(8));
     assert_eq!(c.wechat.rate_limit, 50);
     assert_eq!(c.schedule.publish_after, Time::constant(9, 30, 0, 0));
     assert_eq!(c.schedule.empty_is_zero_after, Time::constant(13, 0, 0, 0));

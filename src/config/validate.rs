@@ -117,6 +117,25 @@ impl Validator<'_> {
         s.integer(&mut self.errors, key, min, max)
     }
 
+    /// `concurrency`: `"auto"` or a whole number of requests in flight.
+    fn concurrency(&mut self, s: &mut Section) -> Option<Concurrency> {
+        if matches!(s.table.get("concurrency"), Some(Value::String(_))) {
+            let key = s.key("concurrency");
+            let text = self.string(s, "concurrency")?;
+            if text == "auto" {
+                return Some(Concurrency::Auto);
+            }
+            self.error(
+                key,
+                format!("{text:?} is neither \"auto\" nor a number"),
+                format!("write concurrency = \"auto\" (sized to rate_limit and the answer time) or a whole number from 1 to {MAX_IN_FLIGHT}"),
+            );
+            return None;
+        }
+        self.integer(s, "concurrency", 1, MAX_IN_FLIGHT as i64)
+            .map(|v| Concurrency::Fixed(v as usize))
+    }
+
     fn duration(&mut self, s: &mut Section, key: &str, min: Duration) -> Option<Duration> {
         let key_path = s.key(key);
         let text = self.string(s, key)?;
@@ -185,10 +204,7 @@ impl Validator<'_> {
             retry_backoff: self
                 .duration(&mut s, "retry_backoff", Duration::ZERO)
                 .unwrap_or(d.retry_backoff),
-            concurrency: self
-                .integer(&mut s, "concurrency", 1, 256)
-                .map(|v| v as usize)
-                .unwrap_or(d.concurrency),
+            concurrency: self.concurrency(&mut s).unwrap_or(d.concurrency),
             rate_limit: self
                 .integer(&mut s, "rate_limit", 0, 100_000)
                 .map(|v| v as u32)

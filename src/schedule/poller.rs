@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{AccountPlan, Job, Outcome};
@@ -20,6 +20,7 @@ use crate::storage::{QuotaRecord, Saved, StateWriter, StatusRecord};
 use crate::wechat::client::{ApiQuota, Client};
 use crate::wechat::date::china_today;
 use crate::wechat::error::Error;
+use crate::wechat::pace::Pace;
 use crate::wechat::{DateRange, Endpoint, Parsed};
 
 /// Something that answers datacube requests: the real client, or a fake in unit tests.
@@ -151,13 +152,9 @@ impl AccountPoller {
     }
 
     /// Makes every request due at `clock.now()`, repeating while answers make more due (the probe
-    /// succeeding unlocks the day). `limit` bounds requests in flight across all accounts.
-    pub async fn poll(
-        &mut self,
-        clock: &SharedClock,
-        limit: &Semaphore,
-        width: usize,
-    ) -> PollRound {
+    /// succeeding unlocks the day). At most `width` of its requests are in flight (the pace
+    /// every client shares bounds them across all accounts).
+    pub async fn poll(&mut self, clock: &SharedClock, width: usize) -> PollRound {
         let started = Instant::now();
         let mut round = PollRound::default();
         let mut quota_hit = false;
@@ -169,11 +166,7 @@ impl AccountPoller {
             }
             let fetch = &self.fetch;
             let answers: Vec<(Job, Result<Parsed, Error>)> = stream::iter(jobs)
-                .map(|job| async move {
-                    // The semaphore is never closed, so acquire cannot fail.
-                    let _permit = limit.acquire().await.expect("semaphore open");
-                    (job, fetch.fetch(job.endpoint, job.range).await)
-                })
+                .map(|job| async move { (job, fetch.fetch(job.endpoint, job.range).await) })
                 .buffer_unordered(width.max(1))
                 .collect()
                 .await;
@@ -201,7 +194,7 @@ impl AccountPoller {
         let (now, today) = (clock.now(), china_today(clock.now()));
         let fetched = self.plan.is_ready(self.plan.target_day(now));
         if round.requests > 0 && (quota_hit || (fetched && self.quota_read != Some(today))) {
-            self.read_quotas(limit, width).await;
+            self.read_quotas(width).await;
             self.quota_read = Some(today);
         }
         if round.requests > 0 {
@@ -220,14 +213,11 @@ impl AccountPoller {
 impl AccountPoller {
     /// Reads the quota of every endpoint the plan calls. A failed read keeps the last value and
     /// does not make the account unhealthy: the quota is information, not data.
-    async fn read_quotas(&mut self, limit: &Semaphore, width: usize) {
+    async fn read_quotas(&mut self, width: usize) {
         let endpoints = self.plan.callable_endpoints();
         let fetch = &self.fetch;
         let answers: Vec<(Endpoint, Result<ApiQuota, Error>)> = stream::iter(endpoints)
-            .map(|e| async move {
-                let _permit = limit.acquire().await.expect("semaphore open");
-                (e, fetch.quota(e).await)
-            })
+            .map(|e| async move { (e, fetch.quota(e).await) })
             .buffer_unordered(width.max(1))
             .collect()
             .await;
@@ -269,11 +259,9 @@ pub enum Update {
         /// New or changed accounts.
         add: Vec<AccountPoller>,
     },
-    /// The settings every account shares changed (a reload; the rate limit is not here: it
-    /// is in the HTTP client every account shares).
+    /// The settings every account shares changed (a reload; the rate limit and concurrency
+    /// are not here: they are in the pace of the HTTP client every account shares).
     Settings {
-        /// How many requests may be in flight at once.
-        concurrency: usize,
         /// `max_articles_per_account`.
         max_articles: usize,
     },
@@ -307,8 +295,8 @@ pub struct Scheduler {
     store: Arc<Store>,
     board: Arc<StatusBoard>,
     clock: SharedClock,
-    limit: Arc<Semaphore>,
-    concurrency: usize,
+    /// The pace every upstream call keeps: its in-flight window sizes each account's share.
+    pace: Pace,
     max_articles: usize,
     state: Option<Arc<StateWriter>>,
 }
@@ -320,7 +308,7 @@ impl Scheduler {
         store: Arc<Store>,
         board: Arc<StatusBoard>,
         clock: SharedClock,
-        concurrency: usize,
+        pace: Pace,
         max_articles: usize,
     ) -> Self {
         let (updates_tx, updates) = mpsc::unbounded_channel();
@@ -334,8 +322,7 @@ impl Scheduler {
             store,
             board,
             clock,
-            limit: Arc::new(Semaphore::new(concurrency.max(1))),
-            concurrency: concurrency.max(1),
+            pace,
             max_articles,
             state: None,
         };
@@ -384,15 +371,8 @@ impl Scheduler {
     /// others start afresh, and the series of accounts that left disappear).
     pub fn apply(&mut self, update: Update) {
         let (keep, add) = match update {
-            Update::Settings {
-                concurrency,
-                max_articles,
-            } => {
+            Update::Settings { max_articles } => {
                 self.max_articles = max_articles;
-                if concurrency.max(1) != self.concurrency {
-                    self.concurrency = concurrency.max(1);
-                    self.limit = Arc::new(Semaphore::new(self.concurrency));
-                }
                 return;
             }
             Update::Accounts { keep, add } => (keep, add),
@@ -424,12 +404,12 @@ impl Scheduler {
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
     pub async fn tick(&mut self) -> PollRound {
-        let (clock, limit) = (&self.clock, &*self.limit);
-        let width = per_account_limit(self.concurrency);
+        let clock = &self.clock;
+        let width = per_account_limit(self.pace.in_flight_limit());
         let rounds = futures::future::join_all(
             self.accounts
                 .iter_mut()
-                .map(|a| async move { a.poll(clock, limit, width).await }),
+                .map(|a| async move { a.poll(clock, width).await }),
         )
         .await;
         let accounts = std::mem::take(&mut self.accounts);
@@ -514,10 +494,10 @@ impl Scheduler {
             for mut a in due {
                 wake.remove(&a.id);
                 running.insert(a.name.clone(), false);
-                let (clock, limit) = (self.clock.clone(), self.limit.clone());
-                let width = per_account_limit(self.concurrency);
+                let clock = self.clock.clone();
+                let width = per_account_limit(self.pace.in_flight_limit());
                 polling.push(Box::pin(async move {
-                    let round = a.poll(&clock, &limit, width).await;
+                    let round = a.poll(&clock, width).await;
                     (a, round)
                 }));
             }

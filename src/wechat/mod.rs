@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod pace;
 pub mod rows;
 pub mod token;
 pub mod transport;

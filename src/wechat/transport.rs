@@ -3,8 +3,6 @@
 //! datacube client and the token sources both build on this module; neither imports the other's
 //! transport.
 
-use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::Error;
+pub use super::pace::Pace;
 
 /// Told about every upstream call, so the metrics can count them without the client knowing
 /// Prometheus.
@@ -28,61 +27,6 @@ pub struct NoopObserver;
 impl CallObserver for NoopObserver {
     fn api_call(&self, _api: &str, _errcode_label: &str) {}
     fn token_fetch(&self, _source_kind: &str, _errcode_label: &str) {}
-}
-
-/// The upstream request rate of a whole exporter (`[wechat] rate_limit`): GCRA with no burst, so
-/// calls are spaced evenly, `(1 s + JITTER) / rate` apart.
-pub type RateLimiter = governor::DefaultDirectRateLimiter;
-
-/// What the spacing leaves to spare: `rate + 1` calls span `1 s + JITTER`, so any one second
-/// holds at most `rate` of them as they arrive, even when the network delays one call up to
-/// this much more than a later one.
-const JITTER: Duration = Duration::from_millis(100);
-
-/// A limiter of at most `per_second` requests in any second; `None` for 0 (no limit).
-pub fn rate_limiter(per_second: u32) -> Option<Arc<RateLimiter>> {
-    let rate = NonZeroU32::new(per_second)?;
-    let quota = governor::Quota::with_period((Duration::from_secs(1) + JITTER) / rate.get())?
-        .allow_burst(NonZeroU32::MIN);
-    Some(Arc::new(governor::RateLimiter::direct(quota)))
-}
-
-/// The one pace of every upstream call an exporter (or a backfill) makes: handed to the HTTP
-/// client every datacube client and token source is built with, so each call waits its turn
-/// whichever command or task sends it. Clones share it; a reload changes the rate in place.
-#[derive(Clone, Default)]
-pub struct Pace(Arc<RwLock<(u32, Option<Arc<RateLimiter>>)>>);
-
-impl Pace {
-    /// `per_second` requests a second (0: no limit).
-    pub fn new(per_second: u32) -> Self {
-        Self(Arc::new(RwLock::new((
-            per_second,
-            rate_limiter(per_second),
-        ))))
-    }
-
-    /// Changes the rate of every client that shares this pace (a reload); the same rate keeps
-    /// the limiter and its schedule.
-    pub fn set(&self, per_second: u32) {
-        let mut pace = self.0.write().unwrap_or_else(|p| p.into_inner());
-        if pace.0 != per_second {
-            *pace = (per_second, rate_limiter(per_second));
-        }
-    }
-
-    /// The rate in force (0: no limit).
-    pub fn per_second(&self) -> u32 {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).0
-    }
-
-    /// Waits until one more request may go out.
-    async fn turn(&self) {
-        let limiter = self.0.read().unwrap_or_else(|p| p.into_inner()).1.clone();
-        if let Some(limiter) = limiter {
-            limiter.until_ready().await;
-        }
-    }
 }
 
 /// The shared `reqwest` client with the pace its requests keep. It dereferences to the client to
@@ -176,7 +120,7 @@ impl Http {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<Bytes, Failure> {
-        self.pace.turn().await;
+        let turn = self.pace.turn().await;
         let response = request.send().await.map_err(Failure::Transport)?;
         let status = response.status();
         if !status.is_success() {
@@ -201,6 +145,7 @@ impl Http {
             }
             chunks.push(chunk);
         }
+        turn.answered();
         if chunks.len() == 1 {
             return Ok(chunks.swap_remove(0));
         }
@@ -258,29 +203,6 @@ pub(crate) fn invalid_json(api: &str, message: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every clone shares the rate, and a reload's `set` changes it for all of them: `rate`
-    /// calls then take at least `rate - 1` spacings of `(1 s + JITTER) / rate`.
-    #[tokio::test]
-    async fn a_pace_is_shared_and_changed_in_place() {
-        let pace = Pace::new(0);
-        let clone = pace.clone();
-        pace.set(5);
-        assert_eq!(clone.per_second(), 5);
-        let start = std::time::Instant::now();
-        for _ in 0..5 {
-            clone.turn().await;
-        }
-        let spacing = (Duration::from_secs(1) + JITTER) / 5;
-        // (10 ms less for the limiter's own clock, which is not `Instant`.)
-        assert!(
-            start.elapsed() >= spacing * 4 - Duration::from_millis(10),
-            "{:?}",
-            start.elapsed()
-        );
-        pace.set(0);
-        assert_eq!(clone.per_second(), 0);
-    }
 
     #[test]
     fn api_urls_keep_the_base_path() {

@@ -17,7 +17,7 @@ async fn a_slow_account_does_not_hold_up_another_accounts_day() {
         // for 11 timeouts, longer than this whole test, and is stuck after the first.
         c.wechat.timeout = Duration::from_secs(3);
         c.wechat.max_retries = 10;
-        c.wechat.concurrency = 2;
+        c.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(2);
         c.schedule.publish_after = jiff::civil::Time::midnight();
         c.schedule.empty_is_zero_after = jiff::civil::Time::midnight();
         c.schedule.retry_interval = retry;

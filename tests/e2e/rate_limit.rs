@@ -24,7 +24,7 @@ async fn a_backfill_keeps_the_rate_limit_token_calls_included() {
     let sim = many_accounts(2, Time::constant(9, 0, 0, 0));
     let stack = stack(sim, clock.clone(), |c| {
         users_only(c);
-        c.wechat.concurrency = 8;
+        c.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(8);
         c.wechat.rate_limit = LIMIT;
     })
     .await;
@@ -63,7 +63,7 @@ async fn the_upstream_request_rate_stays_under_the_limit_and_every_account_gets_
     let mut stack = stack(sim, clock::system(), |c| {
         users_only(c);
         c.schedule.publish_after = jiff::civil::Time::midnight();
-        c.wechat.concurrency = 16;
+        c.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
         c.wechat.rate_limit = LIMIT;
     })
     .await;

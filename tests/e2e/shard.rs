@@ -72,7 +72,7 @@ async fn three_replicas_split_the_accounts_and_a_fourth_moves_about_a_quarter() 
         |c| {
             users_only(c);
             c.schedule.publish_after = time(9, 0, 0, 0);
-            c.wechat.concurrency = 16;
+            c.wechat.concurrency = wechat_mp_exporter::config::Concurrency::Fixed(16);
         },
     )
     .await;

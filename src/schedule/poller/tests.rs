@@ -61,7 +61,7 @@ fn an_account_whose_call_outlasts_its_timeout_shows_as_down_until_its_round_ends
         store.clone(),
         board.clone(),
         clock.clone(),
-        2,
+        crate::wechat::pace::Pace::new(0, crate::config::Concurrency::Fixed(2)),
         10,
     );
     // Its last round was fine.
@@ -144,11 +144,10 @@ async fn quota_readings_and_their_day_survive_a_restart() {
         error_retry_interval: SignedDuration::from_hours(1),
         probe_offset: SignedDuration::ZERO,
     };
-    let limit = tokio::sync::Semaphore::new(4);
     let fetch = Arc::new(Answers::default());
     let plan = || AccountPlan::new(settings.clone(), [Endpoint::UserCumulate]);
     let mut first = AccountPoller::new("brand", plan(), fetch.clone());
-    let round = first.poll(&shared, &limit, 2).await;
+    let round = first.poll(&shared, 2).await;
     assert_eq!(round.requests, 1);
     let reads = || fetch.quota_reads.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(reads(), 1, "read once the day is fetched");
@@ -184,9 +183,9 @@ async fn quota_readings_and_their_day_survive_a_restart() {
     );
 
     // The same UTC+8 day: nothing due, no second read. The next day's fetch reads them again.
-    assert_eq!(second.poll(&shared, &limit, 2).await.requests, 0);
+    assert_eq!(second.poll(&shared, 2).await.requests, 0);
     assert_eq!(reads(), 1);
     clock.set(china_at(date(2026, 11, 4), time(9, 0, 0, 0)));
-    assert_eq!(second.poll(&shared, &limit, 2).await.requests, 1);
+    assert_eq!(second.poll(&shared, 2).await.requests, 1);
     assert_eq!(reads(), 2);
 }
