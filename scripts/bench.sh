@@ -12,6 +12,10 @@
 #                                         # with and without callback probes side by side, a gzip
 #                                         # OpenMetrics scrape every SCRAPE_EVERY (15) s for
 #                                         # PROBE_SECONDS (180) s
+#   YEAR_ONLY=1 bash scripts/bench.sh     # only the simulated year (tests/year.rs, release build):
+#                                         # YEAR_ACCOUNTS (200) accounts for YEAR_DAYS (730) days,
+#                                         # a restart every 30 days; prints series, state bytes
+#                                         # and RSS every 30 days
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -33,6 +37,12 @@ mkdir -p "$OUT"
 
 OTLP_ONLY=${OTLP_ONLY:-}
 PROBE_ONLY=${PROBE_ONLY:-}
+if [ -n "${YEAR_ONLY:-}" ]; then
+    # The CI test itself, wider and longer: it asserts the same figures as it prints them.
+    WECHAT_MP_YEAR_ACCOUNTS=${YEAR_ACCOUNTS:-200} WECHAT_MP_YEAR_DAYS=${YEAR_DAYS:-730} \
+        cargo test --locked --release --test year -- --nocapture
+    exit 0
+fi
 [ -n "$OTLP_ONLY$PROBE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --example bench_metrics --example bench_otlp >&2
 TARGET=${CARGO_TARGET_DIR:-target}

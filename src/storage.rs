@@ -376,8 +376,9 @@ impl Drop for StateWriter {
 fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
     let mut last: HashMap<String, Vec<u8>> = HashMap::new();
     while let Ok(first) = rx.recv() {
-        // Coalesce what queued meanwhile: only the newest state of each account is written.
-        let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        // Coalesce what queued meanwhile: only the newest state of each account is encoded and
+        // written (encoding is most of the writer's work; a superseded state is not worth it).
+        let mut pending: BTreeMap<String, (String, Box<Saved>)> = BTreeMap::new();
         let mut syncs = Vec::new();
         let mut next = Some(first);
         while let Some(message) = next {
@@ -387,8 +388,7 @@ fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
                     app_id,
                     saved,
                 } => {
-                    let bytes = encode(&name, &app_id, &saved);
-                    pending.insert(name, bytes);
+                    pending.insert(name, (app_id, saved));
                 }
                 Message::Retain(names) => {
                     pending.retain(|n, _| names.contains(n));
@@ -399,7 +399,8 @@ fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
             }
             next = rx.try_recv().ok();
         }
-        for (name, bytes) in pending {
+        for (name, (app_id, saved)) in pending {
+            let bytes = encode(&name, &app_id, &saved);
             if last.get(&name) == Some(&bytes) {
                 continue;
             }

@@ -127,7 +127,7 @@ impl AccountPoller {
 
     /// The status page's view of this account at `now`.
     pub fn view(&self, now: Timestamp) -> AccountView {
-        let mut view = AccountView::new(&self.name, &self.plan.reports(), &self.status);
+        let mut view = AccountView::new(&self.name, &self.plan.report_dates(), &self.status);
         view.waiting_for = self.plan.waiting_for(now);
         view.next_poll = Some(self.plan.next_poll(now));
         view.last_success = self.last_success;
