@@ -76,7 +76,12 @@ fn dir_bytes(dir: &Path) -> u64 {
 /// - getusersummary costs one more call, the one answered 45009: the day it could not fetch is
 ///   fetched once, at the next UTC+8 midnight, in place of its normal fetch (on the quota day
 ///   itself the refused call stands in for that fetch, not yet made).
-fn minimum(sim: &Simulator, app_id: &str, first_target: Date, days: i64) -> BTreeMap<Endpoint, u64> {
+fn minimum(
+    sim: &Simulator,
+    app_id: &str,
+    first_target: Date,
+    days: i64,
+) -> BTreeMap<Endpoint, u64> {
     let mut want = t1_minimum(sim, app_id, first_target, days, PROBES_PER_DAY);
     if days > RETIRED_ON {
         let until = t1_minimum(sim, app_id, first_target, RETIRED_ON, PROBES_PER_DAY);
@@ -226,13 +231,18 @@ async fn a_simulated_year_stays_at_the_t1_minimum_and_stops_growing() {
         );
     };
     within("series", first.series as f64, end.series as f64);
-    within("state bytes", first.state_bytes as f64, end.state_bytes as f64);
+    within(
+        "state bytes",
+        first.state_bytes as f64,
+        end.state_bytes as f64,
+    );
     within("RSS", first.rss_kib as f64, end.rss_kib as f64);
-    // The articles served turn over: over the year many more were served than at any one time,
-    // so a window that never expired would have grown the series far beyond 10%.
+    // The articles served turn over: checkpoints are a window apart, so over the run several
+    // times more were served than at any one time; windows that never expired would serve them
+    // all at once (and fail the published-date check at every checkpoint).
     let most = checkpoints.iter().map(|c| c.msgids.len()).max().unwrap();
     assert!(
-        every_msgid.len() >= 5 * most,
+        every_msgid.len() >= 3 * most,
         "{} articles over the year, at most {most} at once",
         every_msgid.len()
     );
