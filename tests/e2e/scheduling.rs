@@ -1,16 +1,14 @@
 //! The T+1 schedule against the simulator on an injected clock: a simulated week costs exactly the
 //! minimum calls, not-ready days are retried, 45009 and 47009 stop exactly what they should.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use jiff::civil::{Date, Time, date, time};
+use jiff::civil::{Date, Time, date};
 use wechat_mp_exporter::clock::{Clock as _, ManualClock};
-use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight};
+use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{Endpoint, Period};
 
 use crate::support::t1::{at, calls, t1_minimum, tune};
