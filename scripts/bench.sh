@@ -13,7 +13,7 @@
 #                                         # OpenMetrics scrape every SCRAPE_EVERY (15) s for
 #                                         # PROBE_SECONDS (180) s
 #   YEAR_ONLY=1 bash scripts/bench.sh     # only the simulated year (tests/year.rs, release build):
-#                                         # YEAR_ACCOUNTS (200) accounts for YEAR_DAYS (730) days,
+#                                         # YEAR_ACCOUNTS (40) accounts for YEAR_DAYS (365) days,
 #                                         # a restart every 30 days; prints series, state bytes
 #                                         # and RSS every 30 days
 #
@@ -39,7 +39,7 @@ OTLP_ONLY=${OTLP_ONLY:-}
 PROBE_ONLY=${PROBE_ONLY:-}
 if [ -n "${YEAR_ONLY:-}" ]; then
     # The CI test itself, wider and longer: it asserts the same figures as it prints them.
-    WECHAT_MP_YEAR_ACCOUNTS=${YEAR_ACCOUNTS:-200} WECHAT_MP_YEAR_DAYS=${YEAR_DAYS:-730} \
+    WECHAT_MP_YEAR_ACCOUNTS=${YEAR_ACCOUNTS:-40} WECHAT_MP_YEAR_DAYS=${YEAR_DAYS:-365} \
         cargo test --locked --release --test year -- --nocapture
     exit 0
 fi
