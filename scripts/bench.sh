@@ -17,6 +17,10 @@
 #                                         # over a state directory, its bytes per account against
 #                                         # the account's share of the gzip OpenMetrics body, and a
 #                                         # restart on it (BENCH_EXCLUDE, BENCH_MAX_ARTICLES apply)
+#   YEAR_ONLY=1 bash scripts/bench.sh     # only the simulated year (tests/year.rs, release build):
+#                                         # YEAR_ACCOUNTS (40) accounts for YEAR_DAYS (365) days,
+#                                         # a restart every 30 days; prints series, state bytes
+#                                         # and RSS every 30 days
 #
 # For each N: the simulator with N accounts runs in one process, the exporter (one poll round, then
 # serving) in another; wrk then loads the real /metrics, the bare hyper baseline (same body size)
@@ -39,6 +43,12 @@ mkdir -p "$OUT"
 OTLP_ONLY=${OTLP_ONLY:-}
 PROBE_ONLY=${PROBE_ONLY:-}
 STATE_ONLY=${STATE_ONLY:-}
+if [ -n "${YEAR_ONLY:-}" ]; then
+    # The CI test itself, wider and longer: it asserts the same figures as it prints them.
+    WECHAT_MP_YEAR_ACCOUNTS=${YEAR_ACCOUNTS:-40} WECHAT_MP_YEAR_DAYS=${YEAR_DAYS:-365} \
+        cargo test --locked --release --test year -- --nocapture
+    exit 0
+fi
 [ -n "$OTLP_ONLY$PROBE_ONLY$STATE_ONLY" ] || command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --example bench_metrics --example bench_otlp --example bench_state >&2
 TARGET=${CARGO_TARGET_DIR:-target}

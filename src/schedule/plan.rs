@@ -451,6 +451,17 @@ impl AccountPlan {
 
     /// The latest data, for the metric mapping.
     pub fn reports(&self) -> AccountReports {
+        self.collect_reports(true)
+    }
+
+    /// [`AccountPlan::reports`] with each per-article window's rows left out (its date kept):
+    /// all the status page's view reads, which is built after every round of every account and
+    /// would otherwise copy every article's running totals each time.
+    pub fn report_dates(&self) -> AccountReports {
+        self.collect_reports(false)
+    }
+
+    fn collect_reports(&self, window_rows: bool) -> AccountReports {
         let mut reports = BTreeMap::new();
         for (&e, state) in &self.states {
             if let Some(latest) = &state.latest {
@@ -458,7 +469,7 @@ impl AccountPlan {
             }
         }
         for (&e, window) in &self.windows {
-            if let Some(merged) = merge_window(e, window) {
+            if let Some(merged) = merge_window(e, window, window_rows) {
                 reports.insert(e, merged);
             }
         }
@@ -490,14 +501,19 @@ fn window_dates(e: Endpoint, target: Date, days: u32) -> impl Iterator<Item = Da
         .flat_map(|r| r.days())
 }
 
-fn merge_window(e: Endpoint, window: &BTreeMap<Date, WindowEntry>) -> Option<DatedReport> {
+/// One report of every date of `window`, dated its newest `as_of`; without `rows`, empty.
+fn merge_window(
+    e: Endpoint,
+    window: &BTreeMap<Date, WindowEntry>,
+    rows: bool,
+) -> Option<DatedReport> {
     let as_of = window.values().map(|w| w.as_of).max()?;
     let report = match e {
         Endpoint::ArticleTotal => Report::ArticleTotal(
             window
                 .values()
                 .flat_map(|w| match &w.report {
-                    Report::ArticleTotal(rows) => rows.clone(),
+                    Report::ArticleTotal(r) if rows => r.clone(),
                     _ => Vec::new(),
                 })
                 .collect(),
@@ -506,7 +522,7 @@ fn merge_window(e: Endpoint, window: &BTreeMap<Date, WindowEntry>) -> Option<Dat
             window
                 .values()
                 .flat_map(|w| match &w.report {
-                    Report::ArticleTotalDetail(rows) => rows.clone(),
+                    Report::ArticleTotalDetail(r) if rows => r.clone(),
                     _ => Vec::new(),
                 })
                 .collect(),

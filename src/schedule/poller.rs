@@ -144,7 +144,7 @@ impl AccountPoller {
 
     /// The status page's view of this account at `now`.
     pub fn view(&self, now: Timestamp) -> AccountView {
-        let mut view = AccountView::new(&self.name, &self.plan.reports(), &self.status);
+        let mut view = AccountView::new(&self.name, &self.plan.report_dates(), &self.status);
         view.waiting_for = self.plan.waiting_for(now);
         view.next_poll = Some(self.plan.next_poll(now));
         view.last_success = self.last_success;
@@ -404,19 +404,18 @@ impl Scheduler {
 
     /// Polls every account once (concurrently) and publishes each one's data as it finishes.
     pub async fn tick(&mut self) -> PollRound {
-        let clock = &self.clock;
         let width = per_account_limit(self.pace.in_flight_limit());
-        let rounds = futures::future::join_all(
-            self.accounts
-                .iter_mut()
-                .map(|a| async move { a.poll(clock, width).await }),
-        )
-        .await;
-        let accounts = std::mem::take(&mut self.accounts);
-        for (a, &round) in accounts.iter().zip(&rounds) {
-            self.finished(a, round);
+        let polls: Vec<_> = std::mem::take(&mut self.accounts)
+            .into_iter()
+            .map(|a| spawn_poll(a, self.clock.clone(), width))
+            .collect();
+        let mut rounds = Vec::with_capacity(polls.len());
+        for poll in polls {
+            let (a, round) = poll.await;
+            self.finished(&a, round);
+            self.accounts.push(a);
+            rounds.push(round);
         }
-        self.accounts = accounts;
         self.publish_board();
         rounds
             .into_iter()
@@ -491,15 +490,11 @@ impl Scheduler {
                 .into_iter()
                 .partition(|a| wake.get(&a.id).is_none_or(|&t| t <= now));
             self.accounts = idle;
-            for mut a in due {
+            for a in due {
                 wake.remove(&a.id);
                 running.insert(a.name.clone(), false);
-                let clock = self.clock.clone();
                 let width = per_account_limit(self.pace.in_flight_limit());
-                polling.push(Box::pin(async move {
-                    let round = a.poll(&clock, width).await;
-                    (a, round)
-                }));
+                polling.push(Box::pin(spawn_poll(a, self.clock.clone(), width)));
             }
             let next = self
                 .accounts
@@ -541,6 +536,23 @@ impl Scheduler {
                 }
             }
         }
+    }
+}
+
+/// Polls `a` on a task of its own, so that reading and storing the answers of many accounts
+/// uses every worker thread, not only the scheduler's. A panic in the round is the caller's.
+async fn spawn_poll(
+    mut a: AccountPoller,
+    clock: SharedClock,
+    width: usize,
+) -> (AccountPoller, PollRound) {
+    let task = tokio::spawn(async move {
+        let round = a.poll(&clock, width).await;
+        (a, round)
+    });
+    match task.await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

@@ -23,11 +23,13 @@ pub const DEFAULT_DAILY_LIMIT: u64 = 5000;
 
 pub(super) struct Ledger {
     daily_limit: AtomicU64,
-    /// Calls counted against the quota: (app_id, api, UTC+8 day) -> calls.
-    daily: Mutex<BTreeMap<(String, String, Date), u64>>,
+    /// Calls counted against the quota: (UTC+8 day, app_id, api) -> calls, for today and
+    /// yesterday only (a quota is a day's; older days would grow without bound over a long run).
+    daily: Mutex<BTreeMap<(Date, String, String), u64>>,
     started: Instant,
-    /// When each request (any route but the control ones) arrived, since `started`.
-    arrivals: Mutex<Vec<Duration>>,
+    /// When each request (any route but the control ones) arrived, in microseconds since
+    /// `started` (4 bytes each: a simulated year is about half a million requests).
+    arrivals: Mutex<Vec<u32>>,
 }
 
 impl Default for Ledger {
@@ -43,15 +45,21 @@ impl Default for Ledger {
 
 impl Ledger {
     pub(super) fn arrived(&self) {
-        lock(&self.arrivals).push(self.started.elapsed());
+        // Saturates after 71 minutes of wall time; every measurement of a rate is far shorter.
+        let micros = u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        lock(&self.arrivals).push(micros);
     }
 
     /// Counts one call of `api` by `app_id` on `day` if the quota has room; false (45009) if not.
     pub(super) fn take(&self, app_id: &str, api: &str, day: Date) -> bool {
         let limit = self.daily_limit.load(Ordering::SeqCst);
         let mut daily = lock(&self.daily);
+        let kept_from = day.yesterday().unwrap_or(day);
+        if daily.keys().next().is_some_and(|(d, _, _)| *d < kept_from) {
+            daily.retain(|(d, _, _), _| *d >= kept_from);
+        }
         let used = daily
-            .entry((app_id.to_string(), api.to_string(), day))
+            .entry((day, app_id.to_string(), api.to_string()))
             .or_insert(0);
         if *used >= limit {
             return false;
@@ -62,7 +70,7 @@ impl Ledger {
 
     fn used(&self, app_id: &str, api: &str, day: Date) -> u64 {
         lock(&self.daily)
-            .get(&(app_id.to_string(), api.to_string(), day))
+            .get(&(day, app_id.to_string(), api.to_string()))
             .copied()
             .unwrap_or(0)
     }
@@ -80,15 +88,16 @@ impl Simulator {
     }
 
     /// Calls of `api` by `app_id` counted against its quota on the UTC+8 `day` (calls refused
-    /// with 45009 are not counted).
+    /// with 45009 are not counted); 0 for a day before yesterday of the latest day counted.
     pub fn used_on(&self, app_id: &str, api: &str, day: Date) -> u64 {
         self.inner.ledger.used(app_id, api, day)
     }
 
     /// The most requests (datacube, quota and token) that arrived within any `window`.
     pub fn max_requests_within(&self, window: Duration) -> usize {
+        let window = u32::try_from(window.as_micros()).unwrap_or(u32::MAX);
         let mut sorted = lock(&self.inner.ledger.arrivals).clone();
-        sorted.sort();
+        sorted.sort_unstable();
         let mut first = 0;
         let mut most = 0;
         for (last, &t) in sorted.iter().enumerate() {

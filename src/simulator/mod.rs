@@ -511,7 +511,7 @@ impl Simulator {
             return Err(61501);
         }
         let (report, is_delay) = self.answer(&app_id, endpoint, range, now);
-        serde_json::to_vec(&report.to_body(is_delay)).map_err(|_| -1)
+        Ok(report.to_body_bytes(is_delay))
     }
 }
 

@@ -334,6 +334,28 @@ fn the_writer_keeps_a_digest_not_the_bytes() {
 }
 
 #[test]
+fn of_states_queued_together_the_newest_is_the_one_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::open(tmp.path()).unwrap();
+    let writer = StateWriter::start(dir.clone());
+    // Queued faster than the writer writes: only the last of each account is encoded and kept.
+    let states: Vec<Saved> = (0..50)
+        .map(|i| {
+            let mut s = sample();
+            s.status.last_poll_end = Some(i);
+            s
+        })
+        .collect();
+    for s in &states {
+        writer.save("brand", "wx1", s.clone());
+        writer.save("news", "wx2", Saved::default());
+    }
+    writer.sync();
+    assert_eq!(dir.load("brand", "wx1"), states.last().cloned());
+    assert_eq!(dir.load("news", "wx2"), Some(Saved::default()));
+}
+
+#[test]
 fn account_names_are_file_names() {
     assert_eq!(file_stem("brand-1_x"), "brand-1_x");
     assert_eq!(file_stem("../x y"), "%2E%2E%2Fx%20y");

@@ -95,8 +95,9 @@ pub(super) fn digest(json: &[u8]) -> u128 {
 fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
     let mut last: HashMap<String, u128> = HashMap::new();
     while let Ok(first) = rx.recv() {
-        // Coalesce what queued meanwhile: only the newest state of each account is written.
-        let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        // Coalesce what queued meanwhile: only the newest state of each account is encoded and
+        // written (encoding is most of the writer's work; a superseded state is not worth it).
+        let mut pending: BTreeMap<String, (String, Box<Saved>)> = BTreeMap::new();
         let mut syncs = Vec::new();
         let mut next = Some(first);
         while let Some(message) = next {
@@ -106,8 +107,7 @@ fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
                     app_id,
                     saved,
                 } => {
-                    let json = encode_json(&name, &app_id, &saved);
-                    pending.insert(name, json);
+                    pending.insert(name, (app_id, saved));
                 }
                 Message::Retain(names) => {
                     pending.retain(|n, _| names.contains(n));
@@ -118,7 +118,8 @@ fn write_loop(dir: &StateDir, rx: &mpsc::Receiver<Message>) {
             }
             next = rx.try_recv().ok();
         }
-        for (name, json) in pending {
+        for (name, (app_id, saved)) in pending {
+            let json = encode_json(&name, &app_id, &saved);
             // Compared before compressing: an unchanged state costs neither gzip nor disk.
             let sum = digest(&json);
             if last.get(&name) == Some(&sum) {

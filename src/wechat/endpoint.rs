@@ -156,6 +156,14 @@ macro_rules! endpoints {
                 }
             }
 
+            /// [`Report::to_body`] written straight to JSON bytes (the simulator's answers: no
+            /// `Value` tree in between).
+            pub fn to_body_bytes(&self, is_delay: Option<bool>) -> Vec<u8> {
+                match self {
+                    $(Report::$v(rows) => body_bytes(rows, is_delay),)+
+                }
+            }
+
             /// Number of rows.
             pub fn len(&self) -> usize {
                 match self {
@@ -224,14 +232,24 @@ pub trait RowSource<R> {
     fn rows(&self, endpoint: Endpoint) -> Vec<R>;
 }
 
+/// WeChat's success body: the rows under `list`, and `is_delay` when WeChat says it.
+#[derive(serde::Serialize)]
+struct Body<'a, R> {
+    list: &'a [R],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_delay: Option<bool>,
+}
+
 fn body<R: Row>(rows: &[R], is_delay: Option<bool>) -> serde_json::Value {
-    #[derive(serde::Serialize)]
-    struct Body<'a, R> {
-        list: &'a [R],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        is_delay: Option<bool>,
-    }
     serde_json::to_value(Body {
+        list: rows,
+        is_delay,
+    })
+    .expect("report rows always serialise")
+}
+
+fn body_bytes<R: Row>(rows: &[R], is_delay: Option<bool>) -> Vec<u8> {
+    serde_json::to_vec(&Body {
         list: rows,
         is_delay,
     })

@@ -2,9 +2,10 @@
 //! exporter in-process on 127.0.0.1, Debian's promtool and Prometheus server where a real component
 //! is the check. One binary links axum, reqwest and rustls once instead of once per file.
 //!
-//! Three subjects stay separate binaries because they change or measure process-wide state:
-//! `tests/timezone.rs` sets `TZ`, `tests/logs/` installs the global log subscriber, and
-//! `tests/memory.rs` measures the process's peak RSS during the fault matrix's 100 MiB body.
+//! Four subjects stay separate binaries because they change or measure process-wide state:
+//! `tests/timezone.rs` sets `TZ`, `tests/logs/` installs the global log subscriber,
+//! `tests/memory.rs` measures the process's peak RSS during the fault matrix's 100 MiB body, and
+//! `tests/year.rs` the process's RSS over a simulated year.
 
 #[path = "../support/mod.rs"]
 mod support;

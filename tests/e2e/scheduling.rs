@@ -1,60 +1,23 @@
 //! The T+1 schedule against the simulator on an injected clock: a simulated week costs exactly the
 //! minimum calls, not-ready days are retried, 45009 and 47009 stop exactly what they should.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use jiff::civil::{Date, Time, date, time};
+use jiff::civil::{Date, Time, date};
 use wechat_mp_exporter::clock::{Clock as _, ManualClock};
-use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::schedule::{self, Scheduler};
 use wechat_mp_exporter::simulator::Simulator;
-use wechat_mp_exporter::wechat::date::{add_days, china_at, china_midnight};
+use wechat_mp_exporter::wechat::date::{add_days, china_midnight};
 use wechat_mp_exporter::wechat::{Endpoint, Period};
 
+use crate::support::t1::{at, calls, t1_minimum, tune};
 use crate::support::{Stack, parse_text, sim_config, stack, value};
-
-/// The simulator publishes yesterday at 09:00 UTC+8; the exporter starts looking at 08:00 and retries
-/// every 30 minutes, so each day costs three readiness probes (08:00, 08:30, 09:00).
-fn tune(c: &mut Config) {
-    c.schedule.publish_after = time(8, 0, 0, 0);
-    c.schedule.retry_interval = std::time::Duration::from_secs(30 * 60);
-    // The simulator publishes a day whole, so an empty answer once the probe succeeded means zero.
-    c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
-    c.schedule.error_retry_interval = std::time::Duration::from_secs(3600);
-}
-
-fn at(d: Date, h: i8, m: i8) -> Timestamp {
-    china_at(d, time(h, m, 0, 0))
-}
 
 async fn start(now: Timestamp) -> (Stack, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(now));
     let stack = stack(sim_config(Time::constant(9, 0, 0, 0)), clock.clone(), tune).await;
     (stack, clock)
-}
-
-fn calls(sim: &Simulator, app_id: &str) -> BTreeMap<Endpoint, u64> {
-    Endpoint::ALL
-        .into_iter()
-        .map(|e| (e, sim.calls_to(app_id, e.name())))
-        .collect()
-}
-
-/// The T+1 minimum for `days` days after a first poll of `first_target`, from the simulator's own
-/// record of which days had articles: one probe on the first poll (already published), then
-/// 08:00, 08:30 and 09:00 (plus the account's offset) daily.
-fn t1_minimum(
-    sim: &Simulator,
-    app_id: &str,
-    first_target: Date,
-    days: i64,
-) -> BTreeMap<Endpoint, u64> {
-    schedule::t1_minimum(first_target, days, 3, |e, d| match e {
-        Endpoint::ArticleTotal => sim.has_mass_send(app_id, d),
-        _ => sim.has_publish(app_id, d),
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,6 +38,7 @@ async fn a_simulated_week_costs_exactly_the_t1_minimum() {
             &account.app_id,
             add_days(start_day, -1),
             days,
+            3,
         );
         assert_eq!(got, want, "calls per endpoint for {}", account.name);
         total += got.values().sum::<u64>();

@@ -6,15 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use jiff::civil::{Date, Time, date, time};
+use jiff::civil::{Time, date, time};
 use wechat_mp_exporter::clock::ManualClock;
-use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::simulator::{BodyFault, Connections, Simulator};
 use wechat_mp_exporter::wechat::Endpoint;
 use wechat_mp_exporter::wechat::date::{add_days, china_at};
 
-use super::{Stack, of, parse_text, sim_config, stack, value};
+use super::t1::{at, tune};
+use super::{Stack, memory_kib, of, parse_text, sim_config, stack, value};
 
 pub struct Case {
     pub fault: &'static str,
@@ -204,28 +203,6 @@ pub const CASES: &[Case] = &[
         )
     },
 ];
-
-/// `field` of /proc/self/status (`VmHWM:`, the peak resident memory since the last reset, or
-/// `VmRSS:`, the current), in KiB.
-fn memory_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
-}
-
-fn tune(c: &mut Config) {
-    c.schedule.publish_after = time(8, 0, 0, 0);
-    c.schedule.retry_interval = Duration::from_secs(30 * 60);
-    c.schedule.empty_is_zero_after = time(9, 0, 0, 0);
-    c.schedule.error_retry_interval = Duration::from_secs(3600);
-}
-
-fn at(d: Date, h: i8, m: i8) -> Timestamp {
-    china_at(d, time(h, m, 0, 0))
-}
 
 /// One row of the table: what the exporter did.
 pub struct Observed {

@@ -8,6 +8,7 @@ pub mod chromium;
 pub mod faults;
 pub mod harness;
 pub mod prometheus;
+pub mod t1;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -375,4 +376,15 @@ pub fn seeded_rng(test: &str) -> rand::rngs::StdRng {
     };
     println!("{test}: random seed {seed} (replay with {SEED_VAR}={seed})");
     rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+/// `field` of /proc/self/status (`VmHWM:`, the peak resident memory since the last reset, or
+/// `VmRSS:`, the current), in KiB.
+pub fn memory_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
 }

@@ -242,6 +242,34 @@ fn windows_re_poll_only_dates_with_articles_and_drop_dates_that_left() {
 }
 
 #[test]
+fn report_dates_keep_every_date_and_no_window_rows() {
+    let mut plan = AccountPlan::new(
+        settings(),
+        [
+            Endpoint::UserCumulate,
+            Endpoint::ArticleTotal,
+            Endpoint::ArticleTotalDetail,
+        ],
+    );
+    let day = date(2026, 11, 24);
+    while !answer_all(&mut plan, at(day, 10, 0), &[]).is_empty() {}
+    let (full, dates) = (plan.reports(), plan.report_dates());
+    assert!(full.reports[&Endpoint::ArticleTotalDetail].report.len() >= 7);
+    let dated = |r: &AccountReports| -> Vec<(Endpoint, Date)> {
+        r.reports.iter().map(|(&e, d)| (e, d.date)).collect()
+    };
+    assert_eq!(dated(&dates), dated(&full));
+    for e in [Endpoint::ArticleTotal, Endpoint::ArticleTotalDetail] {
+        assert!(dates.reports[&e].report.is_empty(), "{e}: no rows copied");
+    }
+    // The probe's rows (followers) are still there.
+    assert_eq!(
+        dates.reports[&Endpoint::UserCumulate],
+        full.reports[&Endpoint::UserCumulate]
+    );
+}
+
+#[test]
 fn quota_stops_the_api_until_the_next_utc8_day() {
     let mut plan = AccountPlan::new(settings(), [Endpoint::UserSummary, Endpoint::UpstreamMsg]);
     let today = date(2026, 11, 24);
