@@ -150,8 +150,11 @@ pub const JOIN_BELOW: usize = 1 << 20;
 /// from: holding them keeps their bytes alive, so equal pointers mean equal chunks.
 #[derive(Debug, Default)]
 pub(super) struct Joined {
-    cells: [Mutex<Option<(Vec<Bytes>, Bytes)>>; 6],
+    cells: [Mutex<Option<JoinedAnswer>>; 6],
 }
+
+/// The chunks of an answer and the one buffer they were joined into.
+type JoinedAnswer = (Vec<Bytes>, Bytes);
 
 impl Joined {
     /// `chunks` as one buffer, joined again only when one of them is new.
@@ -253,7 +256,8 @@ impl Exposition {
         chunks
     }
 
-    fn blocks_of(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+    /// The answer's blocks as they are, never joined.
+    pub(super) fn blocks_of(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let mut chunks: Vec<Bytes> = self.blocks().iter().map(|b| b.body(format, gzip)).collect();
         chunks.push(super::process::process_block(format, gzip));
         if format == Format::OpenMetrics {

@@ -79,7 +79,8 @@ pub enum Concurrency {
 
 /// The one pace of every upstream call an exporter (or a backfill) makes: handed to the HTTP
 /// client every datacube client and token source is built with, so each call waits its turn
-/// whichever command or task sends it. Clones share it; a reload changes it in place.
+/// whichever command or task sends it. Clones share it; a reload changes it in place. The
+/// default (a client not paced yet) has no rate and up to [`MAX_IN_FLIGHT`] in flight.
 #[derive(Clone, Default)]
 pub struct Pace(Arc<Shared>);
 
@@ -216,11 +217,12 @@ struct Window {
     resizing: Mutex<()>,
 }
 
+/// Unsized, as in `Pace::default()` (a client not paced yet): the most there may ever be.
 impl Default for Window {
     fn default() -> Self {
         Self {
-            semaphore: Semaphore::new(DEFAULT_IN_FLIGHT),
-            size: AtomicUsize::new(DEFAULT_IN_FLIGHT),
+            semaphore: Semaphore::new(MAX_IN_FLIGHT),
+            size: AtomicUsize::new(MAX_IN_FLIGHT),
             owed: AtomicUsize::new(0),
             resizing: Mutex::new(()),
         }
