@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
+use rayon::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
@@ -64,9 +65,10 @@ impl Exporter {
     ) -> anyhow::Result<Self> {
         let config = &of_shard(config.clone(), shard);
         let runtime = Runtime::new(config, clock, storage, shard)?;
+        // Each account's state is read, inflated and parsed on its own: on every core.
         let pollers = config
             .accounts
-            .iter()
+            .par_iter()
             .map(|account| runtime.poller(config, account))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut scheduler = Scheduler::new(

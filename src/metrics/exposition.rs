@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use rayon::prelude::*;
 
 use super::SelfMetrics;
 use super::catalogue as m;
@@ -191,7 +192,8 @@ pub struct Exposition {
 /// `exposition.text.clone()` is the body's `Bytes`.
 #[derive(Debug)]
 pub struct PlainText {
-    business: Arc<Block>,
+    /// The business block's parts, in order.
+    business: Arc<Vec<Arc<Block>>>,
     live: Arc<Block>,
     joined: OnceLock<Bytes>,
 }
@@ -200,7 +202,10 @@ impl Deref for PlainText {
     type Target = Bytes;
     fn deref(&self) -> &Bytes {
         self.joined.get_or_init(|| {
-            let mut body = self.business.plain(Format::Text).to_vec();
+            let mut body = Vec::new();
+            for part in self.business.iter() {
+                body.extend_from_slice(&part.plain(Format::Text));
+            }
             body.extend_from_slice(&self.live.plain(Format::Text));
             Bytes::from(body)
         })
@@ -208,7 +213,11 @@ impl Deref for PlainText {
 }
 
 impl Exposition {
-    pub(super) fn new(business: Arc<Block>, live: Arc<Block>, joined: Arc<Joined>) -> Self {
+    pub(super) fn new(
+        business: Arc<Vec<Arc<Block>>>,
+        live: Arc<Block>,
+        joined: Arc<Joined>,
+    ) -> Self {
         Self {
             text: PlainText {
                 business,
@@ -219,14 +228,18 @@ impl Exposition {
         }
     }
 
-    fn blocks(&self) -> [&Block; 2] {
-        [&self.text.business, &self.text.live]
+    fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.text
+            .business
+            .iter()
+            .map(|b| &**b)
+            .chain(std::iter::once(&*self.text.live))
     }
 
-    /// The business block (tests check it is the same one across probe results).
+    /// The business block's first part (tests check it is the same one across probe results).
     #[cfg(test)]
     pub(super) fn business(&self) -> &Arc<Block> {
-        &self.text.business
+        &self.text.business[0]
     }
 
     /// The whole OpenMetrics body without `process_*`, `# EOF` included (for tests and tools).
@@ -242,7 +255,7 @@ impl Exposition {
     /// Whether what a scrape of `format` (gzipped or not) sends is already encoded; if not,
     /// [`Exposition::response`] encodes it: call it where blocking is fine.
     pub fn is_ready(&self, format: Format, gzip: bool) -> bool {
-        self.blocks().iter().all(|b| b.is_ready(format, gzip))
+        self.blocks().all(|b| b.is_ready(format, gzip))
     }
 
     /// What a scrape sends: the business, live and process blocks (OpenMetrics then `# EOF`),
@@ -258,7 +271,14 @@ impl Exposition {
 
     /// The answer's blocks as they are, never joined.
     pub(super) fn blocks_of(&self, format: Format, gzip: bool) -> Vec<Bytes> {
-        let mut chunks: Vec<Bytes> = self.blocks().iter().map(|b| b.body(format, gzip)).collect();
+        // The business block's parts encode side by side, one per core (the first encoding
+        // after a restart or a poll round: seconds at thousands of accounts).
+        if self.text.business.len() > 1 && !self.is_ready(format, gzip) {
+            self.text.business.par_iter().for_each(|part| {
+                part.body(format, gzip);
+            });
+        }
+        let mut chunks: Vec<Bytes> = self.blocks().map(|b| b.body(format, gzip)).collect();
         chunks.push(super::process::process_block(format, gzip));
         if format == Format::OpenMetrics {
             chunks.push(if gzip {
@@ -335,6 +355,63 @@ mod tests {
             m::EXPORTER_BUSINESS_ENCODES_TOTAL.name,
             ("format", format.label()),
         )
+    }
+
+    #[test]
+    fn a_large_business_block_in_parts_is_byte_for_byte_the_block_in_one() {
+        use crate::metrics::store::{Snapshot, business_parts, is_business};
+        // 60 accounts x 3 families x 334 series: above the size from which the block is split.
+        let infos: Vec<&m::MetricInfo> = m::catalogue()
+            .iter()
+            .filter(|i| is_business(i.name) && i.kind == m::MetricKind::Gauge)
+            .take(3)
+            .collect();
+        let snapshots: Vec<Arc<Snapshot>> = (0..60)
+            .map(|a| {
+                let samples = infos
+                    .iter()
+                    .flat_map(|info| {
+                        (0..334).map(move |i| Sample {
+                            name: info.name,
+                            labels: vec![
+                                ("account", format!("a{a}").into()),
+                                ("msgid", format!("{i}").into()),
+                            ]
+                            .into(),
+                            value: Value::Int(i),
+                        })
+                    })
+                    .collect();
+                Arc::new(Snapshot::new(samples))
+            })
+            .collect();
+        let block = |names| {
+            let families = Families {
+                accounts: snapshots.clone(),
+                keep: Some(is_business),
+                names,
+                ..Default::default()
+            };
+            Block::new(families, None)
+        };
+        let parts = business_parts(&snapshots, 3);
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        // Whole families, in name order, each in one part.
+        let mut names: Vec<&str> = infos.iter().map(|i| i.name).collect();
+        names.sort_unstable();
+        let covered: Vec<&str> = parts.iter().map(|p| p.unwrap().0).collect();
+        assert_eq!(covered, names, "{parts:?}");
+        let whole = block(None);
+        for format in Format::ALL {
+            let joined: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| block(*p).plain(format).to_vec())
+                .collect();
+            assert_eq!(joined, whole.plain(format).to_vec(), "{format:?}");
+        }
+        // One core, or a small block: one part.
+        assert_eq!(business_parts(&snapshots, 1), vec![None]);
+        assert_eq!(business_parts(&snapshots[..10], 3), vec![None]);
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub(super) struct Families {
     pub accounts: Vec<Arc<Snapshot>>,
     /// Which of the accounts' families belong to this block.
     pub keep: Option<fn(&str) -> bool>,
+    /// Of those, only the names in this inclusive range (one part of a block encoded in parts).
+    pub names: Option<(&'static str, &'static str)>,
     pub own: Vec<(&'static str, Sample)>,
     pub histograms: BTreeMap<&'static str, Vec<HistogramSeries>>,
     /// Families not in the catalogue (`process_*`): (info, samples).
@@ -192,9 +194,12 @@ impl Families {
     fn kept(&self) -> impl FnMut(&'static str) -> bool + '_ {
         let mut memo: std::collections::HashMap<&'static str, bool> = Default::default();
         move |name| {
-            *memo
-                .entry(name)
-                .or_insert_with(|| self.keep.is_none_or(|keep| keep(name)))
+            *memo.entry(name).or_insert_with(|| {
+                self.keep.is_none_or(|keep| keep(name))
+                    && self
+                        .names
+                        .is_none_or(|(first, last)| first <= name && name <= last)
+            })
         }
     }
 

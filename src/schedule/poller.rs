@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use rayon::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -352,10 +353,17 @@ impl Scheduler {
     }
 
     fn add(&mut self, accounts: Vec<AccountPoller>) {
-        for a in accounts {
-            self.store
-                .update_account(&a.name, &a.plan.reports(), &a.status, self.max_articles);
-            self.views.insert(a.name.clone(), a.view(self.clock.now()));
+        // Mapping each account to samples is most of a restart's work: on every core.
+        let (store, max_articles, now) = (&self.store, self.max_articles, self.clock.now());
+        let views: Vec<AccountView> = accounts
+            .par_iter()
+            .map(|a| {
+                store.update_account(&a.name, &a.plan.reports(), &a.status, max_articles);
+                a.view(now)
+            })
+            .collect();
+        for (a, view) in accounts.into_iter().zip(views) {
+            self.views.insert(a.name.clone(), view);
             self.order.push(a.name.clone());
             self.ids.insert(a.name.clone(), a.id);
             self.accounts.push(a);
