@@ -24,9 +24,10 @@ mod view;
 
 use crate::catalogue;
 use catalogue as m;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use foldhash::{HashSet, HashSetExt as _};
 use jiff::civil::Date;
 
 use crate::latest::{AccountReports, AccountStatus};
