@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use rayon::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::plan::{AccountPlan, Job, Outcome};
 use crate::clock::SharedClock;
@@ -548,19 +549,23 @@ impl Scheduler {
 }
 
 /// Polls `a` on a task of its own, so that reading and storing the answers of many accounts
-/// uses every worker thread, not only the scheduler's. A panic in the round is the caller's.
+/// uses every worker thread, not only the scheduler's. Dropping the future aborts the task (a
+/// scheduler that stops cancels its rounds, as when they ran inside it); a panic in the round is
+/// the caller's.
 async fn spawn_poll(
     mut a: AccountPoller,
     clock: SharedClock,
     width: usize,
 ) -> (AccountPoller, PollRound) {
-    let task = tokio::spawn(async move {
+    let task = AbortOnDropHandle::new(tokio::spawn(async move {
         let round = a.poll(&clock, width).await;
         (a, round)
-    });
+    }));
     match task.await {
         Ok(done) => done,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: only by the runtime shutting down, which drops this future too.
+        Err(_) => std::future::pending().await,
     }
 }
 
