@@ -185,9 +185,10 @@ struct Job {
     ranges: Vec<DateRange>,
 }
 
-/// Fetches every account's reports over the request's range, with at most
-/// `wechat.concurrency` requests in flight (the runtime's pace bounds them), and writes the OpenMetrics file. Failing reports are
-/// logged and skipped; it is an error only when the range is refused or nothing could be fetched.
+/// Fetches every account's reports over the request's range, with at most `wechat.concurrency`
+/// requests in flight (the runtime's pace bounds them), and writes the OpenMetrics file. Failing
+/// reports are logged and skipped; it is an error only when the range is refused or nothing
+/// could be fetched.
 pub async fn run(
     config: &Config,
     request: &Request,

@@ -13,9 +13,10 @@ use crate::shard::Shard;
 use crate::status_page::StatusBoard;
 use crate::storage::{StateDir, StateWriter};
 use crate::version::{REVISION, VERSION};
+use crate::wechat::pace::Pace;
 use crate::wechat::token::component::Platform;
 use crate::wechat::token::{TokenCache, TokenSource};
-use crate::wechat::transport::{Http, NoopObserver, Pace, try_http_client};
+use crate::wechat::transport::{Http, NoopObserver, try_http_client};
 
 /// The component token cache of every third-party platform, shared by its accounts and kept over
 /// reloads while the platform's settings stay the same.

@@ -13,7 +13,6 @@
 //! the limiter when WeChat is slow or lets a burst of slow calls pile up when it is fast.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -44,18 +43,29 @@ const HEADROOM: f64 = 2.0;
 /// A limiter of at most `per_second` requests in any window of `1 s + JITTER`; `None` for 0
 /// (no limit).
 pub fn rate_limiter(per_second: u32) -> Option<Arc<RateLimiter>> {
-    let rate = NonZeroU32::new(per_second)?;
+    Some(Arc::new(governor::RateLimiter::direct(quota(
+        NonZeroU32::new(per_second)?,
+    ))))
+}
+
+/// The limiter's quota at `rate`: `burst` calls at once, then one per period. `burst + k` calls
+/// span `k` periods, so `rate` calls span `rate - burst` periods, which must be at least
+/// `1 s + JITTER`.
+fn quota(rate: NonZeroU32) -> governor::Quota {
     let burst = burst(rate.get());
-    // `burst` at once, then one per period: `burst + k` calls span `k` periods, so `rate` calls
-    // span `rate - burst` periods, which must be at least `1 s + JITTER`.
-    let period = (Duration::from_secs(1) + JITTER) / (rate.get() - burst + 1);
-    let quota = governor::Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
-    Some(Arc::new(governor::RateLimiter::direct(quota)))
+    governor::Quota::with_period(period(rate.get()))
+        .expect("the period of a rate of at most u32::MAX is above zero")
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
+/// The spacing after the burst at `rate` (above 0) per second.
+fn period(rate: u32) -> Duration {
+    (Duration::from_secs(1) + JITTER) / (rate - burst(rate) + 1)
 }
 
 /// The burst at `rate` per second: [`BURST_SPAN`]'s worth, at least 1.
 fn burst(rate: u32) -> u32 {
-    ((f64::from(rate) * BURST_SPAN.as_secs_f64()) as u32).clamp(1, rate)
+    ((f64::from(rate) * BURST_SPAN.as_secs_f64()) as u32).clamp(1, rate.max(1))
 }
 
 /// The share of `rate` the limiter delivers when calls are always waiting (for docs and tests).
@@ -63,8 +73,7 @@ pub fn delivered_share(rate: u32) -> f64 {
     if rate == 0 {
         return 1.0;
     }
-    let period = (1.0 + JITTER.as_secs_f64()) / f64::from(rate - burst(rate) + 1);
-    1.0 / period / f64::from(rate)
+    1.0 / period(rate).as_secs_f64() / f64::from(rate)
 }
 
 /// `[wechat] concurrency`: a fixed number of requests in flight, or sized automatically.
@@ -120,7 +129,7 @@ impl Pace {
     pub fn set(&self, per_second: u32, concurrency: Concurrency) {
         {
             let mut rate = self.0.rate.write().unwrap_or_else(|p| p.into_inner());
-            if rate.0 != per_second || (per_second > 0 && rate.1.is_none()) {
+            if rate.0 != per_second {
                 *rate = (per_second, rate_limiter(per_second));
             }
         }
@@ -211,10 +220,15 @@ impl Pace {
 /// once and the rest as they come back.
 struct Window {
     semaphore: Semaphore,
-    size: AtomicUsize,
-    /// Permits to forget when they are returned (a shrink that found them taken).
-    owed: AtomicUsize,
-    resizing: Mutex<()>,
+    sizes: Mutex<WindowSize>,
+}
+
+#[derive(Clone, Copy)]
+struct WindowSize {
+    /// Permits the window holds, out or free.
+    size: usize,
+    /// Permits to forget as they come back (a shrink that found them taken).
+    owed: usize,
 }
 
 /// Unsized, as in `Pace::default()` (a client not paced yet): the most there may ever be.
@@ -222,9 +236,10 @@ impl Default for Window {
     fn default() -> Self {
         Self {
             semaphore: Semaphore::new(MAX_IN_FLIGHT),
-            size: AtomicUsize::new(MAX_IN_FLIGHT),
-            owed: AtomicUsize::new(0),
-            resizing: Mutex::new(()),
+            sizes: Mutex::new(WindowSize {
+                size: MAX_IN_FLIGHT,
+                owed: 0,
+            }),
         }
     }
 }
@@ -236,21 +251,23 @@ struct WindowPermit<'a> {
 
 impl Drop for WindowPermit<'_> {
     fn drop(&mut self) {
-        let owed = self
-            .window
-            .owed
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-        if owed.is_ok()
+        let mut sizes = self.window.sizes();
+        if sizes.owed > 0
             && let Some(permit) = self.permit.take()
         {
+            sizes.owed -= 1;
             permit.forget();
         }
     }
 }
 
 impl Window {
+    fn sizes(&self) -> std::sync::MutexGuard<'_, WindowSize> {
+        self.sizes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn size(&self) -> usize {
-        self.size.load(Ordering::Acquire)
+        self.sizes().size
     }
 
     async fn acquire(&self) -> WindowPermit<'_> {
@@ -263,25 +280,18 @@ impl Window {
     }
 
     fn resize(&self, to: usize) {
-        let _one = self.resizing.lock().unwrap_or_else(|p| p.into_inner());
-        let from = self.size();
-        if to > from {
-            let mut grow = to - from;
-            // Cancel debts first: those permits simply stay.
-            let cancelled = self
-                .owed
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    Some(n - n.min(grow))
-                })
-                .map_or(0, |n| n.min(grow));
-            grow -= cancelled;
-            self.semaphore.add_permits(grow);
-        } else if to < from {
-            let shrink = from - to;
-            let forgotten = self.semaphore.forget_permits(shrink);
-            self.owed.fetch_add(shrink - forgotten, Ordering::AcqRel);
+        let mut sizes = self.sizes();
+        if to > sizes.size {
+            // Debts are cancelled first: those permits simply stay.
+            let grow = to - sizes.size;
+            let cancelled = sizes.owed.min(grow);
+            sizes.owed -= cancelled;
+            self.semaphore.add_permits(grow - cancelled);
+        } else if to < sizes.size {
+            let shrink = sizes.size - to;
+            sizes.owed += shrink - self.semaphore.forget_permits(shrink);
         }
-        self.size.store(to, Ordering::Release);
+        sizes.size = to;
     }
 }
 
@@ -320,12 +330,11 @@ mod tests {
         use governor::clock::FakeRelativeClock;
         for rate in [1u32, 3, 10, 49, 50, 100, 1000, 5000] {
             let b = burst(rate);
-            let period = (Duration::from_secs(1) + JITTER) / (rate - b + 1);
-            let quota = governor::Quota::with_period(period)
-                .unwrap()
-                .allow_burst(NonZeroU32::new(b).unwrap());
             let clock = FakeRelativeClock::default();
-            let limiter = governor::RateLimiter::direct_with_clock(quota, clock.clone());
+            let limiter = governor::RateLimiter::direct_with_clock(
+                quota(NonZeroU32::new(rate).unwrap()),
+                clock.clone(),
+            );
             // Ask every 100 us for 3 s (0.1 ms is below every period tested).
             let mut sent: Vec<Duration> = Vec::new();
             let step = Duration::from_micros(100);

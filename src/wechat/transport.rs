@@ -10,7 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::Error;
-pub use super::pace::Pace;
+use super::pace::Pace;
 
 /// Told about every upstream call, so the metrics can count them without the client knowing
 /// Prometheus.
