@@ -19,7 +19,7 @@ use wechat_mp_exporter::simulator::callback::Behaviour;
 
 use crate::support::alertmanager::{Alertmanager, Webhook};
 use crate::support::prometheus::{Prometheus, fast_rules};
-use crate::support::{fast_probes, run_exporter, sim_config, stack};
+use crate::support::{fast_probes, get, run_exporter, sim_config, stack};
 
 const PROBE_ALERT: &str = "WechatMpCallbackProbeFailing";
 const DOWN_ALERT: &str = "WechatMpExporterDown";
@@ -174,14 +174,8 @@ async fn a_failing_callback_server_pages_once_and_a_stopped_exporter_only_as_exp
     // Alertmanager holds the data alert as suppressed by the exporter-down alert ...
     let mut data = Value::Null;
     for _ in 0..40 {
-        let held: Value = client
-            .get(format!("http://{}/api/v2/alerts", am.addr))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, _, body) = get(&format!("http://{}/api/v2/alerts", am.addr), None).await;
+        let held: Value = serde_json::from_str(&body).unwrap();
         if let Some(alert) = held
             .as_array()
             .unwrap()

@@ -5,15 +5,13 @@
 //! `UPDATE_DOCS=1` also copies them to `docs/` for the README.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::civil::{Time, date, time};
+use jiff::civil::{Time, date};
 use tokio_util::sync::CancellationToken;
-use wechat_mp_exporter::clock::ManualClock;
-use wechat_mp_exporter::wechat::date::china_at;
 
 use crate::support::chromium;
+use crate::support::t1::clock_at;
 use crate::support::{fast_probes, get, run_exporter, sim_config, stack};
 
 /// Where the screenshots go: kept by CI as artifacts.
@@ -34,8 +32,7 @@ async fn the_status_page_in_chromium_shows_the_failing_account_first() {
     };
     // A fixed morning: on the real clock, an hour before midnight UTC+8 the failing account's
     // next poll is the next day's publication, not its error backoff, and the page says so.
-    let morning = china_at(date(2026, 11, 18), time(10, 0, 0, 0));
-    let clock = Arc::new(ManualClock::new(morning));
+    let clock = clock_at(date(2026, 11, 18), 10, 0);
     let stack = stack(sim_config(Time::midnight()), clock, fast_probes).await;
     let failing = stack.config.accounts.last().unwrap().clone();
     // Every token request of the last account: "invalid appsecret".

@@ -18,6 +18,7 @@ use wechat_mp_exporter::simulator::{SimComponent, Simulator};
 use wechat_mp_exporter::wechat::date::{add_days, china_at, china_today, china_yesterday};
 use wechat_mp_exporter::wechat::{DateRange, Endpoint, Report};
 
+use crate::support::t1::clock_at;
 use crate::support::{Sample, get, parse_text, serve, sim_config, value, wait_until_ok};
 
 const PLATFORM: &str = "wxcomponent0001";
@@ -59,14 +60,6 @@ fn load(dir: &Path, text: &str) -> Config {
     Config::load(&dir.join("config.toml")).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// 10:00 UTC+8 on a fixed day, yesterday published: tests whose expectations name "yesterday".
-fn morning() -> SharedClock {
-    Arc::new(ManualClock::new(china_at(
-        jiff::civil::date(2026, 11, 18),
-        time(10, 0, 0, 0),
-    )))
-}
-
 fn write_ticket(dir: &Path, ticket: &str) {
     std::fs::write(dir.join("ticket"), ticket).unwrap();
 }
@@ -94,7 +87,7 @@ async fn a_thousand_accounts_of_one_platform_become_ready_on_one_component_token
     const N: usize = 1000;
     // A fixed morning: on the real clock, in the minutes after midnight UTC+8 the simulator has
     // published a day the exporter's spread-out next poll has not fetched yet.
-    let clock: SharedClock = morning();
+    let clock: SharedClock = clock_at(jiff::civil::date(2026, 11, 18), 10, 0);
     let (sim, addr) = platform(N, Time::midnight(), clock.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());
@@ -382,7 +375,7 @@ async fn a_wrong_ticket_or_secret_is_explained_and_asked_about_once_per_retry_in
 async fn accounts_the_platform_lists_are_polled_without_a_restart() {
     // A fixed morning: on the real clock, in the minutes after midnight UTC+8 the simulator has
     // published a day the exporter's spread-out next poll has not fetched yet.
-    let clock: SharedClock = morning();
+    let clock: SharedClock = clock_at(jiff::civil::date(2026, 11, 18), 10, 0);
     let (sim, addr) = platform(3, Time::midnight(), clock.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     write_ticket(dir.path(), &sim.component_ticket(PLATFORM).unwrap());

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, time};
+use wechat_mp_exporter::clock::ManualClock;
 use wechat_mp_exporter::config::Config;
 use wechat_mp_exporter::schedule;
 use wechat_mp_exporter::simulator::Simulator;
@@ -26,6 +27,12 @@ pub fn tune(c: &mut Config) {
 /// `h:m` UTC+8 on `d`.
 pub fn at(d: Date, h: i8, m: i8) -> Timestamp {
     china_at(d, time(h, m, 0, 0))
+}
+
+/// A manual clock at `h:m` UTC+8 on `d`: tests whose expectations name "yesterday" run on a
+/// fixed day, not the real clock (near midnight UTC+8 "yesterday" moves under them).
+pub fn clock_at(d: Date, h: i8, m: i8) -> std::sync::Arc<ManualClock> {
+    std::sync::Arc::new(ManualClock::new(at(d, h, m)))
 }
 
 /// The datacube calls `app_id` made, per endpoint (0 for those never called).
