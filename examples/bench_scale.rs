@@ -109,7 +109,7 @@ async fn cold_start(n: usize, rate: u32) -> anyhow::Result<(f64, usize, usize)> 
     Ok((
         elapsed,
         simulator.requests_received(),
-        simulator.max_requests_within(Duration::from_secs(1)),
+        simulator.busiest_second(),
     ))
 }
 

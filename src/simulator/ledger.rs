@@ -1,8 +1,8 @@
 //! What the simulator counts beyond the totals: calls per account, API and UTC+8 day against a
-//! daily quota (45009 past it, getApiQuota reads it), and when each request arrived (the request
-//! rate the exporter's `rate_limit` must keep).
+//! daily quota (45009 past it, getApiQuota reads it), and the busiest second of requests (the
+//! request rate the exporter's `rate_limit` must keep).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,10 +26,17 @@ pub(super) struct Ledger {
     /// Calls counted against the quota: (UTC+8 day, app_id, api) -> calls, for today and
     /// yesterday only (a quota is a day's; older days would grow without bound over a long run).
     daily: Mutex<BTreeMap<(Date, String, String), u64>>,
-    started: Instant,
-    /// When each request (any route but the control ones) arrived, in microseconds since
-    /// `started` (4 bytes each: a simulated year is about half a million requests).
-    arrivals: Mutex<Vec<u32>>,
+    /// The requests (any route but the control ones) of the last second, and the most any second
+    /// held: bounded however long the simulator runs.
+    arrivals: Mutex<Arrivals>,
+}
+
+/// The arrivals of the last second, kept only to find the busiest one.
+#[derive(Default)]
+pub(super) struct Arrivals {
+    last_second: VecDeque<Instant>,
+    busiest: usize,
+    total: usize,
 }
 
 impl Default for Ledger {
@@ -37,7 +44,6 @@ impl Default for Ledger {
         Self {
             daily_limit: AtomicU64::new(DEFAULT_DAILY_LIMIT),
             daily: Mutex::default(),
-            started: Instant::now(),
             arrivals: Mutex::default(),
         }
     }
@@ -45,9 +51,19 @@ impl Default for Ledger {
 
 impl Ledger {
     pub(super) fn arrived(&self) {
-        // Saturates after 71 minutes of wall time; every measurement of a rate is far shorter.
-        let micros = u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        lock(&self.arrivals).push(micros);
+        let mut arrivals = lock(&self.arrivals);
+        // Read under the lock, so that arrivals are recorded in order.
+        let now = Instant::now();
+        while arrivals
+            .last_second
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            arrivals.last_second.pop_front();
+        }
+        arrivals.last_second.push_back(now);
+        arrivals.busiest = arrivals.busiest.max(arrivals.last_second.len());
+        arrivals.total += 1;
     }
 
     /// Counts one call of `api` by `app_id` on `day` if the quota has room; false (45009) if not.
@@ -77,7 +93,7 @@ impl Ledger {
 
     pub(super) fn reset(&self) {
         lock(&self.daily).clear();
-        lock(&self.arrivals).clear();
+        *lock(&self.arrivals) = Arrivals::default();
     }
 }
 
@@ -93,25 +109,14 @@ impl Simulator {
         self.inner.ledger.used(app_id, api, day)
     }
 
-    /// The most requests (datacube, quota and token) that arrived within any `window`.
-    pub fn max_requests_within(&self, window: Duration) -> usize {
-        let window = u32::try_from(window.as_micros()).unwrap_or(u32::MAX);
-        let mut sorted = lock(&self.inner.ledger.arrivals).clone();
-        sorted.sort_unstable();
-        let mut first = 0;
-        let mut most = 0;
-        for (last, &t) in sorted.iter().enumerate() {
-            while t - sorted[first] >= window {
-                first += 1;
-            }
-            most = most.max(last + 1 - first);
-        }
-        most
+    /// The most requests (datacube, quota and token) that arrived within any one second.
+    pub fn busiest_second(&self) -> usize {
+        lock(&self.inner.ledger.arrivals).busiest
     }
 
     /// Requests (datacube, quota and token) received so far.
     pub fn requests_received(&self) -> usize {
-        lock(&self.inner.ledger.arrivals).len()
+        lock(&self.inner.ledger.arrivals).total
     }
 
     /// Whether `app_id` may call `endpoint` now; counts the call when it may.
@@ -168,4 +173,27 @@ pub(super) async fn quota_get(
         Err(code) => error_body(code),
     };
     Simulator::finish(body, &decision, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_busiest_second_is_kept_and_older_arrivals_are_not() {
+        let ledger = Ledger::default();
+        for _ in 0..5 {
+            ledger.arrived();
+        }
+        std::thread::sleep(Duration::from_millis(1100));
+        for _ in 0..3 {
+            ledger.arrived();
+        }
+        let arrivals = lock(&ledger.arrivals);
+        assert_eq!((arrivals.busiest, arrivals.total), (5, 8));
+        assert_eq!(arrivals.last_second.len(), 3, "the first second's are gone");
+        drop(arrivals);
+        ledger.reset();
+        assert_eq!(lock(&ledger.arrivals).total, 0);
+    }
 }
