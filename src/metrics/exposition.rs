@@ -360,18 +360,21 @@ mod tests {
     #[test]
     fn a_large_business_block_in_parts_is_byte_for_byte_the_block_in_one() {
         use crate::metrics::store::{Snapshot, business_parts, is_business};
-        // 60 accounts x 3 families x 334 series: above the size from which the block is split.
+        // 60 accounts x 5 families of uneven sizes (61,200 series): above the size from which
+        // the block is split, and parts that must hold more than one family.
+        let sizes = [400, 50, 300, 20, 250];
         let infos: Vec<&m::MetricInfo> = m::catalogue()
             .iter()
             .filter(|i| is_business(i.name) && i.kind == m::MetricKind::Gauge)
-            .take(3)
+            .take(sizes.len())
             .collect();
         let snapshots: Vec<Arc<Snapshot>> = (0..60)
             .map(|a| {
                 let samples = infos
                     .iter()
-                    .flat_map(|info| {
-                        (0..334).map(move |i| Sample {
+                    .zip(sizes)
+                    .flat_map(|(info, n)| {
+                        (0..n).map(move |i| Sample {
                             name: info.name,
                             labels: vec![
                                 ("account", format!("a{a}").into()),
@@ -394,24 +397,60 @@ mod tests {
             };
             Block::new(families, None)
         };
-        let parts = business_parts(&snapshots, 3);
-        assert_eq!(parts.len(), 3, "{parts:?}");
-        // Whole families, in name order, each in one part.
         let mut names: Vec<&str> = infos.iter().map(|i| i.name).collect();
         names.sort_unstable();
-        let covered: Vec<&str> = parts.iter().map(|p| p.unwrap().0).collect();
-        assert_eq!(covered, names, "{parts:?}");
-        let whole = block(None);
-        for format in Format::ALL {
-            let joined: Vec<u8> = parts
-                .iter()
-                .flat_map(|p| block(*p).plain(format).to_vec())
+        for cores in [2, 3] {
+            let parts: Vec<(&str, &str)> = business_parts(&snapshots, cores)
+                .into_iter()
+                .map(|p| p.expect("a range"))
                 .collect();
-            assert_eq!(joined, whole.plain(format).to_vec(), "{format:?}");
+            // At most one per core; fewer when a family alone is more than a core's share.
+            assert!((2..=cores).contains(&parts.len()), "{parts:?}");
+            // Contiguous ranges covering every name, each name in exactly one.
+            for name in &names {
+                let holders = parts.iter().filter(|(a, b)| a <= name && name <= b).count();
+                assert_eq!(holders, 1, "{name} in {parts:?}");
+            }
+            assert_eq!(parts[0].0, names[0]);
+            assert_eq!(parts[parts.len() - 1].1, names[names.len() - 1]);
+            assert!(parts.windows(2).all(|w| w[0].1 < w[1].0), "{parts:?}");
+            let whole = block(None);
+            for format in Format::ALL {
+                let joined: Vec<u8> = parts
+                    .iter()
+                    .flat_map(|p| block(Some(*p)).plain(format).to_vec())
+                    .collect();
+                assert_eq!(joined, whole.plain(format).to_vec(), "{cores} {format:?}");
+            }
         }
         // One core, or a small block: one part.
         assert_eq!(business_parts(&snapshots, 1), vec![None]);
         assert_eq!(business_parts(&snapshots[..10], 3), vec![None]);
+
+        // Through the store, on this machine's cores: the parts encoded side by side (gzip
+        // members) hold the plain answer.
+        let store = Store::new("1.2.3", "abc");
+        for (a, snapshot) in snapshots.iter().enumerate() {
+            store.lock().insert(format!("a{a}"), snapshot.clone());
+        }
+        store.mark_stale();
+        for format in Format::ALL {
+            let e = store.exposition();
+            let zipped = e.blocks_of(format, true);
+            let plain = e.blocks_of(format, false);
+            // The process block may be read anew between the two calls: compare without it.
+            let body = |chunks: Vec<u8>| {
+                let text = String::from_utf8_lossy(&chunks).into_owned();
+                text.lines()
+                    .filter(|l| !l.contains("process_"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            if format != Format::Protobuf {
+                assert_eq!(body(inflate(&zipped)), body(plain.concat()), "{format:?}");
+            }
+            assert!(e.text.len() > 61_200 * 20);
+        }
     }
 
     #[test]
