@@ -168,7 +168,7 @@ impl Store {
 impl ProbeSink for Store {
     fn probe_added(&self, account: &str) {
         self.probes_lock().entry(account.to_string()).or_default();
-        self.mark_live_stale();
+        self.live.probes.mark();
     }
 
     fn probe_result(&self, account: &str, outcome: &Outcome) {
@@ -184,12 +184,12 @@ impl ProbeSink for Store {
         for observer in observers {
             observer(account, outcome.duration.as_secs_f64());
         }
-        self.mark_live_stale();
+        self.live.probes.mark();
     }
 
     fn probe_removed(&self, account: &str) {
         self.probes_lock().remove(account);
-        self.mark_live_stale();
+        self.live.probes.mark();
     }
 }
 

@@ -22,8 +22,8 @@ pub struct SelfMetrics {
     counters: Mutex<BTreeMap<Key, u64>>,
     /// Exporter-wide counters with one label and no account: (family, label, value).
     exporter: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
-    /// Set on every change (a counter, or the store's accounts); the store re-encodes when it
-    /// finds it set.
+    /// Set on every change of a counter; the store re-encodes the exporter's part of the live
+    /// block when it finds it set.
     pub(super) dirty: AtomicBool,
 }
 
@@ -83,6 +83,7 @@ impl SelfMetrics {
     pub(super) fn retain(&self, keep: &impl Fn(&str) -> bool) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.retain(|(_, account, _, _), _| keep(account));
+        self.dirty.store(true, Ordering::Release);
     }
 
     pub(super) fn samples(&self) -> Vec<Sample> {

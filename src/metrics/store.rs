@@ -83,8 +83,8 @@ pub struct Store {
     pub(super) business_dirty: AtomicBool,
     /// In parts of whole families, encoded side by side (see [`business_parts`]).
     pub(super) business: ArcSwap<Vec<Arc<exposition::Block>>>,
-    /// Rebuilt when `self_metrics.dirty` is set (any change, business ones included).
-    pub(super) live: ArcSwap<exposition::Block>,
+    /// The block of what changes between business updates, in three parts (see [`Live`]).
+    pub(super) live: Live,
     /// Small answers joined into one buffer, reused while their blocks stay the same.
     pub(super) joined: Arc<exposition::Joined>,
 }
@@ -109,7 +109,7 @@ impl Store {
                 Default::default(),
                 None,
             ))]),
-            live: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
+            live: Live::default(),
             joined: Arc::default(),
         };
         // The encode counter exists from the start, at 0, so rate() sees the first encoding.
@@ -169,21 +169,15 @@ impl Store {
         families.insert(m::UP.name, down);
         *snapshot = Arc::new(Snapshot { families });
         drop(accounts);
-        self.mark_live_stale();
+        self.live.status.mark();
     }
 
-    /// Business data changed: both blocks are rebuilt at the next scrape. Encoding waits for the
-    /// scrape: a poll round that updates 1000 accounts one after another then costs one
-    /// encoding, not 1000.
+    /// An account's snapshot changed: the business block and the accounts' health are rebuilt
+    /// at the next scrape. Encoding waits for the scrape: a poll round that updates 1000
+    /// accounts one after another then costs one encoding, not 1000.
     pub(super) fn mark_stale(&self) {
         self.business_dirty.store(true, Ordering::Release);
-        self.mark_live_stale();
-    }
-
-    /// Only what the live block holds changed (a probe result, a call, `up`): the business
-    /// block stays as encoded.
-    pub(super) fn mark_live_stale(&self) {
-        self.self_metrics.dirty.store(true, Ordering::Release);
+        self.live.status.mark();
     }
 
     /// Applies `[metrics] exclude` (at start and on every reload): excluded families go at once;
@@ -208,6 +202,7 @@ impl Store {
         }
         drop(accounts);
         self.mark_stale();
+        self.live.probes.mark();
     }
 
     /// Records a config load: `wechat_mp_exporter_config_last_reload_*`.
@@ -219,7 +214,7 @@ impl Store {
                 reload.1 = unix_now();
             }
         }
-        self.mark_live_stale();
+        self.live.own.mark();
     }
 
     /// Drops every series of the account, including its call counters.
@@ -239,6 +234,7 @@ impl Store {
         self.self_metrics.retain(&keep);
         drop(accounts);
         self.mark_stale();
+        self.live.probes.mark();
     }
 
     /// The current blocks; each rebuilt first if what it holds changed since it was built (the
@@ -268,35 +264,37 @@ impl Store {
                 self.business.store(Arc::new(blocks));
             }
         }
-        if self.self_metrics.dirty.load(Ordering::Acquire) {
-            let accounts = self.lock();
-            // Clear first: a change racing with this rebuild sets it again for the next scrape.
-            if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
+        if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
+            self.live.own.mark();
+        }
+        let live = [
+            self.live.status.current(|| text::Families {
+                accounts: self.lock().values().cloned().collect(),
+                keep: Some(is_live),
+                ..Default::default()
+            }),
+            self.live.own.current(|| text::Families {
+                own: self.exporter_samples(),
+                ..Default::default()
+            }),
+            self.live.probes.current(|| {
+                let exclude = self.exclude.load();
                 let mut histograms = BTreeMap::new();
-                if !self
-                    .exclude
-                    .load()
-                    .drops(m::CALLBACK_PROBE_LATENCY_SECONDS.name)
-                {
-                    let series = self.probe_histograms();
-                    if !series.is_empty() {
-                        histograms.insert(m::CALLBACK_PROBE_LATENCY_SECONDS.name, series);
-                    }
+                let latency = m::CALLBACK_PROBE_LATENCY_SECONDS.name;
+                let series = self.probe_histograms();
+                if !exclude.drops(latency) && !series.is_empty() {
+                    histograms.insert(latency, series);
                 }
-                let families = text::Families {
-                    accounts: accounts.values().cloned().collect(),
-                    keep: Some(is_live),
-                    own: self.own_samples(),
+                text::Families {
+                    own: self.kept_probe_samples(),
                     histograms,
                     ..Default::default()
-                };
-                self.live
-                    .store(Arc::new(exposition::Block::new(families, None)));
-            }
-        }
+                }
+            }),
+        ];
         Arc::new(Exposition::new(
             self.business.load_full(),
-            self.live.load_full(),
+            live,
             self.joined.clone(),
         ))
     }
@@ -317,18 +315,27 @@ impl Store {
     /// [`Store::probe_histograms`]). One list for both readers, `/metrics` and
     /// [`Store::snapshot_view`].
     pub(super) fn own_samples(&self) -> Vec<(&'static str, Sample)> {
+        let mut own = self.exporter_samples();
+        own.extend(self.kept_probe_samples());
+        own
+    }
+
+    /// The probes' gauges and counters that `[metrics] exclude` keeps.
+    fn kept_probe_samples(&self) -> Vec<(&'static str, Sample)> {
+        let exclude = self.exclude.load();
+        let mut samples = self.probe_samples();
+        samples.retain(|(family, _)| !exclude.drops(family));
+        samples
+    }
+
+    /// Call, token, OTLP and encode counters, build info and the config reload.
+    fn exporter_samples(&self) -> Vec<(&'static str, Sample)> {
         let mut own: Vec<(&'static str, Sample)> = self
             .self_metrics
             .samples()
             .into_iter()
             .map(|s| (s.name, s))
             .collect();
-        let exclude = self.exclude.load();
-        own.extend(
-            self.probe_samples()
-                .into_iter()
-                .filter(|(family, _)| !exclude.drops(family)),
-        );
         own.push((self.build_info.name, self.build_info.clone()));
         let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         for (metric, value) in [
@@ -349,6 +356,53 @@ impl Store {
             own.push((metric.name, sample));
         }
         own
+    }
+}
+
+/// The live block's parts, each a whole number of families and rebuilt only when what it holds
+/// changed, at most once per scrape: a probe result re-encodes the probes' series alone, a call
+/// the exporter's counters alone.
+#[derive(Debug, Default)]
+pub(super) struct Live {
+    /// `wechat_mp_up`, quota, data dates and the other health families of the accounts'
+    /// snapshots: they change with an account's update or `mark_down`.
+    pub(super) status: LivePart,
+    /// Call, token, OTLP and encode counters, build info, the config reload.
+    pub(super) own: LivePart,
+    /// The callback probes' series.
+    pub(super) probes: LivePart,
+}
+
+/// One part of the live block: its last encoding and whether it is out of date.
+#[derive(Debug)]
+pub(super) struct LivePart {
+    dirty: AtomicBool,
+    block: ArcSwap<exposition::Block>,
+}
+
+impl Default for LivePart {
+    fn default() -> Self {
+        Self {
+            dirty: AtomicBool::new(true),
+            block: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
+        }
+    }
+}
+
+impl LivePart {
+    /// What it holds changed: rebuilt at the next scrape.
+    pub(super) fn mark(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// The part, rebuilt from `families` first if it changed since it was last built. The flag
+    /// is cleared first: a change racing with the rebuild sets it again for the next scrape.
+    fn current(&self, families: impl FnOnce() -> text::Families) -> Arc<exposition::Block> {
+        if self.dirty.load(Ordering::Acquire) && self.dirty.swap(false, Ordering::AcqRel) {
+            self.block
+                .store(Arc::new(exposition::Block::new(families(), None)));
+        }
+        self.block.load_full()
     }
 }
 

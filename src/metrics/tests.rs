@@ -563,7 +563,8 @@ fn call_counters_appear_and_reencode_only_when_changed() {
     assert!(om.contains("# TYPE wechat_mp_token_fetches counter\n"));
     assert!(t.contains("# TYPE wechat_mp_token_fetches_total counter\n"));
     // Clean: the same encoded bodies are handed out again.
-    let block = |e: &Exposition| e.blocks_of(text::Format::Text, true)[1].clone();
+    // The exporter's counters: the live block's second part, after the business block.
+    let block = |e: &Exposition| e.blocks_of(text::Format::Text, true)[2].clone();
     let a = store.exposition();
     let b = store.exposition();
     assert_eq!(block(&a).as_ptr(), block(&b).as_ptr());
