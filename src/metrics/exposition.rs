@@ -144,9 +144,13 @@ fn gzip_eof() -> Bytes {
     EOF_MEMBER.get_or_init(|| gzip([EOF], EOF.len())).clone()
 }
 
-/// Answers up to this size go out as one buffer, joined once per change of one of their chunks;
-/// larger ones go out as their blocks (a copy per scrape would cost more than the frames).
-pub const JOIN_BELOW: usize = 1 << 20;
+/// Answers up to this size (plain, gzipped) go out as one buffer, joined once per change of one
+/// of their chunks; larger ones go out as their blocks. Plain answers over 1 MiB are the body of
+/// hundreds of accounts (236 MB at 1000): held twice they would cost more memory than their
+/// frames cost time. A gzip answer is an eighth of that (18 MB at 1000 accounts: 7 bytes a
+/// series joined, a few milliseconds per change), and at 100 accounts its seven chunks cost
+/// about a tenth of the scrape rate that one buffer reaches (docs/benchmarks.md).
+pub const JOIN_BELOW: [usize; 2] = [1 << 20, 32 << 20];
 
 /// The joined small answer of each format, plain and gzipped, with the chunks it was joined
 /// from: holding them keeps their bytes alive, so equal pointers mean equal chunks.
@@ -267,7 +271,8 @@ impl Exposition {
     /// [`JOIN_BELOW`] as one chunk, joined once per change.
     pub fn response(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let chunks = self.blocks_of(format, gzip);
-        if chunks.len() > 1 && chunks.iter().map(Bytes::len).sum::<usize>() <= JOIN_BELOW {
+        let below = JOIN_BELOW[usize::from(gzip)];
+        if chunks.len() > 1 && chunks.iter().map(Bytes::len).sum::<usize>() <= below {
             return vec![self.joined.join(format, gzip, chunks)];
         }
         chunks
