@@ -92,7 +92,7 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         exposition.response(format, gzip)
     };
     let length = chunks.iter().map(|c| c.len()).sum::<usize>();
-    // A small answer is one chunk, joined once per change (`metrics::JOIN_BELOW`, 1 MiB plain and 32 MiB gzipped).
+    // A small answer is one chunk, joined once per change (`metrics::JOIN_BELOW`, 1 MiB plain and 4 MiB gzipped).
     let body = if let [one] = &chunks[..] {
         Body::from(one.clone())
     } else {

@@ -146,11 +146,12 @@ fn gzip_eof() -> Bytes {
 
 /// Answers up to this size (plain, gzipped) go out as one buffer, joined once per change of one
 /// of their chunks; larger ones go out as their blocks. Plain answers over 1 MiB are the body of
-/// hundreds of accounts (236 MB at 1000): held twice they would cost more memory than their
-/// frames cost time. A gzip answer is an eighth of that (18 MB at 1000 accounts: 7 bytes a
-/// series joined, a few milliseconds per change), and at 100 accounts its seven chunks cost
-/// about a tenth of the scrape rate that one buffer reaches (docs/benchmarks.md).
-pub const JOIN_BELOW: [usize; 2] = [1 << 20, 32 << 20];
+/// hundreds of accounts (23 MB at 100): held twice they would cost more memory than their
+/// frames cost time. A gzip answer is a twelfth of that: at 100 accounts (1.9 MB) its seven
+/// chunks cost about a tenth of the scrape rate one buffer reaches; at 1000 (18 MB) the blocks
+/// already keep up with the bare server and a join would copy 18 MB after every probe result
+/// (docs/benchmarks.md).
+pub const JOIN_BELOW: [usize; 2] = [1 << 20, 4 << 20];
 
 /// The joined small answer of each format, plain and gzipped, with the chunks it was joined
 /// from: holding them keeps their bytes alive, so equal pointers mean equal chunks.

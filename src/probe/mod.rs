@@ -188,12 +188,10 @@ impl Prober {
         request: reqwest::RequestBuilder,
     ) -> (Duration, Result<Vec<u8>, FailureReason>) {
         let start = Instant::now();
+        // One timer for the whole exchange (connect, answer, body), as WeChat's 5 s: reqwest's
+        // own timeout on top would only arm a second one per probe.
         let answer = tokio::time::timeout(self.timeout, async {
-            let mut response = request
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(|e| classify(&e))?;
+            let mut response = request.send().await.map_err(|e| classify(&e))?;
             match response.status().as_u16() {
                 200 => {}
                 401 | 403 => return Err(FailureReason::SignatureRejected),
