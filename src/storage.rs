@@ -75,7 +75,40 @@ pub struct StoredReport {
     /// The China day the rows describe.
     pub date: Date,
     /// `{"list": [...]}`.
-    pub body: serde_json::Value,
+    pub body: Body,
+}
+
+/// A success body (`{"list": [...]}`) as JSON text, kept as the file holds it: reading a file
+/// builds no tree of it, and a restart hands the text to the live parser as it is (a tree, then
+/// written out again for that parser, was a third of the restart's time at 5,000 accounts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Body(Box<serde_json::value::RawValue>);
+
+impl Body {
+    /// A body from its JSON text; `None` when it is not JSON.
+    pub fn from_json(json: Vec<u8>) -> Option<Body> {
+        let text = String::from_utf8(json).ok()?;
+        serde_json::value::RawValue::from_string(text)
+            .ok()
+            .map(Body)
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The body as a JSON tree (for tests and tools).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.json()).expect("a Body holds valid JSON")
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.json() == other.json()
+    }
 }
 
 /// One send/publish date of a re-polled endpoint.
@@ -84,7 +117,7 @@ pub struct WindowRecord {
     /// The day whose running totals `body` holds.
     pub as_of: Date,
     /// `{"list": [...]}`.
-    pub body: serde_json::Value,
+    pub body: Body,
 }
 
 /// The account's health when it was saved, so `wechat_mp_up` does not drop on a restart.
@@ -128,24 +161,28 @@ pub struct Saved {
     pub status: StatusRecord,
 }
 
-/// [`AccountFile`] borrowed, so encoding copies nothing.
+/// [`AccountFile`] borrowed, so encoding copies nothing. [`Saved`]'s fields are spelled out,
+/// not `#[serde(flatten)]`: flattening buffers the whole file before parsing it (and cannot
+/// hold a [`Body`]).
 #[derive(Serialize)]
 struct AccountFileRef<'a> {
     version: u32,
     account: &'a str,
     app_id: &'a str,
-    #[serde(flatten)]
-    saved: &'a Saved,
+    plan: &'a PlanState,
+    status: &'a StatusRecord,
 }
 
-/// What is read back (the version was checked before, by [`VersionOnly`]).
+/// What is read back.
 #[derive(Deserialize)]
 struct AccountFile {
+    version: Option<u32>,
     account: String,
     /// A state belongs to an AppID: another account under the same name starts fresh.
     app_id: String,
-    #[serde(flatten)]
-    saved: Saved,
+    plan: PlanState,
+    #[serde(default)]
+    status: StatusRecord,
 }
 
 #[derive(Deserialize)]
@@ -361,7 +398,8 @@ fn encode_json(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
         version: FORMAT_VERSION,
         account: name,
         app_id,
-        saved,
+        plan: &saved.plan,
+        status: &saved.status,
     };
     serde_json::to_vec(&file).expect("the state always serialises")
 }
@@ -390,7 +428,8 @@ fn encode_previous(name: &str, app_id: &str, saved: &Saved) -> Vec<u8> {
         version: PREVIOUS_VERSION,
         account: name,
         app_id,
-        saved,
+        plan: &saved.plan,
+        status: &saved.status,
     })
     .expect("the state always serialises");
     if let Some(status) = value.get_mut("status").and_then(|s| s.as_object_mut()) {
@@ -424,9 +463,18 @@ fn json_of(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
 /// be used.
 pub fn decode(bytes: &[u8], name: &str, app_id: &str) -> Result<Saved, String> {
     let json = json_of(bytes)?;
-    let version: VersionOnly =
-        serde_json::from_slice(&json).map_err(|e| format!("not a state file: {e}"))?;
-    match version.version {
+    let file = serde_json::from_slice::<AccountFile>(&json);
+    // One parse for a good file; a file that does not parse is read again for its version
+    // alone, so another version says so instead of "damaged".
+    let version = match &file {
+        Ok(file) => file.version,
+        Err(_) => {
+            serde_json::from_slice::<VersionOnly>(&json)
+                .map_err(|e| format!("not a state file: {e}"))?
+                .version
+        }
+    };
+    match version {
         // Format 2 only added fields (with defaults), so format 1 reads through the same types.
         Some(FORMAT_VERSION | PREVIOUS_VERSION) => {}
         Some(v) => {
@@ -436,8 +484,7 @@ pub fn decode(bytes: &[u8], name: &str, app_id: &str) -> Result<Saved, String> {
         }
         None => return Err("no format version".into()),
     }
-    let file: AccountFile =
-        serde_json::from_slice(&json).map_err(|e| format!("damaged state file: {e}"))?;
+    let file = file.map_err(|e| format!("damaged state file: {e}"))?;
     if file.account != name {
         return Err(format!("it belongs to account {:?}", file.account));
     }
@@ -447,7 +494,10 @@ pub fn decode(bytes: &[u8], name: &str, app_id: &str) -> Result<Saved, String> {
             file.app_id
         ));
     }
-    Ok(file.saved)
+    Ok(Saved {
+        plan: file.plan,
+        status: file.status,
+    })
 }
 
 /// A file name for any account name: ASCII letters, digits, `-` and `_` as they are, every other

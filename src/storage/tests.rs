@@ -11,7 +11,10 @@ fn sample() -> Saved {
             done: Some(date(2026, 11, 30)),
             latest: Some(StoredReport {
                 date: date(2026, 11, 30),
-                body: serde_json::json!({"list": [{"ref_date": "2026-11-30", "cumulate_user": 7}]}),
+                body: Body::from_json(
+                    br#"{"list": [{"ref_date": "2026-11-30", "cumulate_user": 7}]}"#.to_vec(),
+                )
+                .unwrap(),
             }),
             ..EndpointRecord::default()
         },
@@ -227,14 +230,14 @@ fn a_format_1_file_is_read_once_rewritten_and_deleted() {
     assert_eq!(probe.done, Some(date(2026, 12, 6)));
     let latest = probe.latest.as_ref().unwrap();
     assert_eq!(latest.date, date(2026, 12, 6));
-    assert_eq!(latest.body["list"][0]["cumulate_user"], 1_281_838);
+    assert_eq!(latest.body.value()["list"][0]["cumulate_user"], 1_281_838);
     let window = &saved.plan.windows["getarticletotaldetail"];
     assert_eq!(
         window.keys().copied().collect::<Vec<_>>(),
         [date(2026, 11, 7), date(2026, 12, 3)]
     );
     assert_eq!(
-        window[&date(2026, 12, 3)].body["list"]
+        window[&date(2026, 12, 3)].body.value()["list"]
             .as_array()
             .unwrap()
             .len(),

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::{AccountPlan, EndpointState, WindowEntry};
 use crate::latest::DatedReport;
-use crate::storage::{EndpointRecord, PlanState, StoredReport, WindowRecord};
+use crate::storage::{Body, EndpointRecord, PlanState, StoredReport, WindowRecord};
 use crate::wechat::rows::{ArticleTotalDetailRow, ArticleTotalRow};
 use crate::wechat::{Endpoint, Report};
 
@@ -22,7 +22,7 @@ impl AccountPlan {
                 quota_until: self.quota_blocked.get(&e).copied(),
                 latest: s.latest.as_ref().map(|l| StoredReport {
                     date: l.date,
-                    body: l.report.to_body(None),
+                    body: body_of(&l.report),
                 }),
             };
             out.endpoints.insert(e.name().to_string(), record);
@@ -33,7 +33,7 @@ impl AccountPlan {
                 .map(|(&query, w)| {
                     let record = WindowRecord {
                         as_of: w.as_of,
-                        body: latest_totals(&w.report).to_body(None),
+                        body: body_of(&latest_totals(&w.report)),
                     };
                     (query, record)
                 })
@@ -133,11 +133,15 @@ fn retired_reason(reason: &str) -> Option<&'static str> {
         .find(|&r| r == reason)
 }
 
+/// The rows as WeChat's success body.
+fn body_of(report: &Report) -> Body {
+    Body::from_json(report.to_body_bytes(None)).expect("a report writes valid JSON")
+}
+
 /// Saved rows go through the parser of live answers: a file edited by hand cannot smuggle in
 /// anything a WeChat answer could not.
-fn reparse(e: Endpoint, body: &serde_json::Value) -> Option<Report> {
-    let bytes = serde_json::to_vec(body).ok()?;
-    match Report::parse(e, &bytes) {
+fn reparse(e: Endpoint, body: &Body) -> Option<Report> {
+    match Report::parse(e, body.json().as_bytes()) {
         Ok(parsed) => Some(parsed.report),
         Err(err) => {
             tracing::warn!(api = e.name(), error = %err, "saved rows do not parse; fetching them again");

@@ -474,7 +474,7 @@ fn the_saved_windows_keep_each_articles_newest_totals_and_serve_the_same() {
     plan.apply(job, ok(Report::ArticleTotal(vec![row])), at(day, 10, 0));
 
     let saved = plan.export();
-    let body = &saved.windows["getarticletotal"][&send].body;
+    let body = saved.windows["getarticletotal"][&send].body.value();
     assert_eq!(
         body["list"][0]["details"],
         serde_json::json!([{"stat_date": "2026-11-23", "target_user": 3}]),
