@@ -36,6 +36,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
+use common::{rss_kib, series, status_kib, trim};
 use http_body::{Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -78,19 +79,6 @@ fn sim_config(n: usize, publish_at: Time) -> SimConfig {
     SimConfig::numbered("wxbench", n, publish_at)
 }
 
-/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
-fn status_kib(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn rss_kib() -> u64 {
-    status_kib("VmRSS").unwrap_or(0)
-}
-
 async fn sim(n: usize) -> anyhow::Result<()> {
     let simulator = Simulator::new(sim_config(n, Time::midnight()), clock::system());
     let addr = simulator
@@ -99,13 +87,6 @@ async fn sim(n: usize) -> anyhow::Result<()> {
     println!("sim=http://{addr}");
     std::future::pending::<()>().await;
     Ok(())
-}
-
-/// Series lines of a text exposition (everything but comments and blank lines).
-fn series(text: &[u8]) -> usize {
-    text.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
-        .count()
 }
 
 async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
@@ -123,13 +104,6 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let round = common::first_round(&mut exporter).await?;
     let fill_seconds = started.elapsed().as_secs_f64();
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    #[allow(unsafe_code)]
-    fn trim() {
-        unsafe {
-            libc::malloc_trim(0);
-        }
-    }
     let body_len = |chunks: Vec<Bytes>| chunks.iter().map(Bytes::len).sum::<usize>();
     let exposition: Arc<Exposition> = exporter.store.exposition();
     // First what Prometheus asks for (OpenMetrics, gzip): encoded straight into the compressor,
@@ -145,7 +119,7 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let text_series = series(&exposition.text);
     let plain_seconds = t.elapsed().as_secs_f64();
     let rss_filled = rss_kib();
-    let hwm_filled = status_kib("VmHWM").unwrap_or(0);
+    let hwm_filled = status_kib("VmHWM");
     // Diagnosis: how much of it is freed heap that glibc kept (poll-round transients) rather
     // than live data.
     trim();

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use axum::body::Bytes;
+use common::status_kib;
 use jiff::civil::Time;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -132,11 +133,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Duration>,
 {
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    common::trim();
     // "5" resets VmHWM to the current RSS (Linux 4.0+), so the peak is this phase's.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let base = status_kib("VmRSS");
@@ -147,17 +144,6 @@ where
     times.sort_by(f64::total_cmp);
     let peak = status_kib("VmHWM").saturating_sub(base);
     (times[times.len() / 2], peak)
-}
-
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 struct Discard(Arc<AtomicUsize>);

@@ -8,8 +8,10 @@
 //!   `/metrics` is built, and whether it holds the same business series, quota gauges included).
 //!   `BENCH_EXCLUDE="hourly"` and `BENCH_MAX_ARTICLES=50` change the config; `BENCH_KEEP_STATE=1`
 //!   keeps the directory (its path on stderr).
-//! - `load <N> <DIR>`: only the restart of `run` on a directory it kept, timed, with no
-//!   simulator: what to profile.
+//! - `load <N> <DIR>`: only the restart of `run` on a directory it kept, as a restarted process
+//!   sees it (no simulator, no first exporter): how long until `/metrics` is built, then the
+//!   process's memory per series after a gzip OpenMetrics and a plain text scrape. What to
+//!   profile.
 //!
 //! Each prints one `key=value` line on stdout.
 
@@ -171,15 +173,51 @@ fn load(n: usize, dir: &str) -> anyhow::Result<()> {
     let restarted =
         Exporter::with_storage(&config, clock::system(), Some(std::path::Path::new(dir)))?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let gzip_bytes = restarted
-        .store
-        .exposition()
-        .response(Format::OpenMetrics, true)
-        .concat()
-        .len();
-    println!(
-        "accounts={n} load_seconds={load_seconds:.3} restart_seconds={:.3} gzip_openmetrics_bytes={gzip_bytes}",
-        started.elapsed().as_secs_f64()
+    let size = |chunks: Vec<bytes::Bytes>| chunks.iter().map(|c| c.len()).sum::<usize>();
+    let gzip_bytes = size(
+        restarted
+            .store
+            .exposition()
+            .response(Format::OpenMetrics, true),
     );
+    let restart_seconds = started.elapsed().as_secs_f64();
+    let rss_gzip = common::rss_kib();
+    // Then a plain text scrape (a person with curl, or a scraper without gzip): its body is
+    // held too. The figure is the whole process's RSS over every series it serves.
+    let exposition = restarted.store.exposition();
+    let text = exposition.response(Format::Text, false);
+    let text_bytes = size(text.clone());
+    let series: usize = text.iter().map(|chunk| common::series(chunk)).sum();
+    drop((text, exposition));
+    let rss_both = common::rss_kib();
+    common::trim();
+    let rss_both_trimmed = common::rss_kib();
+    let per_series = |kib: u64| kib as f64 * 1024.0 / series as f64;
+    println!(
+        "accounts={n} load_seconds={load_seconds:.3} restart_seconds={restart_seconds:.3} \
+         gzip_openmetrics_bytes={gzip_bytes} text_bytes={text_bytes} series={series} \
+         rss_gzip_kib={rss_gzip} rss_gzip_and_text_kib={rss_both} rss_trimmed_kib={rss_both_trimmed} \
+         bytes_per_series_gzip={:.0} bytes_per_series_gzip_and_text={:.0} bytes_per_series_trimmed={:.0} \
+         peak_kib={}",
+        per_series(rss_gzip),
+        per_series(rss_both),
+        per_series(rss_both_trimmed),
+        common::status_kib("VmHWM")
+    );
+    if std::env::var_os("BENCH_DROP_STORE").is_some() {
+        let e = restarted.store.exposition();
+        let blocks = e.response(Format::Text, false).len();
+        drop(e);
+        restarted.store.retain_accounts(&[]);
+        drop(restarted.store.exposition());
+        common::trim();
+        println!(
+            "blocks={blocks} rss_without_store_kib={}",
+            common::rss_kib()
+        );
+        drop(restarted);
+        common::trim();
+        println!("rss_without_exporter_kib={}", common::rss_kib());
+    }
     Ok(())
 }

@@ -147,6 +147,38 @@ struct WindowEntry {
     as_of: Date,
 }
 
+impl WindowEntry {
+    /// The entry of one send/publish date, its rows cut to each article's newest running totals
+    /// (the only ones the metrics read: `max_by_key(stat_date)` there picks the same item). The
+    /// plan asks a window date again in full whenever it still changes, so the older days are
+    /// dead weight: they were 80% of a state file, and most of a polled process's rows.
+    fn new(report: Report, as_of: Date) -> Self {
+        fn newest<T>(items: &mut Vec<T>, date: impl Fn(&T) -> Option<Date>) {
+            let newest = (0..items.len()).max_by_key(|&i| date(&items[i]));
+            if let Some(i) = newest {
+                items.swap(0, i);
+                items.truncate(1);
+                items.shrink_to_fit();
+            }
+        }
+        let mut report = report;
+        match &mut report {
+            Report::ArticleTotal(rows) => {
+                for r in rows {
+                    newest(&mut r.details, |d| d.stat_date);
+                }
+            }
+            Report::ArticleTotalDetail(rows) => {
+                for r in rows {
+                    newest(&mut r.detail_list, |d| d.stat_date);
+                }
+            }
+            _ => {}
+        }
+        Self { report, as_of }
+    }
+}
+
 /// The plan and the latest data of one account.
 #[derive(Debug)]
 pub struct AccountPlan {
@@ -390,7 +422,7 @@ impl AccountPlan {
                 let state = self.states.entry(e).or_default();
                 state.not_before = None;
                 let window = self.windows.entry(e).or_default();
-                window.insert(query, WindowEntry { report, as_of });
+                window.insert(query, WindowEntry::new(report, as_of));
                 // Dates that left the window stop changing: forget them, their series disappear.
                 let days = e.rolling_window_days().unwrap_or(1);
                 let oldest = add_days(as_of, -(i64::from(days) - 1));

@@ -6,7 +6,6 @@ use jiff::Timestamp;
 use super::{AccountPlan, EndpointState, WindowEntry};
 use crate::latest::DatedReport;
 use crate::storage::{Body, EndpointRecord, PlanState, StoredReport, WindowRecord};
-use crate::wechat::rows::{ArticleTotalDetailRow, ArticleTotalRow};
 use crate::wechat::{Endpoint, Report};
 
 impl AccountPlan {
@@ -33,7 +32,7 @@ impl AccountPlan {
                 .map(|(&query, w)| {
                     let record = WindowRecord {
                         as_of: w.as_of,
-                        body: body_of(&latest_totals(&w.report)),
+                        body: body_of(&w.report),
                     };
                     (query, record)
                 })
@@ -75,8 +74,7 @@ impl AccountPlan {
             let window = self.windows.entry(e).or_default();
             for (&query, record) in records {
                 if let Some(report) = reparse(e, &record.body) {
-                    let as_of = record.as_of;
-                    window.insert(query, WindowEntry { report, as_of });
+                    window.insert(query, WindowEntry::new(report, record.as_of));
                 }
             }
         }
@@ -90,39 +88,6 @@ impl AccountPlan {
     fn known(&self, name: &str) -> Option<Endpoint> {
         let e: Endpoint = name.parse().ok()?;
         self.endpoints.contains(&e).then_some(e)
-    }
-}
-
-/// `report` with each article's running totals cut to its newest `stat_date`, the only one the
-/// metrics read (`max_by_key` there picks the same item). The plan asks a window date again in
-/// full whenever it still changes, so the older days are dead weight: they were 80% of a file.
-fn latest_totals(report: &Report) -> Report {
-    fn newest<T: Clone>(items: &[T], date: impl Fn(&T) -> Option<jiff::civil::Date>) -> Vec<T> {
-        items
-            .iter()
-            .max_by_key(|i| date(i))
-            .cloned()
-            .into_iter()
-            .collect()
-    }
-    match report {
-        Report::ArticleTotal(rows) => Report::ArticleTotal(
-            rows.iter()
-                .map(|r| ArticleTotalRow {
-                    details: newest(&r.details, |d| d.stat_date),
-                    ..r.clone()
-                })
-                .collect(),
-        ),
-        Report::ArticleTotalDetail(rows) => Report::ArticleTotalDetail(
-            rows.iter()
-                .map(|r| ArticleTotalDetailRow {
-                    detail_list: newest(&r.detail_list, |d| d.stat_date),
-                    ..r.clone()
-                })
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 

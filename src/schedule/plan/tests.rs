@@ -444,7 +444,7 @@ fn the_first_probe_of_the_day_waits_for_the_accounts_offset() {
 }
 
 #[test]
-fn the_saved_windows_keep_each_articles_newest_totals_and_serve_the_same() {
+fn the_windows_keep_each_articles_newest_totals_in_memory_and_saved_and_serve_the_same() {
     use crate::wechat::rows::ArticleTotalDetail;
     let mut plan = AccountPlan::new(settings(), [Endpoint::ArticleTotal]);
     let day = date(2026, 11, 24);
@@ -472,6 +472,13 @@ fn the_saved_windows_keep_each_articles_newest_totals_and_serve_the_same() {
         },
     };
     plan.apply(job, ok(Report::ArticleTotal(vec![row])), at(day, 10, 0));
+    // Held as saved: the older days' totals are gone from memory too.
+    let Report::ArticleTotal(held) = &plan.reports().reports[&Endpoint::ArticleTotal].report else {
+        panic!()
+    };
+    let held: Vec<_> = held.iter().flat_map(|r| &r.details).collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].stat_date, Some(date(2026, 11, 23)));
 
     let saved = plan.export();
     let body = saved.windows["getarticletotal"][&send].body.value();
