@@ -114,10 +114,13 @@ async fn exporter(n: usize, sim_url: &str) -> anyhow::Result<()> {
     let rss_gzip = rss_kib();
     trim();
     let rss_gzip_trimmed = rss_kib();
-    // Then the plain bodies (a plain scrape, e.g. promtool or curl without gzip).
+    // Then a plain text scrape (e.g. promtool or curl without gzip). Counted from the answer's
+    // chunks: `exposition.text` would join a second copy of the body, which no scrape makes.
     let t = Instant::now();
-    let text_series = series(&exposition.text);
+    let text = exposition.response(Format::Text, false);
     let plain_seconds = t.elapsed().as_secs_f64();
+    let text_series: usize = text.iter().map(|chunk| series(chunk)).sum();
+    drop(text);
     let rss_filled = rss_kib();
     let hwm_filled = status_kib("VmHWM");
     // Diagnosis: how much of it is freed heap that glibc kept (poll-round transients) rather

@@ -11,7 +11,10 @@
 //! - `load <N> <DIR>`: only the restart of `run` on a directory it kept, as a restarted process
 //!   sees it (no simulator, no first exporter): how long until `/metrics` is built, then the
 //!   process's memory per series after a gzip OpenMetrics and a plain text scrape. What to
-//!   profile.
+//!   profile. `BENCH_DROP_STORE=1` then prints the RSS without the store's accounts and without
+//!   the exporter (what the samples and bodies hold, and what the plans hold). The exporter
+//!   removes the files of accounts it is not configured with: load a kept directory with the
+//!   `N` it was made with.
 //!
 //! Each prints one `key=value` line on stdout.
 
