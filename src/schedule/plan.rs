@@ -175,6 +175,7 @@ impl WindowEntry {
             }
             _ => {}
         }
+        report.shrink_to_fit();
         Self { report, as_of }
     }
 }
@@ -432,7 +433,8 @@ impl AccountPlan {
         Outcome::Stored
     }
 
-    fn store(&mut self, e: Endpoint, date: Date, report: Report) {
+    fn store(&mut self, e: Endpoint, date: Date, mut report: Report) {
+        report.shrink_to_fit();
         let state = self.states.entry(e).or_default();
         state.done = Some(date);
         state.not_before = None;

@@ -125,7 +125,8 @@ macro_rules! endpoints {
             pub fn parse(endpoint: Endpoint, json: &[u8]) -> Result<Parsed, serde_json::Error> {
                 Ok(match endpoint {
                     $(Endpoint::$v => {
-                        let body: ListBody<$row> = serde_json::from_slice(json)?;
+                        let mut body: ListBody<$row> = serde_json::from_slice(json)?;
+                        body.list.shrink_to_fit();
                         Parsed { report: Report::$v(body.list), is_delay: body.is_delay }
                     })+
                 })
@@ -161,6 +162,15 @@ macro_rules! endpoints {
             pub fn to_body_bytes(&self, is_delay: Option<bool>) -> Vec<u8> {
                 match self {
                     $(Report::$v(rows) => body_bytes(rows, is_delay),)+
+                }
+            }
+
+            /// Gives back the rows' spare capacity (parsing and merging grow the list by
+            /// doubling): a plan keeps its reports until the next day's, thousands of accounts
+            /// at a time.
+            pub fn shrink_to_fit(&mut self) {
+                match self {
+                    $(Report::$v(rows) => rows.shrink_to_fit(),)+
                 }
             }
 
