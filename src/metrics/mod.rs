@@ -89,6 +89,25 @@ pub struct Sample {
     pub value: Value,
 }
 
+/// A stored series: a [`Sample`] without its name, which is the family it is stored under
+/// (32 bytes instead of 48: 16 bytes on each of millions of series).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Label names and values, `account` first.
+    pub labels: Labels,
+    /// The value.
+    pub value: Value,
+}
+
+impl From<Sample> for Point {
+    fn from(s: Sample) -> Point {
+        Point {
+            labels: s.labels,
+            value: s.value,
+        }
+    }
+}
+
 /// Collects one account's samples; every sample gets `account` as its first label.
 pub(crate) struct Out {
     account: LabelValue,

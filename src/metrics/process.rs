@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::catalogue::{MetricInfo, MetricKind, Stability, Unit};
 use super::exposition::Block;
 use super::text::{self, Families, Format};
-use super::{Sample, Value};
+use super::{Point, Value};
 
 /// What /proc says about this process; `None` where it cannot be read (not Linux, say).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -83,7 +83,7 @@ impl ProcessStats {
 
     /// The process families (`process_*`, named as every Prometheus client library names
     /// them), each absent where /proc could not be read.
-    pub(super) fn families(&self) -> Vec<(MetricInfo, Vec<Sample>)> {
+    pub(super) fn families(&self) -> Vec<(MetricInfo, Vec<Point>)> {
         let family =
             |kind, measure, name: &'static str, help: &'static str, value: Option<Value>| {
                 let info = MetricInfo {
@@ -99,12 +99,11 @@ impl ProcessStats {
                     help,
                 };
                 value.map(|value| {
-                    let sample = Sample {
-                        name,
+                    let point = Point {
                         labels: Arc::new([]),
                         value,
                     };
-                    (info, vec![sample])
+                    (info, vec![point])
                 })
             };
         [

@@ -9,17 +9,17 @@ use arc_swap::ArcSwap;
 
 use super::*;
 
-/// One account's samples by family.
+/// One account's series by family.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
-    pub(super) families: BTreeMap<&'static str, Vec<Sample>>,
+    pub(super) families: BTreeMap<&'static str, Vec<Point>>,
 }
 
 impl Snapshot {
     pub(super) fn new(samples: Vec<Sample>) -> Self {
-        let mut families: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
+        let mut families: BTreeMap<&'static str, Vec<Point>> = BTreeMap::new();
         for s in samples {
-            families.entry(s.name).or_default().push(s);
+            families.entry(s.name).or_default().push(s.into());
         }
         // Kept until the account's next update: no slack from growing the vectors.
         for samples in families.values_mut() {
@@ -33,9 +33,9 @@ impl Snapshot {
 /// order, then the exporter's own. What both the encoders and the OTLP view read.
 pub(super) fn merged_families<'a>(
     accounts: &'a [Arc<Snapshot>],
-    own: &'a [(&'static str, Sample)],
-) -> BTreeMap<&'static str, Vec<&'a Sample>> {
-    let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+    own: &'a [(&'static str, Point)],
+) -> BTreeMap<&'static str, Vec<&'a Point>> {
+    let mut families: BTreeMap<&'static str, Vec<&Point>> = BTreeMap::new();
     for snapshot in accounts {
         for (name, samples) in &snapshot.families {
             families.entry(name).or_default().extend(samples.iter());
@@ -158,11 +158,11 @@ impl Store {
         let Some(up) = snapshot.families.get(m::UP.name) else {
             return;
         };
-        let down: Vec<Sample> = up
+        let down: Vec<Point> = up
             .iter()
-            .map(|s| Sample {
+            .map(|p| Point {
                 value: Value::Int(0),
-                ..s.clone()
+                ..p.clone()
             })
             .collect();
         let mut families = snapshot.families.clone();
@@ -314,29 +314,29 @@ impl Store {
     /// gauges and counters, build info and the config reload (the probe latency histogram is
     /// [`Store::probe_histograms`]). One list for both readers, `/metrics` and
     /// [`Store::snapshot_view`].
-    pub(super) fn own_samples(&self) -> Vec<(&'static str, Sample)> {
+    pub(super) fn own_samples(&self) -> Vec<(&'static str, Point)> {
         let mut own = self.exporter_samples();
         own.extend(self.kept_probe_samples());
         own
     }
 
     /// The probes' gauges and counters that `[metrics] exclude` keeps.
-    fn kept_probe_samples(&self) -> Vec<(&'static str, Sample)> {
+    fn kept_probe_samples(&self) -> Vec<(&'static str, Point)> {
         let exclude = self.exclude.load();
         let mut samples = self.probe_samples();
         samples.retain(|(family, _)| !exclude.drops(family));
-        samples
+        samples.into_iter().map(|(f, s)| (f, s.into())).collect()
     }
 
     /// Call, token, OTLP and encode counters, build info and the config reload.
-    fn exporter_samples(&self) -> Vec<(&'static str, Sample)> {
-        let mut own: Vec<(&'static str, Sample)> = self
+    fn exporter_samples(&self) -> Vec<(&'static str, Point)> {
+        let mut own: Vec<(&'static str, Point)> = self
             .self_metrics
             .samples()
             .into_iter()
-            .map(|s| (s.name, s))
+            .map(|s| (s.name, s.into()))
             .collect();
-        own.push((self.build_info.name, self.build_info.clone()));
+        own.push((self.build_info.name, self.build_info.clone().into()));
         let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         for (metric, value) in [
             (
@@ -348,12 +348,11 @@ impl Store {
                 Value::Float(at),
             ),
         ] {
-            let sample = Sample {
-                name: metric.name,
+            let point = Point {
                 labels: Arc::new([]),
                 value,
             };
-            own.push((metric.name, sample));
+            own.push((metric.name, point));
         }
         own
     }

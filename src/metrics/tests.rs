@@ -1069,12 +1069,11 @@ fn any_unicode_label_value_round_trips_through_promtool() {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let sample = Sample {
-                name: "roundtrip",
+            let point = Point {
                 labels: vec![("i", i.to_string().into()), ("v", v.as_str().into())].into(),
                 value: Value::Int(1),
             };
-            ("roundtrip", sample)
+            ("roundtrip", point)
         })
         .collect();
     let encoded = text::encode(

@@ -18,7 +18,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::catalogue::{MetricInfo, MetricKind, Stability, Unit as Measure, lookup};
-use super::{Labels, Sample, Snapshot, Value};
+use super::{Labels, Point, Snapshot, Value};
 
 /// Which body to write. Text 1.0.0 is the text 0.0.4 body (every name is in the legacy
 /// character set, so no escaping scheme changes a byte), OpenMetrics 0.0.1 the 1.0.0 body.
@@ -104,10 +104,10 @@ pub(super) struct Families {
     pub keep: Option<fn(&str) -> bool>,
     /// Of those, only the names in this inclusive range (one part of a block encoded in parts).
     pub names: Option<(&'static str, &'static str)>,
-    pub own: Vec<(&'static str, Sample)>,
+    pub own: Vec<(&'static str, Point)>,
     pub histograms: BTreeMap<&'static str, Vec<HistogramSeries>>,
     /// Families not in the catalogue (`process_*`): (info, samples).
-    pub extra: Vec<(MetricInfo, Vec<Sample>)>,
+    pub extra: Vec<(MetricInfo, Vec<Point>)>,
 }
 
 impl std::fmt::Debug for Families {
@@ -121,8 +121,8 @@ impl std::fmt::Debug for Families {
 impl Families {
     /// Every sample family by name (sorted), the accounts' in account order, then the own; of
     /// the family `only` alone when given.
-    fn samples_of(&self, only: Option<&str>) -> BTreeMap<&'static str, Vec<&Sample>> {
-        let mut families: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+    fn samples_of(&self, only: Option<&str>) -> BTreeMap<&'static str, Vec<&Point>> {
+        let mut families: BTreeMap<&'static str, Vec<&Point>> = BTreeMap::new();
         let mut kept = self.kept();
         for snapshot in &self.accounts {
             match only {
@@ -182,7 +182,7 @@ impl Families {
         }
         for (info, samples) in &self.extra {
             if only.is_none_or(|o| o == info.name) {
-                let samples: Vec<&Sample> = samples.iter().collect();
+                let samples: Vec<&Point> = samples.iter().collect();
                 encode_samples(encoder, info, &samples)?;
             }
         }
@@ -279,7 +279,7 @@ fn unit_of(info: &MetricInfo) -> Option<Unit> {
 fn encode_samples(
     encoder: &mut DescriptorEncoder,
     info: &MetricInfo,
-    samples: &[&Sample],
+    samples: &[&Point],
 ) -> Result<(), std::fmt::Error> {
     let unit = unit_of(info);
     let mut family = descriptor(encoder, info, &unit)?;
@@ -414,6 +414,7 @@ pub(super) fn encode(format: Format, families: Families) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Sample;
     use crate::metrics::catalogue as m;
 
     fn sample(name: &'static str, labels: &[(&'static str, &str)], value: Value) -> Sample {
@@ -426,7 +427,7 @@ mod tests {
 
     fn own(samples: Vec<Sample>) -> Families {
         Families {
-            own: samples.into_iter().map(|s| (s.name, s)).collect(),
+            own: samples.into_iter().map(|s| (s.name, s.into())).collect(),
             ..Families::default()
         }
     }

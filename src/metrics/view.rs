@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Sample, Snapshot, Store};
+use super::{Point, Snapshot, Store};
 
 /// Every series of one moment: the same samples the next `/metrics` encoding would write
 /// (without the `process_*` block, which the HTTP handler adds per scrape, and without the
@@ -17,7 +17,7 @@ use super::{Sample, Snapshot, Store};
 pub struct SnapshotView {
     accounts: Vec<Arc<Snapshot>>,
     /// The exporter's own samples, each with its family.
-    own: Vec<(&'static str, Sample)>,
+    own: Vec<(&'static str, Point)>,
 }
 
 impl Store {
@@ -31,7 +31,7 @@ impl Store {
 
 impl SnapshotView {
     /// Every family by name (sorted, as `/metrics` writes them), each in exposition order.
-    pub fn families(&self) -> BTreeMap<&'static str, Vec<&Sample>> {
+    pub fn families(&self) -> BTreeMap<&'static str, Vec<&Point>> {
         super::store::merged_families(&self.accounts, &self.own)
     }
 
@@ -66,7 +66,7 @@ impl SnapshotView {
     }
 
     /// The samples of one family, without building the whole map.
-    pub fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
+    pub fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Point> + 'a {
         let accounts = self
             .accounts
             .iter()
@@ -100,9 +100,8 @@ mod tests {
         let families = view.families();
         // The same series as `/metrics` (there in two blocks, so compared as sorted lines).
         let own = families
-            .values()
-            .flatten()
-            .map(|s| (s.name, (*s).clone()))
+            .iter()
+            .flat_map(|(name, points)| points.iter().map(|p| (*name, (*p).clone())))
             .collect();
         let encoded = text::encode(
             Format::Text,
@@ -127,27 +126,28 @@ mod tests {
         assert_eq!(view.family("wechat_mp_exporter_build_info").count(), 1);
 
         // Split, the parts hold every sample once, none over the cap unless one account is.
-        let all: Vec<Sample> = families.values().flatten().map(|s| (*s).clone()).collect();
+        // Each series as its family and labels.
+        let keys = |families: BTreeMap<&'static str, Vec<&Point>>| -> Vec<String> {
+            families
+                .iter()
+                .flat_map(|(name, points)| {
+                    points.iter().map(move |p| format!("{name} {:?}", p.labels))
+                })
+                .collect()
+        };
+        let mut want = keys(families);
         let parts = store.snapshot_view().split(3);
         assert!(parts.len() > 2, "{} parts", parts.len());
-        let mut again: Vec<Sample> = Vec::new();
+        let mut got: Vec<String> = Vec::new();
         for part in &parts {
-            let samples: Vec<Sample> = part
-                .families()
-                .values()
-                .flatten()
-                .map(|s| (*s).clone())
-                .collect();
+            let samples = keys(part.families());
             assert!(
                 samples.len() <= 3 || part.accounts.len() == 1,
                 "{} samples",
                 samples.len()
             );
-            again.extend(samples);
+            got.extend(samples);
         }
-        let key = |s: &Sample| format!("{} {:?}", s.name, s.labels);
-        let mut want: Vec<String> = all.iter().map(key).collect();
-        let mut got: Vec<String> = again.iter().map(key).collect();
         want.sort();
         got.sort();
         assert_eq!(got, want);

@@ -29,7 +29,7 @@ use opentelemetry_sdk::metrics::{
 use super::names::otel_name;
 use crate::catalogue as m;
 use crate::metrics::{
-    MetricInfo, MetricKind, PROBE_BUCKETS, Sample, SnapshotView, Value, catalogue, lookup,
+    MetricInfo, MetricKind, PROBE_BUCKETS, Point, SnapshotView, Value, catalogue, lookup,
 };
 
 /// The smallest limit handed to the SDK (its own default).
@@ -366,7 +366,7 @@ fn observe<T>(
 /// The labels as attributes, same keys and values, sorted by key (the SDK keys its map by the
 /// sorted set). Values are reference-counted: the SDK copies each attribute set several times
 /// per series, and copying an `Arc<str>` is a count, not an allocation.
-pub(crate) fn attributes(s: &Sample) -> Vec<KeyValue> {
+pub(crate) fn attributes(s: &Point) -> Vec<KeyValue> {
     let mut attrs: Vec<KeyValue> = s
         .labels
         .iter()

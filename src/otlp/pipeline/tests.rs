@@ -46,8 +46,7 @@ fn shape_knows_kind_and_value_type() {
 
 #[test]
 fn attributes_keep_keys_and_values_sorted_by_key() {
-    let s = Sample {
-        name: "wechat_mp_api_requests_total",
+    let s = Point {
         labels: vec![
             ("account", "b".into()),
             ("api", "getusercumulate".into()),
