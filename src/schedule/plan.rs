@@ -389,8 +389,7 @@ impl AccountPlan {
 
     fn apply_ok(&mut self, job: Job, parsed: Parsed, now: Timestamp) -> Outcome {
         let e = job.endpoint;
-        self.errors.remove(&e);
-        self.quota_blocked.remove(&e);
+        self.lift(e, now);
         if parsed.is_delay == Some(true) {
             return self.pending(e, now);
         }
@@ -420,8 +419,6 @@ impl AccountPlan {
             }
             Purpose::Period(label) => self.store(e, label, report),
             Purpose::Window { query, as_of } => {
-                let state = self.states.entry(e).or_default();
-                state.not_before = None;
                 let window = self.windows.entry(e).or_default();
                 window.insert(query, WindowEntry::new(report, as_of));
                 // Dates that left the window stop changing: forget them, their series disappear.
@@ -437,12 +434,38 @@ impl AccountPlan {
         report.shrink_to_fit();
         let state = self.states.entry(e).or_default();
         state.done = Some(date);
-        state.not_before = None;
         state.latest = Some(DatedReport { date, report });
     }
 
+    /// A success ends `e`'s backoff, error and quota stop, unless a stop is still ahead of `now`.
+    /// An endpoint is only asked once its stop has passed, so a stop still ahead was set by
+    /// another answer of the same round that came back first (a 45009 for another date): this
+    /// request was sent before it and says nothing about it.
+    fn lift(&mut self, e: Endpoint, now: Timestamp) {
+        let state = self.states.entry(e).or_default();
+        if state.not_before.is_some_and(|t| t > now) {
+            return;
+        }
+        state.not_before = None;
+        self.errors.remove(&e);
+        self.quota_blocked.remove(&e);
+    }
+
+    /// Stops asking `e` until `until`, or later if another answer of the round stopped it longer
+    /// (answers come back in any order). True if this stop is the one that holds.
+    fn stop_until(&mut self, e: Endpoint, until: Timestamp, now: Timestamp) -> bool {
+        let state = self.states.entry(e).or_default();
+        match state.not_before.filter(|&t| t > now) {
+            Some(held) if held > until => false,
+            _ => {
+                state.not_before = Some(until);
+                true
+            }
+        }
+    }
+
     fn pending(&mut self, e: Endpoint, now: Timestamp) -> Outcome {
-        self.states.entry(e).or_default().not_before = Some(now + self.settings.retry_interval);
+        self.stop_until(e, now + self.settings.retry_interval, now);
         Outcome::Pending
     }
 
@@ -466,8 +489,7 @@ impl AccountPlan {
                 (now + self.settings.error_retry_interval, Outcome::Failed)
             }
         };
-        self.states.entry(e).or_default().not_before = Some(not_before);
-        if outcome == Outcome::Failed {
+        if self.stop_until(e, not_before, now) && outcome == Outcome::Failed {
             self.errors.insert(e, err.to_string());
         }
         outcome

@@ -313,6 +313,88 @@ fn quota_stops_the_api_until_the_next_utc8_day() {
     );
 }
 
+/// Answers of one round come back in any order: a success for one send date that lands after
+/// another date's 45009 was sent before the quota ran out, and must not lift the stop.
+#[test]
+fn a_success_after_a_45009_of_the_same_round_keeps_the_quota_stop() {
+    let today = date(2026, 11, 24);
+    let now = at(today, 10, 0);
+    for order in ["45009 first", "45009 in the middle"] {
+        let mut plan = AccountPlan::new(settings(), [Endpoint::ArticleTotal]);
+        let probe = plan.due(now);
+        plan.apply(probe[0], ok(cumulate(date(2026, 11, 23))), now);
+        let jobs = plan.due(now);
+        assert_eq!(jobs.len(), 7, "{order}");
+        let failing = if order == "45009 first" { 0 } else { 3 };
+        // Then a "not ready yet" for another date: its half hour does not shorten the stop.
+        let pending = jobs.len() - 1;
+        for (i, &job) in jobs.iter().enumerate() {
+            let answer = match i {
+                i if i == failing => err(45009),
+                i if i == pending => Ok(Parsed {
+                    report: Report::empty(job.endpoint),
+                    is_delay: Some(true),
+                }),
+                _ => ok(article_total(job.range.begin)),
+            };
+            plan.apply(job, answer, now);
+        }
+        let mut status = AccountStatus::default();
+        plan.fill_status(&mut status, now);
+        assert_eq!(
+            status
+                .unavailable
+                .get(&Endpoint::ArticleTotal)
+                .map(String::as_str),
+            Some("quota"),
+            "{order}"
+        );
+        assert!(
+            status.last_errors[&Endpoint::ArticleTotal].contains("45009"),
+            "{order}: the 45009 is the error shown"
+        );
+        assert_eq!(
+            plan.due(now),
+            Vec::new(),
+            "{order}: nothing asked again today"
+        );
+        assert_eq!(plan.due(at(today, 23, 59)), Vec::new(), "{order}");
+        let tomorrow = add_days(today, 1);
+        assert_eq!(plan.next_wakeup(now), at(tomorrow, 0, 0), "{order}");
+        // The two dates not stored are asked at midnight; the stored five are done.
+        let again: Vec<Date> = plan
+            .due(at(tomorrow, 0, 0))
+            .iter()
+            .map(|j| j.range.begin)
+            .collect();
+        assert_eq!(
+            again,
+            vec![jobs[failing].range.begin, jobs[pending].range.begin],
+            "{order}"
+        );
+    }
+}
+
+/// A success still ends an expired backoff: the error it left is cleared.
+#[test]
+fn a_success_after_the_backoff_clears_the_error() {
+    let mut plan = AccountPlan::new(settings(), [Endpoint::UserSummary]);
+    let today = date(2026, 11, 24);
+    let now = at(today, 10, 0);
+    let probe = plan.due(now);
+    plan.apply(probe[0], ok(cumulate(date(2026, 11, 23))), now);
+    let job = plan.due(now)[0];
+    plan.apply(job, err(-1), now);
+    assert_eq!(plan.due(now), Vec::new(), "backing off");
+    let later = at(today, 10, 30);
+    let job = plan.due(later)[0];
+    plan.apply(job, ok(summary(date(2026, 11, 23))), later);
+    let mut status = AccountStatus::default();
+    plan.fill_status(&mut status, later);
+    assert!(status.last_errors.is_empty(), "{:?}", status.last_errors);
+    assert_eq!(plan.due(later), Vec::new(), "done for the day");
+}
+
 #[test]
 fn offline_legacy_endpoint_is_retired_and_the_new_ones_carry_on() {
     let mut plan = AccountPlan::new(settings(), [Endpoint::UserRead, Endpoint::BizSummary]);
