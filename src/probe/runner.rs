@@ -1,6 +1,7 @@
-//! The probes' own schedule: one tokio task per probed account, started at a random point of its
-//! first interval (so many accounts do not probe at once), stopped on reload or shutdown. Polling
-//! and scrapes never wait on a probe.
+//! The probes' own schedule: one tokio task per probed account, started at a random whole second
+//! of its first interval (so many accounts do not probe at once, and the probes of one second
+//! share the runtime's wake-ups), stopped on reload or shutdown. Polling and scrapes never wait
+//! on a probe.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,7 @@ impl ProbeSet {
             }
             keep
         });
+        let origin = tokio::time::Instant::now();
         for (name, (app_id, config)) in wanted {
             if running.contains_key(name) {
                 continue;
@@ -67,6 +69,7 @@ impl ProbeSet {
             tokio::spawn(run(
                 name.to_string(),
                 Prober::new(config, app_id),
+                origin,
                 config.interval,
                 self.sink.clone(),
                 stop.clone(),
@@ -98,16 +101,16 @@ impl ProbeSet {
 async fn run(
     account: String,
     prober: Prober,
+    origin: tokio::time::Instant,
     interval: Duration,
     sink: Arc<dyn ProbeSink>,
     stop: CancellationToken,
 ) {
-    let jitter = interval.mul_f64(rand::random::<f64>());
-    tokio::select! {
-        () = stop.cancelled() => return,
-        () = tokio::time::sleep(jitter) => {}
-    }
-    let mut ticks = tokio::time::interval(interval);
+    // Whole seconds from one origin: the probes of a second start at the same instant and share
+    // the wake-ups of the runtime, which cost 1000 probes a minute more than their requests
+    // (docs/benchmarks.md, "Callback probes").
+    let jitter = Duration::from_secs(interval.mul_f64(rand::random::<f64>()).as_secs());
+    let mut ticks = tokio::time::interval_at(origin + jitter, interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_success = None;
     loop {
