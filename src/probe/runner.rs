@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::{Outcome, ProbeSink, Prober};
@@ -59,7 +59,7 @@ impl ProbeSet {
             }
             keep
         });
-        let origin = tokio::time::Instant::now();
+        let origin = Instant::now();
         for (name, (app_id, config)) in wanted {
             if running.contains_key(name) {
                 continue;
@@ -101,16 +101,13 @@ impl ProbeSet {
 async fn run(
     account: String,
     prober: Prober,
-    origin: tokio::time::Instant,
+    origin: Instant,
     interval: Duration,
     sink: Arc<dyn ProbeSink>,
     stop: CancellationToken,
 ) {
-    // Whole seconds from one origin: the probes of a second start at the same instant and share
-    // the wake-ups of the runtime, which cost 1000 probes a minute more than their requests
-    // (docs/benchmarks.md, "Callback probes").
-    let jitter = Duration::from_secs(interval.mul_f64(rand::random::<f64>()).as_secs());
-    let mut ticks = tokio::time::interval_at(origin + jitter, interval);
+    let first = first_tick(origin, interval, rand::random::<f64>());
+    let mut ticks = tokio::time::interval_at(first, interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_success = None;
     loop {
@@ -146,4 +143,12 @@ async fn run(
         }
         last_success = Some(outcome.success());
     }
+}
+
+/// The first probe of an account: `draw` (uniform in [0, 1)) of the way into its first interval,
+/// down to a whole second from `origin`. The probes of one second then start at the same instant
+/// and share the runtime's wake-ups, which cost 1000 probes a minute more than their requests
+/// did (docs/benchmarks.md, "Callback probes").
+pub(super) fn first_tick(origin: Instant, interval: Duration, draw: f64) -> Instant {
+    origin + Duration::from_secs(interval.mul_f64(draw.clamp(0.0, 1.0)).as_secs())
 }

@@ -239,3 +239,29 @@ async fn the_probe_set_follows_the_config() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(recorder.0.lock().unwrap().len(), len);
 }
+
+#[test]
+fn first_probes_start_on_whole_seconds_spread_over_the_interval() {
+    let origin = tokio::time::Instant::now();
+    let interval = Duration::from_secs(60);
+    let mut per_second = [0usize; 60];
+    for i in 0..6000 {
+        let draw = f64::from(i) / 6000.0;
+        let offset = runner::first_tick(origin, interval, draw) - origin;
+        assert_eq!(offset.subsec_nanos(), 0, "{draw}: {offset:?}");
+        per_second[usize::try_from(offset.as_secs()).unwrap()] += 1;
+    }
+    // Every second of the interval gets its share, none more.
+    assert_eq!(per_second, [100; 60]);
+    // The ends: the first instant, and never the next interval's.
+    assert_eq!(runner::first_tick(origin, interval, 0.0), origin);
+    assert_eq!(
+        runner::first_tick(origin, interval, 0.999_999) - origin,
+        Duration::from_secs(59)
+    );
+    // Shorter than a second: every probe starts at once.
+    assert_eq!(
+        runner::first_tick(origin, Duration::from_millis(200), 0.9),
+        origin
+    );
+}
