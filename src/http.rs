@@ -92,7 +92,8 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         exposition.response(format, gzip)
     };
     let length = chunks.iter().map(|c| c.len()).sum::<usize>();
-    // A small answer is one chunk, joined once per change (`metrics::JOIN_BELOW`, 1 MiB plain and 4 MiB gzipped).
+    // A small answer is one chunk, joined once per change (`metrics::JOIN_PLAIN_BELOW`, 1 MiB,
+    // and `JOIN_GZIP_BELOW`, 4 MiB).
     let body = if let [one] = &chunks[..] {
         Body::from(one.clone())
     } else {

@@ -144,14 +144,16 @@ fn gzip_eof() -> Bytes {
     EOF_MEMBER.get_or_init(|| gzip([EOF], EOF.len())).clone()
 }
 
-/// Answers up to this size (plain, gzipped) go out as one buffer, joined once per change of one
-/// of their chunks; larger ones go out as their blocks. Plain answers over 1 MiB are the body of
-/// hundreds of accounts (23 MB at 100): held twice they would cost more memory than their
-/// frames cost time. A gzip answer is a twelfth of that: at 100 accounts (1.9 MB) its seven
-/// chunks cost about a tenth of the scrape rate one buffer reaches; at 1000 (18 MB) the blocks
-/// already keep up with the bare server and a join would copy 18 MB after every probe result
-/// (docs/benchmarks.md).
-pub const JOIN_BELOW: [usize; 2] = [1 << 20, 4 << 20];
+/// Plain answers up to this size go out as one buffer, joined once per change of one of their
+/// chunks; larger ones go out as their blocks. Plain answers over 1 MiB are the body of hundreds
+/// of accounts (23 MB at 100): held twice they would cost more memory than their frames cost time.
+pub const JOIN_PLAIN_BELOW: usize = 1 << 20;
+
+/// [`JOIN_PLAIN_BELOW`] for gzip answers, a twelfth of the plain size: at 100 accounts (1.9 MB)
+/// seven gzip members cost about a tenth of the scrape rate one buffer reaches; at 1000 (18 MB)
+/// the blocks already keep up with the bare server and a join would copy 18 MB after every probe
+/// result (docs/benchmarks.md).
+pub const JOIN_GZIP_BELOW: usize = 4 << 20;
 
 /// The joined small answer of each format, plain and gzipped, with the chunks it was joined
 /// from: holding them keeps their bytes alive, so equal pointers mean equal chunks.
@@ -269,10 +271,14 @@ impl Exposition {
 
     /// What a scrape sends: the business, live and process blocks (OpenMetrics then `# EOF`),
     /// plain or as gzip members, as chunks that share the stored bytes; an answer under
-    /// [`JOIN_BELOW`] as one chunk, joined once per change.
+    /// [`JOIN_PLAIN_BELOW`] or [`JOIN_GZIP_BELOW`] as one chunk, joined once per change.
     pub fn response(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let chunks = self.blocks_of(format, gzip);
-        let below = JOIN_BELOW[usize::from(gzip)];
+        let below = if gzip {
+            JOIN_GZIP_BELOW
+        } else {
+            JOIN_PLAIN_BELOW
+        };
         if chunks.len() > 1 && chunks.iter().map(Bytes::len).sum::<usize>() <= below {
             return vec![self.joined.join(format, gzip, chunks)];
         }

@@ -36,7 +36,7 @@ use crate::wechat::endpoint::Article;
 pub use crate::catalogue::exclude::Exclusions;
 pub use crate::catalogue::{MetricInfo, MetricKind, catalogue, lookup};
 pub use docs::catalogue_markdown;
-pub use exposition::{Exposition, GZIP_LEVEL, JOIN_BELOW};
+pub use exposition::{Exposition, GZIP_LEVEL, JOIN_GZIP_BELOW, JOIN_PLAIN_BELOW};
 pub(crate) use probe_series::BUCKETS as PROBE_BUCKETS;
 pub use process::ProcessStats;
 pub use self_metrics::SelfMetrics;
