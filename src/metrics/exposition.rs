@@ -149,10 +149,11 @@ fn gzip_eof() -> Bytes {
 /// of accounts (23 MB at 100): held twice they would cost more memory than their frames cost time.
 pub const JOIN_PLAIN_BELOW: usize = 1 << 20;
 
-/// [`JOIN_PLAIN_BELOW`] for gzip answers, a twelfth of the plain size: at 100 accounts (1.9 MB)
-/// seven gzip members cost about a tenth of the scrape rate one buffer reaches; at 1000 (18 MB)
-/// the blocks already keep up with the bare server and a join would copy 18 MB after every probe
-/// result (docs/benchmarks.md).
+/// [`JOIN_PLAIN_BELOW`] for gzip answers, which are about a twelfth of their plain size, so a
+/// join costs less memory for the same body: at 100 accounts (1.9 MB) seven gzip members cost
+/// about a tenth of the scrape rate one buffer reaches; at 1000 (18 MB) the blocks already keep
+/// up with the bare server and a join would copy 18 MB after every probe result
+/// (docs/benchmarks.md).
 pub const JOIN_GZIP_BELOW: usize = 4 << 20;
 
 /// The joined small answer of each format, plain and gzipped, with the chunks it was joined

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::catalogue as m;
 use super::text::{HistogramSeries, NativeBuckets};
-use super::{Sample, Store, Value};
+use super::{Point, Store, Value};
 use crate::probe::{FailureReason, Outcome, ProbeSink};
 
 /// Upper bounds of the classic latency buckets, in seconds: fine around WeChat's 5-second limit,
@@ -94,14 +94,13 @@ impl ProbeSeries {
         }
     }
 
-    /// (family, sample) pairs of the gauges and counters; the gauges only once a probe has
+    /// (family, series) pairs of the gauges and counters; the gauges only once a probe has
     /// finished, the counters from the start (at 0) so that rate() sees the first failure.
-    pub(super) fn samples(&self, account: &str) -> Vec<(&'static str, Sample)> {
-        let sample = |name: &'static str, extra: Option<(&'static str, &str)>, value: Value| {
+    pub(super) fn samples(&self, account: &str) -> Vec<(&'static str, Point)> {
+        let point = |extra: Option<(&'static str, &str)>, value: Value| {
             let mut labels = vec![("account", account.into())];
             labels.extend(extra.map(|(k, v)| (k, v.into())));
-            Sample {
-                name,
+            Point {
                 labels: labels.into(),
                 value,
             }
@@ -110,29 +109,17 @@ impl ProbeSeries {
         if let Some(last) = &self.last {
             out.push((
                 m::CALLBACK_PROBE_SUCCESS.name,
-                sample(
-                    m::CALLBACK_PROBE_SUCCESS.name,
-                    None,
-                    Value::Int(u64::from(last.success())),
-                ),
+                point(None, Value::Int(u64::from(last.success()))),
             ));
             out.push((
                 m::CALLBACK_PROBE_DURATION_SECONDS.name,
-                sample(
-                    m::CALLBACK_PROBE_DURATION_SECONDS.name,
-                    None,
-                    Value::Float(last.duration.as_secs_f64()),
-                ),
+                point(None, Value::Float(last.duration.as_secs_f64())),
             ));
         }
         for (reason, n) in FailureReason::ALL.iter().zip(self.failures) {
             out.push((
                 m::CALLBACK_PROBE_FAILURES_TOTAL.name,
-                sample(
-                    m::CALLBACK_PROBE_FAILURES_TOTAL.name,
-                    Some(("reason", reason.as_str())),
-                    Value::Int(n),
-                ),
+                point(Some(("reason", reason.as_str())), Value::Int(n)),
             ));
         }
         out
@@ -140,8 +127,8 @@ impl ProbeSeries {
 }
 
 impl Store {
-    /// The probe gauges and counters of every account as (family, sample).
-    pub(super) fn probe_samples(&self) -> Vec<(&'static str, Sample)> {
+    /// The probe gauges and counters of every account as (family, series).
+    pub(super) fn probe_samples(&self) -> Vec<(&'static str, Point)> {
         self.probes_lock()
             .iter()
             .flat_map(|(account, series)| series.samples(account))
@@ -205,7 +192,7 @@ mod tests {
         assert!(
             s.samples("a")
                 .iter()
-                .all(|(_, x)| x.name != m::CALLBACK_PROBE_SUCCESS.name),
+                .all(|(f, _)| *f != m::CALLBACK_PROBE_SUCCESS.name),
             "no success gauge before the first probe"
         );
         let failures: Vec<_> = s
@@ -230,8 +217,8 @@ mod tests {
         let got = |name: &str, label: Option<&str>| {
             s.samples("a")
                 .into_iter()
-                .find(|(_, x)| {
-                    x.name == name && label.is_none_or(|l| x.labels.iter().any(|(_, v)| &**v == l))
+                .find(|(f, x)| {
+                    *f == name && label.is_none_or(|l| x.labels.iter().any(|(_, v)| &**v == l))
                 })
                 .map(|(_, x)| x.value)
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{Out, Sample, Value, midnight_seconds};
+use super::{Out, Point, Value, midnight_seconds};
 use crate::latest::{AccountReports, AccountStatus};
 use crate::wechat::transport::CallObserver;
 
@@ -86,7 +86,8 @@ impl SelfMetrics {
         self.dirty.store(true, Ordering::Release);
     }
 
-    pub(super) fn samples(&self) -> Vec<Sample> {
+    /// Every counter as (family, series).
+    pub(super) fn samples(&self) -> Vec<(&'static str, Point)> {
         let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters
             .iter()
@@ -96,8 +97,7 @@ impl SelfMetrics {
                 } else {
                     "source"
                 };
-                Sample {
-                    name: family,
+                let point = Point {
                     labels: vec![
                         ("account", account.as_str().into()),
                         (what_label, what.as_str().into()),
@@ -105,17 +105,20 @@ impl SelfMetrics {
                     ]
                     .into(),
                     value: Value::Int(*v),
-                }
+                };
+                (*family, point)
             })
             .chain(
                 self.exporter
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .iter()
-                    .map(|((family, label, value), v)| Sample {
-                        name: family,
-                        labels: vec![(*label, (*value).into())].into(),
-                        value: Value::Int(*v),
+                    .map(|((family, label, value), v)| {
+                        let point = Point {
+                            labels: vec![(*label, (*value).into())].into(),
+                            value: Value::Int(*v),
+                        };
+                        (*family, point)
                     }),
             )
             .collect()

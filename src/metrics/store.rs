@@ -68,7 +68,8 @@ pub type ProbeObserver = Arc<dyn Fn(&str, f64) + Send + Sync>;
 
 /// The latest snapshot of every account and the encoded bodies.
 pub struct Store {
-    pub(super) build_info: Sample,
+    /// `wechat_mp_exporter_build_info`'s one series.
+    pub(super) build_info: Point,
     /// (last load succeeded, Unix time of the last success).
     pub(super) reload: Mutex<(bool, f64)>,
     pub(super) accounts: Mutex<BTreeMap<String, Arc<Snapshot>>>,
@@ -93,8 +94,7 @@ impl Store {
     /// An empty store reporting `version` and `revision` in `wechat_mp_exporter_build_info`.
     pub fn new(version: &str, revision: &str) -> Arc<Store> {
         let store = Store {
-            build_info: Sample {
-                name: m::EXPORTER_BUILD_INFO.name,
+            build_info: Point {
                 labels: vec![("version", version.into()), ("revision", revision.into())].into(),
                 value: Value::Int(1),
             },
@@ -325,18 +325,13 @@ impl Store {
         let exclude = self.exclude.load();
         let mut samples = self.probe_samples();
         samples.retain(|(family, _)| !exclude.drops(family));
-        samples.into_iter().map(|(f, s)| (f, s.into())).collect()
+        samples
     }
 
     /// Call, token, OTLP and encode counters, build info and the config reload.
     fn exporter_samples(&self) -> Vec<(&'static str, Point)> {
-        let mut own: Vec<(&'static str, Point)> = self
-            .self_metrics
-            .samples()
-            .into_iter()
-            .map(|s| (s.name, s.into()))
-            .collect();
-        own.push((self.build_info.name, self.build_info.clone().into()));
+        let mut own = self.self_metrics.samples();
+        own.push((m::EXPORTER_BUILD_INFO.name, self.build_info.clone()));
         let (success, at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         for (metric, value) in [
             (
