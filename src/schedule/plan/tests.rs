@@ -63,6 +63,18 @@ fn article_total(send: Date) -> Report {
     }])
 }
 
+/// The status the plan reports at `now`.
+fn status_at(plan: &AccountPlan, now: Timestamp) -> AccountStatus {
+    let mut status = AccountStatus::default();
+    plan.fill_status(&mut status, now);
+    status
+}
+
+/// Why `e` is not called, if it is not.
+fn unavailable(status: &AccountStatus, e: Endpoint) -> Option<&str> {
+    status.unavailable.get(&e).map(String::as_str)
+}
+
 /// Answers every due job with a plausible non-empty body (empty for window dates in `quiet`).
 fn answer_all(plan: &mut AccountPlan, now: Timestamp, quiet: &[Date]) -> Vec<Job> {
     let jobs = plan.due(now);
@@ -284,15 +296,8 @@ fn quota_stops_the_api_until_the_next_utc8_day() {
         };
         plan.apply(job, answer, at(today, 12, 30));
     }
-    let mut status = AccountStatus::default();
-    plan.fill_status(&mut status, at(today, 13, 0));
-    assert_eq!(
-        status
-            .unavailable
-            .get(&Endpoint::UserSummary)
-            .map(String::as_str),
-        Some("quota")
-    );
+    let status = status_at(&plan, at(today, 13, 0));
+    assert_eq!(unavailable(&status, Endpoint::UserSummary), Some("quota"));
     for h in [13, 18, 23] {
         assert!(
             plan.due(at(today, h, 59))
@@ -339,13 +344,9 @@ fn a_success_after_a_45009_of_the_same_round_keeps_the_quota_stop() {
             };
             plan.apply(job, answer, now);
         }
-        let mut status = AccountStatus::default();
-        plan.fill_status(&mut status, now);
+        let status = status_at(&plan, now);
         assert_eq!(
-            status
-                .unavailable
-                .get(&Endpoint::ArticleTotal)
-                .map(String::as_str),
+            unavailable(&status, Endpoint::ArticleTotal),
             Some("quota"),
             "{order}"
         );
@@ -389,8 +390,7 @@ fn a_success_after_the_backoff_clears_the_error() {
     let later = at(today, 10, 30);
     let job = plan.due(later)[0];
     plan.apply(job, ok(summary(date(2026, 11, 23))), later);
-    let mut status = AccountStatus::default();
-    plan.fill_status(&mut status, later);
+    let status = status_at(&plan, later);
     assert!(status.last_errors.is_empty(), "{:?}", status.last_errors);
     assert_eq!(plan.due(later), Vec::new(), "done for the day");
 }
@@ -416,15 +416,8 @@ fn offline_legacy_endpoint_is_retired_and_the_new_ones_carry_on() {
         };
         assert_eq!(outcome, expected);
     }
-    let mut status = AccountStatus::default();
-    plan.fill_status(&mut status, now);
-    assert_eq!(
-        status
-            .unavailable
-            .get(&Endpoint::UserRead)
-            .map(String::as_str),
-        Some("offline")
-    );
+    let status = status_at(&plan, now);
+    assert_eq!(unavailable(&status, Endpoint::UserRead), Some("offline"));
     let tomorrow = add_days(today, 1);
     let probe = plan.due(at(tomorrow, 10, 0));
     plan.apply(probe[0], ok(cumulate(today)), at(tomorrow, 10, 0));
