@@ -7,7 +7,7 @@
 #   test       cargo test --locked           (needs promtool and prometheus: Debian's prometheus;
 #                                             prometheus-alertmanager; chromium for the browser test,
 #                                             whose screenshots land in target/tmp/screenshots/)
-#   midnight   the e2e suite under libfaketime (Debian's faketime) from 23:59 UTC+8 (15:59 UTC): it
+#   midnight   the e2e suite under libfaketime (Debian's faketime) from 23:59:50 UTC+8 (15:59:50 UTC): it
 #              crosses midnight UTC+8, when "yesterday" moves, so no test may hang on the hour CI
 #              runs at (the browser test is left out: Chromium does not start under the preload,
 #              and that test runs on a fixed clock anyway)
@@ -117,7 +117,7 @@ cargo_test() { cargo test --locked 2>&1 | tee "$TEST_LOG"; }   # pipefail: cargo
 run_stage test cargo_test
 midnight() {
   local start bin
-  start="$(date -u +%F) 15:59:00"
+  start="$(date -u +%F) 15:59:50"
   # The preload must reach the binary: a clock that did not move would pass without testing anything.
   [ "$(TZ=UTC faketime -m --exclude-monotonic "$start" date -u +%H:%M)" = 15:59 ] || { echo "midnight: faketime did not set the clock" >&2; return 1; }
   bin=$(cargo test --locked --no-run --test e2e --message-format=json 2>/dev/null |
