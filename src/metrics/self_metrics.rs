@@ -3,9 +3,9 @@
 
 use super::catalogue as m;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::store::Changed;
 use super::{Out, Point, Value, midnight_seconds};
 use crate::latest::{AccountReports, AccountStatus};
 use crate::wechat::transport::CallObserver;
@@ -17,17 +17,26 @@ const TOKEN_FETCHES: &str = m::TOKEN_FETCHES_TOTAL.name;
 type Key = (&'static str, String, String, String);
 
 /// Self-metrics fed by the WeChat client while it works.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SelfMetrics {
     counters: Mutex<BTreeMap<Key, u64>>,
     /// Exporter-wide counters with one label and no account: (family, label, value).
     exporter: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
-    /// Set on every change of a counter; the store re-encodes the exporter's part of the live
-    /// block when it finds it set.
-    pub(super) dirty: AtomicBool,
+    /// The live block's part that holds these counters: marked on every change, so the next
+    /// scrape re-encodes that part.
+    changed: Changed,
 }
 
 impl SelfMetrics {
+    /// Counters that mark `changed` whenever one of them changes.
+    pub(super) fn marking(changed: Changed) -> Self {
+        Self {
+            counters: Mutex::default(),
+            exporter: Mutex::default(),
+            changed,
+        }
+    }
+
     /// The observer one account's client reports its calls to.
     pub fn observer(self: &Arc<Self>, account: &str) -> Arc<dyn CallObserver> {
         Arc::new(AccountObserver {
@@ -46,7 +55,7 @@ impl SelfMetrics {
                 errcode.to_string(),
             ))
             .or_default() += 1;
-        self.dirty.store(true, Ordering::Release);
+        self.changed.mark();
     }
 
     /// The current value of one counter (0 when never incremented).
@@ -68,7 +77,7 @@ impl SelfMetrics {
     ) {
         let mut exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
         *exporter.entry((family, label, value)).or_default() += n;
-        self.dirty.store(true, Ordering::Release);
+        self.changed.mark();
     }
 
     /// The current value of an exporter-wide counter (0 when it does not exist).
@@ -83,7 +92,7 @@ impl SelfMetrics {
     pub(super) fn retain(&self, keep: &impl Fn(&str) -> bool) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.retain(|(_, account, _, _), _| keep(account));
-        self.dirty.store(true, Ordering::Release);
+        self.changed.mark();
     }
 
     /// Every counter as (family, series).

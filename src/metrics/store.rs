@@ -81,7 +81,7 @@ pub struct Store {
     /// `[metrics] exclude`.
     pub(super) exclude: ArcSwap<Exclusions>,
     /// Set when business data changed: the business block is rebuilt at the next scrape.
-    pub(super) business_dirty: AtomicBool,
+    pub(super) business_changed: Changed,
     /// In parts of whole families, encoded side by side (see [`business_parts`]).
     pub(super) business: ArcSwap<Vec<Arc<exposition::Block>>>,
     /// The block of what changes between business updates, in three parts (see [`Live`]).
@@ -93,6 +93,7 @@ pub struct Store {
 impl Store {
     /// An empty store reporting `version` and `revision` in `wechat_mp_exporter_build_info`.
     pub fn new(version: &str, revision: &str) -> Arc<Store> {
+        let live = Live::default();
         let store = Store {
             build_info: Point {
                 labels: vec![("version", version.into()), ("revision", revision.into())].into(),
@@ -102,14 +103,15 @@ impl Store {
             accounts: Mutex::new(BTreeMap::new()),
             probes: Mutex::new(BTreeMap::new()),
             probe_observers: Mutex::new(Vec::new()),
-            self_metrics: Arc::new(SelfMetrics::default()),
+            // The counters mark the live block's own part themselves: one flag, not a copy.
+            self_metrics: Arc::new(SelfMetrics::marking(live.own.changed.clone())),
             exclude: ArcSwap::default(),
-            business_dirty: AtomicBool::new(true),
+            business_changed: Changed::default(),
             business: ArcSwap::from_pointee(vec![Arc::new(exposition::Block::new(
                 Default::default(),
                 None,
             ))]),
-            live: Live::default(),
+            live,
             joined: Arc::default(),
         };
         // The encode counter exists from the start, at 0, so rate() sees the first encoding.
@@ -176,7 +178,7 @@ impl Store {
     /// at the next scrape. Encoding waits for the scrape: a poll round that updates 1000
     /// accounts one after another then costs one encoding, not 1000.
     pub(super) fn mark_stale(&self) {
-        self.business_dirty.store(true, Ordering::Release);
+        self.business_changed.mark();
         self.live.status.mark();
     }
 
@@ -240,10 +242,10 @@ impl Store {
     /// The current blocks; each rebuilt first if what it holds changed since it was built (the
     /// business block only on a business change). Between changes a scrape only copies pointers.
     pub fn exposition(&self) -> Arc<Exposition> {
-        if self.business_dirty.load(Ordering::Acquire) {
+        if self.business_changed.is_set() {
             let accounts = self.lock();
             // Re-check under the lock: another caller may have just rebuilt it.
-            if self.business_dirty.swap(false, Ordering::AcqRel) {
+            if self.business_changed.take() {
                 let snapshots: Vec<Arc<Snapshot>> = accounts.values().cloned().collect();
                 let parts = business_parts(&snapshots, rayon::current_num_threads());
                 let blocks = parts
@@ -263,9 +265,6 @@ impl Store {
                     .collect();
                 self.business.store(Arc::new(blocks));
             }
-        }
-        if self.self_metrics.dirty.swap(false, Ordering::AcqRel) {
-            self.live.own.mark();
         }
         let live = [
             self.live.status.current(|| text::Families {
@@ -370,14 +369,14 @@ pub(super) struct Live {
 /// One part of the live block: its last encoding and whether it is out of date.
 #[derive(Debug)]
 pub(super) struct LivePart {
-    dirty: AtomicBool,
+    pub(super) changed: Changed,
     block: ArcSwap<exposition::Block>,
 }
 
 impl Default for LivePart {
     fn default() -> Self {
         Self {
-            dirty: AtomicBool::new(true),
+            changed: Changed::default(),
             block: ArcSwap::from_pointee(exposition::Block::new(Default::default(), None)),
         }
     }
@@ -386,17 +385,45 @@ impl Default for LivePart {
 impl LivePart {
     /// What it holds changed: rebuilt at the next scrape.
     pub(super) fn mark(&self) {
-        self.dirty.store(true, Ordering::Release);
+        self.changed.mark();
     }
 
-    /// The part, rebuilt from `families` first if it changed since it was last built. The flag
-    /// is cleared first: a change racing with the rebuild sets it again for the next scrape.
+    /// The part, rebuilt from `families` first if it changed since it was last built.
     fn current(&self, families: impl FnOnce() -> text::Families) -> Arc<exposition::Block> {
-        if self.dirty.load(Ordering::Acquire) && self.dirty.swap(false, Ordering::AcqRel) {
+        if self.changed.take() {
             self.block
                 .store(Arc::new(exposition::Block::new(families(), None)));
         }
         self.block.load_full()
+    }
+}
+
+/// "Changed since it was last encoded": set by whatever changes what a block holds, taken by the
+/// rebuild. A handle, so a part's flag can be handed to what feeds it (the call counters).
+#[derive(Debug, Clone)]
+pub(super) struct Changed(Arc<AtomicBool>);
+
+impl Default for Changed {
+    /// Set: nothing has been encoded yet.
+    fn default() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl Changed {
+    pub(super) fn mark(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Whether it was set, clearing it. Cleared before the rebuild reads: a change racing with
+    /// the rebuild sets it again for the next scrape. The load first keeps the cache line
+    /// shared while nothing changed (most scrapes).
+    fn take(&self) -> bool {
+        self.is_set() && self.0.swap(false, Ordering::AcqRel)
     }
 }
 
