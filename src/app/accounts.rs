@@ -76,11 +76,7 @@ impl Runtime {
         observer: Arc<dyn CallObserver>,
     ) -> anyhow::Result<(Arc<TokenCache>, Client)> {
         let http: Http = self.http(config);
-        let settings = ClientSettings {
-            base_url: config.wechat.api_base_url.clone(),
-            max_retries: config.wechat.max_retries,
-            retry_backoff: config.wechat.retry_backoff,
-        };
+        let settings = ClientSettings::from(&config.wechat);
         let source = match &account.token {
             TokenSourceConfig::Component(c) => {
                 let component = self.platforms.cache(&c.component, config, self);
