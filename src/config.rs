@@ -60,6 +60,18 @@ pub struct WeChatSettings {
     pub rate_limit: u32,
 }
 
+/// What a datacube client needs of `[wechat]` (`wechat` sits below `config`, so the
+/// conversion lives here).
+impl From<&WeChatSettings> for crate::wechat::client::ClientSettings {
+    fn from(w: &WeChatSettings) -> Self {
+        Self {
+            base_url: w.api_base_url.clone(),
+            max_retries: w.max_retries,
+            retry_backoff: w.retry_backoff,
+        }
+    }
+}
+
 /// `[schedule]`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSettings {

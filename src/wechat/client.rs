@@ -25,16 +25,6 @@ pub struct ClientSettings {
     pub retry_backoff: Duration,
 }
 
-impl From<&crate::config::WeChatSettings> for ClientSettings {
-    fn from(w: &crate::config::WeChatSettings) -> Self {
-        Self {
-            base_url: w.api_base_url.clone(),
-            max_retries: w.max_retries,
-            retry_backoff: w.retry_backoff,
-        }
-    }
-}
-
 /// Longest wait between two transient retries, however many there were.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The datacube client of one account.
