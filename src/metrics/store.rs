@@ -9,10 +9,12 @@ use arc_swap::ArcSwap;
 
 use super::*;
 
-/// One account's series by family.
+/// One account's series by family. Each family's points are shared: a snapshot that changes
+/// one family (`mark_down`, `set_exclusions`) shares the others with the one it replaces, which
+/// the business block may still hold, instead of copying them.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
-    pub(super) families: BTreeMap<&'static str, Vec<Point>>,
+    pub(super) families: BTreeMap<&'static str, Arc<[Point]>>,
 }
 
 impl Snapshot {
@@ -21,10 +23,8 @@ impl Snapshot {
         for s in samples {
             families.entry(s.name).or_default().push(s.into());
         }
-        // Kept until the account's next update: no slack from growing the vectors.
-        for samples in families.values_mut() {
-            samples.shrink_to_fit();
-        }
+        // Exactly sized: kept until the account's next update.
+        let families = families.into_iter().map(|(f, v)| (f, v.into())).collect();
         Self { families }
     }
 }
@@ -160,13 +160,14 @@ impl Store {
         let Some(up) = snapshot.families.get(m::UP.name) else {
             return;
         };
-        let down: Vec<Point> = up
+        let down: Arc<[Point]> = up
             .iter()
             .map(|p| Point {
                 value: Value::Int(0),
                 ..p.clone()
             })
             .collect();
+        // The other families' points are shared, not copied (see `Snapshot`).
         let mut families = snapshot.families.clone();
         families.insert(m::UP.name, down);
         *snapshot = Arc::new(Snapshot { families });

@@ -43,7 +43,7 @@ impl SnapshotView {
         let mut current = SnapshotView::default();
         let mut n = 0;
         for account in self.accounts {
-            let size: usize = account.families.values().map(Vec::len).sum();
+            let size: usize = account.families.values().map(|f| f.len()).sum();
             if n > 0 && n + size > max_series {
                 parts.push(std::mem::take(&mut current));
                 n = 0;
@@ -71,7 +71,7 @@ impl SnapshotView {
             .accounts
             .iter()
             .filter_map(move |s| s.families.get(name))
-            .flatten();
+            .flat_map(|points| points.iter());
         let own = self.own.iter().filter(move |(f, _)| *f == name);
         accounts.chain(own.map(|(_, s)| s))
     }

@@ -311,6 +311,25 @@ fn probes_calls_and_down_never_reencode_the_business_block() {
     assert_eq!(encodes(&store, Format::OpenMetrics), 2);
 }
 
+/// `mark_down` replaces the account's `wechat_mp_up` alone: its other families are the same
+/// points as before (which the business block still holds), not copies, so an outage that marks
+/// every account down does not double the memory of their series.
+#[test]
+fn mark_down_shares_the_accounts_other_families() {
+    let store = store();
+    let family = business_family().name;
+    let before = store.lock()["a"].clone();
+    store.mark_down("a");
+    let after = store.lock()["a"].clone();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert!(Arc::ptr_eq(
+        &before.families[family],
+        &after.families[family]
+    ));
+    assert_eq!(before.families[m::UP.name][0].value, Value::Int(1));
+    assert_eq!(after.families[m::UP.name][0].value, Value::Int(0));
+}
+
 /// A probe result rebuilds the probes' part of the live block alone, a call the exporter's
 /// counters alone, `mark_down` the accounts' health alone: at 1000 accounts the probes'
 /// part is a sixth of the live block (docs/benchmarks.md, "Callback probes").
