@@ -313,7 +313,7 @@ fn probes_calls_and_down_never_reencode_the_business_block() {
 
 /// `mark_down` replaces the account's `wechat_mp_up` alone: its other families are the same
 /// points as before (which the business block still holds), not copies, so an outage that marks
-/// every account down does not double the memory of their series.
+/// every account down does not hold a second copy of every point (32 bytes a series).
 #[test]
 fn mark_down_shares_the_accounts_other_families() {
     let store = store();
